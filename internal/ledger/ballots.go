@@ -1,0 +1,114 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Position is where the relay has read the ballots table up to. On SQLite Tx is always 0; on PostgreSQL
+// it is the inserting transaction's id (see the BallotsAfter query).
+type Position struct {
+	Tx  int64 `json:"tx"`
+	Seq int64 `json:"seq"`
+}
+
+func (p Position) String() string { return strconv.FormatInt(p.Tx, 10) + ":" + strconv.FormatInt(p.Seq, 10) }
+
+// ParsePosition reads a Position written by String.
+func ParsePosition(s string) (Position, error) {
+	tx, seq, ok := strings.Cut(s, ":")
+	if !ok {
+		return Position{}, fmt.Errorf("ledger: bad position %q", s)
+	}
+	var p Position
+	var err error
+	if p.Tx, err = strconv.ParseInt(tx, 10, 64); err != nil {
+		return Position{}, fmt.Errorf("ledger: bad position %q: %w", s, err)
+	}
+	if p.Seq, err = strconv.ParseInt(seq, 10, 64); err != nil {
+		return Position{}, fmt.Errorf("ledger: bad position %q: %w", s, err)
+	}
+	return p, nil
+}
+
+// Ballot is a committed ballot as the relay reads it.
+type Ballot struct {
+	Pos          Position
+	ID           string
+	Candidate    string
+	Constituency string
+	State        string
+	CastMinute   string
+}
+
+// BallotsAfter returns up to limit committed ballots after pos, in position order. Every ballot committed
+// is eventually returned exactly once to a reader that advances pos to the last ballot it was given.
+func (s *Store) BallotsAfter(ctx context.Context, pos Position, limit int) ([]Ballot, error) {
+	rows, err := s.r.QueryContext(ctx, s.q["BallotsAfter"], strconv.FormatInt(pos.Tx, 10), pos.Seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read ballots after %s: %w", pos, err)
+	}
+	defer rows.Close()
+	out := make([]Ballot, 0, limit)
+	for rows.Next() {
+		var b Ballot
+		if err := rows.Scan(&b.Pos.Tx, &b.Pos.Seq, &b.ID, &b.Candidate, &b.Constituency, &b.State, &b.CastMinute); err != nil {
+			return nil, fmt.Errorf("ledger: read ballots: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Totals is what the ledger says was cast, for the audit.
+type Totals struct {
+	Ballots      int64
+	VotersVoted  int64
+	PerCandidate map[string]int64
+	PerState     map[string]int64
+	VotedByState map[string]int64
+}
+
+// Totals counts ballots per candidate and state, and voters marked as having voted. The counts run in one
+// read transaction so they describe one moment.
+func (s *Store) Totals(ctx context.Context) (Totals, error) {
+	t := Totals{PerCandidate: map[string]int64{}, PerState: map[string]int64{}, VotedByState: map[string]int64{}}
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return t, fmt.Errorf("ledger: totals: %w", err)
+	}
+	defer tx.Rollback()
+	if s.dialect == "postgres" {
+		if _, err := tx.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
+			return t, fmt.Errorf("ledger: totals: %w", err)
+		}
+	}
+	if err := tx.QueryRowContext(ctx, s.q["CountBallots"]).Scan(&t.Ballots); err != nil {
+		return t, fmt.Errorf("ledger: count ballots: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, s.q["CountVoted"]).Scan(&t.VotersVoted); err != nil {
+		return t, fmt.Errorf("ledger: count voters who voted: %w", err)
+	}
+	for q, m := range map[string]map[string]int64{"BallotsPerCandidate": t.PerCandidate, "BallotsPerState": t.PerState, "VotedPerState": t.VotedByState} {
+		rows, err := tx.QueryContext(ctx, s.q[q])
+		if err != nil {
+			return t, fmt.Errorf("ledger: %s: %w", q, err)
+		}
+		for rows.Next() {
+			var k string
+			var n int64
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return t, err
+			}
+			m[k] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}

@@ -1,0 +1,271 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/election/election/internal/election"
+)
+
+// Reasons a cast is refused. ErrInvalidCredential covers both an unknown voter and a wrong credential, so
+// the API does not reveal which voter ids exist.
+var (
+	ErrInvalidCredential = errors.New("unknown voter id or wrong credential")
+	ErrAlreadyVoted      = errors.New("this voter has already voted")
+	ErrNotOnBallot       = errors.New("that candidate is not standing in this voter's constituency")
+	ErrUnknownCandidate  = errors.New("unknown candidate")
+)
+
+// CastRequest is one voter's ballot as presented.
+type CastRequest struct {
+	VoterID     string
+	Credential  string
+	CandidateID string
+}
+
+// Receipt is what a voter gets back: the ballot's random id, which names no voter.
+type Receipt struct {
+	BallotID string `json:"ballot_id"`
+}
+
+// CastMinute formats the time a ballot is dated with: the minute only (see the package doc).
+func CastMinute(t time.Time) string { return t.UTC().Truncate(time.Minute).Format("2006-01-02 15:04:05") }
+
+// CastBatch casts several ballots in one transaction (group commit). It returns, per request, a receipt
+// or the reason it was refused; a non-nil error means the transaction failed and nothing was cast.
+func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRequest, now time.Time) ([]Receipt, []error, error) {
+	receipts := make([]Receipt, len(reqs))
+	errs := make([]error, len(reqs))
+	// Voters are locked in id order, so two batches on PostgreSQL cannot deadlock on each other.
+	order := make([]int, len(reqs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return reqs[order[a]].VoterID < reqs[order[b]].VoterID })
+	minute := CastMinute(now)
+
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		mark, err := tx.PrepareContext(ctx, s.q["MarkVotedChecked"])
+		if err != nil {
+			return err
+		}
+		defer mark.Close()
+		var ballots []any
+		var accepted []int
+		for _, i := range order {
+			r := reqs[i]
+			cand := ix.Candidate[r.CandidateID]
+			if cand == nil {
+				errs[i] = ErrUnknownCandidate
+				continue
+			}
+			var state string
+			err := mark.QueryRowContext(ctx, r.VoterID, HashCredential(r.Credential), cand.Constituency).Scan(&state)
+			if err == sql.ErrNoRows {
+				if errs[i], err = s.whyRefused(ctx, tx, r, cand); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("mark voter %s: %w", r.VoterID, err)
+			}
+			id := newBallotID()
+			receipts[i] = Receipt{BallotID: id}
+			accepted = append(accepted, i)
+			ballots = append(ballots, []any{id, cand.ID, cand.Constituency, state, minute})
+		}
+		if len(ballots) == 0 {
+			return nil
+		}
+		// Shuffled, so the order of ballot rows (and of their seq values) does not follow voter order.
+		mrand.Shuffle(len(ballots), func(a, b int) { ballots[a], ballots[b] = ballots[b], ballots[a] })
+		args := make([]any, 0, len(ballots)*5)
+		for _, b := range ballots {
+			args = append(args, b.([]any)...)
+		}
+		if _, err := tx.ExecContext(ctx, s.values(s.q["InsertBallots"], len(ballots), 5), args...); err != nil {
+			return fmt.Errorf("insert %d ballots: %w", len(ballots), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: cast batch: %w", err)
+	}
+	return receipts, errs, nil
+}
+
+// whyRefused tells which condition of MarkVotedChecked failed.
+func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand *election.Candidate) (refusal, err error) {
+	var cons, state, hash string
+	var voted bool
+	err = tx.QueryRowContext(ctx, s.q["FindVoter"], r.VoterID).Scan(&cons, &state, &hash, &voted)
+	switch {
+	case err == sql.ErrNoRows:
+		return ErrInvalidCredential, nil
+	case err != nil:
+		return nil, fmt.Errorf("find voter %s: %w", r.VoterID, err)
+	case subtle.ConstantTimeCompare([]byte(hash), []byte(HashCredential(r.Credential))) != 1:
+		return ErrInvalidCredential, nil
+	case voted:
+		return ErrAlreadyVoted, nil
+	case cons != cand.Constituency:
+		return ErrNotOnBallot, nil
+	}
+	return nil, fmt.Errorf("voter %s: cast refused for no known reason", r.VoterID)
+}
+
+// newBallotID is a random UUID (version 4): nothing in it derives from the voter or the time.
+func newBallotID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// Caster funnels concurrent casts into batched transactions (group commit): while one batch commits, the
+// next one gathers. Every caller waits for its own batch's commit, so a receipt means the ballot is durable.
+type Caster struct {
+	store   *Store
+	ix      *election.Index
+	log     *slog.Logger
+	workers int
+	max     int
+	reqs    chan *pending
+	wg      sync.WaitGroup
+	stop    context.CancelFunc
+	// OnCommit, if set, is told how many ballots each committed batch held (for metrics).
+	OnCommit func(n int, took time.Duration)
+}
+
+type pending struct {
+	req  CastRequest
+	ctx  context.Context
+	done chan struct{}
+	rec  Receipt
+	err  error
+}
+
+// CasterConfig tunes group commit.
+type CasterConfig struct {
+	// Workers is how many batches may be in flight at once: 1 for SQLite (one writer), more for PostgreSQL.
+	Workers int
+	// MaxBatch caps the ballots in one transaction.
+	MaxBatch int
+}
+
+// NewCaster returns a caster; call Start before Cast.
+func NewCaster(store *Store, ix *election.Index, cfg CasterConfig, log *slog.Logger) *Caster {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+		if store.dialect == "postgres" {
+			cfg.Workers = 4
+		}
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 2000
+	}
+	return &Caster{store: store, ix: ix, log: log, workers: cfg.Workers, max: cfg.MaxBatch,
+		reqs: make(chan *pending, cfg.MaxBatch*cfg.Workers)}
+}
+
+// Start runs the batching workers until Stop.
+func (c *Caster) Start(ctx context.Context) {
+	ctx, c.stop = context.WithCancel(context.WithoutCancel(ctx))
+	for range c.workers {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.run(ctx)
+		}()
+	}
+}
+
+// Stop finishes the batches in flight, refuses queued ones, and waits for the workers.
+func (c *Caster) Stop() {
+	c.stop()
+	c.wg.Wait()
+	for {
+		select {
+		case p := <-c.reqs:
+			p.err = errors.New("ledger: shutting down; ballot not cast")
+			close(p.done)
+		default:
+			return
+		}
+	}
+}
+
+// Cast casts one ballot, waiting for the batch it joins to commit.
+func (c *Caster) Cast(ctx context.Context, req CastRequest) (Receipt, error) {
+	p := &pending{req: req, ctx: ctx, done: make(chan struct{})}
+	select {
+	case c.reqs <- p:
+	case <-ctx.Done():
+		return Receipt{}, ctx.Err()
+	}
+	// Once queued, the outcome is waited for even if the caller gives up: the ballot may already be
+	// committed, and the caller must not be told otherwise.
+	<-p.done
+	return p.rec, p.err
+}
+
+func (c *Caster) run(ctx context.Context) {
+	batch := make([]*pending, 0, c.max)
+	for {
+		batch = batch[:0]
+		select {
+		case p := <-c.reqs:
+			batch = append(batch, p)
+		case <-ctx.Done():
+			return
+		}
+	gather:
+		for len(batch) < c.max {
+			select {
+			case p := <-c.reqs:
+				batch = append(batch, p)
+			default:
+				break gather
+			}
+		}
+		c.commit(ctx, batch)
+	}
+}
+
+func (c *Caster) commit(ctx context.Context, batch []*pending) {
+	reqs := make([]CastRequest, len(batch))
+	for i, p := range batch {
+		reqs[i] = p.req
+	}
+	start := time.Now()
+	recs, errs, err := c.store.CastBatch(ctx, c.ix, reqs, time.Now())
+	if err != nil {
+		c.log.Error("cast batch failed; no ballot of it was cast", "ballots", len(batch), "err", err)
+	}
+	accepted := 0
+	for i, p := range batch {
+		if err != nil {
+			p.err = err
+		} else {
+			p.rec, p.err = recs[i], errs[i]
+			if p.err == nil {
+				accepted++
+			}
+		}
+		close(p.done)
+	}
+	if c.OnCommit != nil && accepted > 0 {
+		c.OnCommit(accepted, time.Since(start))
+	}
+}

@@ -1,0 +1,230 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/synth"
+	"github.com/election/election/internal/testenv"
+)
+
+// The conformance suite: every test runs on every backend the environment provides.
+func forEachBackend(t *testing.T, fn func(t *testing.T, s *ledger.Store)) {
+	for _, db := range testenv.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			s, err := ledger.Open(testenv.Context(t), ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)})
+			testenv.Must(t, err, "open")
+			t.Cleanup(s.Close)
+			fn(t, s)
+		})
+	}
+}
+
+// seeded registers the seed election and n synthetic voters.
+func seeded(t *testing.T, s *ledger.Store, n int64) (*election.Index, *synth.Generator) {
+	t.Helper()
+	ctx := testenv.Context(t)
+	e, _ := election.Preset("seed")
+	testenv.Must(t, s.RegisterElection(ctx, e), "register election")
+	secret, err := s.SimulationSecret(ctx)
+	testenv.Must(t, err, "secret")
+	ix := election.NewIndex(e)
+	g := synth.NewGenerator(ix, secret)
+	var vs []ledger.RegisteredVoter
+	for i := range n {
+		v := g.Voter(i)
+		vs = append(vs, ledger.RegisteredVoter{Voter: v, CredentialHash: ledger.HashCredential(g.Credential(v.ID))})
+	}
+	testenv.Must(t, s.RegisterVoters(ctx, vs, n), "register voters")
+	return ix, g
+}
+
+func TestRegisterElectionIsIdempotentAndExclusive(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		if _, err := s.Election(ctx); !errors.Is(err, ledger.ErrNoElection) {
+			t.Fatalf("empty ledger: got %v, want ErrNoElection", err)
+		}
+		seed, _ := election.Preset("seed")
+		testenv.Must(t, s.RegisterElection(ctx, seed), "register")
+		testenv.Must(t, s.RegisterElection(ctx, seed), "register again")
+		got, err := s.Election(ctx)
+		testenv.Must(t, err, "read back")
+		if got.Name != seed.Name || len(got.Candidates) != 3 {
+			t.Fatalf("read back %q with %d candidates", got.Name, len(got.Candidates))
+		}
+		national, _ := election.Preset("national")
+		err = s.RegisterElection(ctx, national)
+		if err == nil || !strings.Contains(err.Error(), "already holds the election") {
+			t.Fatalf("registering a second election: got %v", err)
+		}
+	})
+}
+
+func TestCastRules(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		ix, g := seeded(t, s, 20)
+		v0, v1 := g.Voter(0), g.Voter(1)
+		reqs := []ledger.CastRequest{
+			{VoterID: v0.ID, Credential: g.Credential(v0.ID), CandidateID: "cand-1"},
+			{VoterID: v0.ID, Credential: g.Credential(v0.ID), CandidateID: "cand-2"}, // second ballot, same batch
+			{VoterID: v1.ID, Credential: "wrong", CandidateID: "cand-1"},
+			{VoterID: "nobody", Credential: "x", CandidateID: "cand-1"},
+			{VoterID: v1.ID, Credential: g.Credential(v1.ID), CandidateID: "no-such-candidate"},
+		}
+		recs, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
+		testenv.Must(t, err, "cast batch")
+		want := []error{nil, ledger.ErrAlreadyVoted, ledger.ErrInvalidCredential, ledger.ErrInvalidCredential, ledger.ErrUnknownCandidate}
+		for i := range reqs {
+			if !errors.Is(errs[i], want[i]) {
+				t.Errorf("request %d: got %v, want %v", i, errs[i], want[i])
+			}
+		}
+		if recs[0].BallotID == "" {
+			t.Fatal("accepted ballot has no receipt")
+		}
+		// A later batch: still refused.
+		_, errs, err = s.CastBatch(ctx, ix, reqs[:1], time.Now())
+		testenv.Must(t, err, "cast again")
+		if !errors.Is(errs[0], ledger.ErrAlreadyVoted) {
+			t.Fatalf("second cast in a later batch: got %v", errs[0])
+		}
+		tot, err := s.Totals(ctx)
+		testenv.Must(t, err, "totals")
+		if tot.Ballots != 1 || tot.VotersVoted != 1 || tot.PerCandidate["cand-1"] != 1 || tot.PerState[v0.State] != 1 {
+			t.Fatalf("totals after one accepted ballot: %+v", tot)
+		}
+	})
+}
+
+func TestNotOnBallot(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		e, _ := election.Preset("national")
+		testenv.Must(t, s.RegisterElection(ctx, e), "register")
+		secret, _ := s.SimulationSecret(ctx)
+		ix := election.NewIndex(e)
+		g := synth.NewGenerator(ix, secret)
+		v := g.Voter(0)
+		testenv.Must(t, s.RegisterVoters(ctx, []ledger.RegisteredVoter{{Voter: v, CredentialHash: ledger.HashCredential(g.Credential(v.ID))}}, 1), "register")
+		var elsewhere string
+		for _, c := range e.Candidates {
+			if c.Constituency != v.Constituency {
+				elsewhere = c.ID
+				break
+			}
+		}
+		_, errs, err := s.CastBatch(ctx, ix, []ledger.CastRequest{{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: elsewhere}}, time.Now())
+		testenv.Must(t, err, "cast")
+		if !errors.Is(errs[0], ledger.ErrNotOnBallot) {
+			t.Fatalf("got %v, want ErrNotOnBallot", errs[0])
+		}
+	})
+}
+
+// Many goroutines cast for the same voters at once, through separate casters (on PostgreSQL, separate
+// connections in separate transactions): each voter ends with exactly one ballot.
+func TestConcurrentCastsCountOnce(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		const voters = 200
+		ix, g := seeded(t, s, voters)
+		casters := make([]*ledger.Caster, 3)
+		for i := range casters {
+			casters[i] = ledger.NewCaster(s, ix, ledger.CasterConfig{MaxBatch: 50}, testenv.Logger(t))
+			casters[i].Start(ctx)
+			defer casters[i].Stop()
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		accepted := map[string]int{}
+		for w := range 12 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range int64(voters) {
+					v := g.Voter(i)
+					_, err := casters[w%3].Cast(ctx, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)})
+					if err == nil {
+						mu.Lock()
+						accepted[v.ID]++
+						mu.Unlock()
+					} else if !errors.Is(err, ledger.ErrAlreadyVoted) {
+						t.Errorf("cast %s: %v", v.ID, err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if len(accepted) != voters {
+			t.Fatalf("%d voters got a ballot accepted, want %d", len(accepted), voters)
+		}
+		for id, n := range accepted {
+			if n != 1 {
+				t.Fatalf("voter %s had %d ballots accepted", id, n)
+			}
+		}
+		tot, err := s.Totals(ctx)
+		testenv.Must(t, err, "totals")
+		if tot.Ballots != voters || tot.VotersVoted != voters {
+			t.Fatalf("ledger holds %d ballots and %d voters marked, want %d each", tot.Ballots, tot.VotersVoted, voters)
+		}
+		// Reading from the start in pages returns every ballot once, in position order. On PostgreSQL a
+		// page may come back empty while another transaction anywhere on the server (other tests') holds
+		// the horizon back, so read until all are seen or the deadline passes.
+		seen := map[string]bool{}
+		var pos ledger.Position
+		deadline := time.Now().Add(20 * time.Second)
+		for len(seen) < voters && time.Now().Before(deadline) {
+			page, err := s.BallotsAfter(ctx, pos, 37)
+			testenv.Must(t, err, "ballots after %s", pos)
+			if len(page) == 0 {
+				select {
+				case <-time.After(5 * time.Millisecond):
+				case <-ctx.Done():
+				}
+				continue
+			}
+			for _, b := range page {
+				if seen[b.ID] {
+					t.Fatalf("ballot %s returned twice", b.ID)
+				}
+				if !(b.Pos.Tx > pos.Tx || b.Pos.Tx == pos.Tx && b.Pos.Seq > pos.Seq) {
+					t.Fatalf("position went backwards: %s after %s", b.Pos, pos)
+				}
+				seen[b.ID] = true
+				pos = b.Pos
+			}
+		}
+		if len(seen) != voters {
+			t.Fatalf("read %d ballots, want %d", len(seen), voters)
+		}
+		if page, _ := s.BallotsAfter(ctx, pos, 10); len(page) != 0 {
+			t.Fatalf("%d ballots after the last one read", len(page))
+		}
+	})
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		// Pretend a newer binary migrated this database.
+		testenv.Must(t, s.ExecForTest(context.Background(), "UPDATE schema_version SET version = 999"), "bump")
+		_, err := ledger.Open(testenv.Context(t), s.ConfigForTest())
+		if err == nil || !strings.Contains(err.Error(), "newer than this binary") {
+			t.Fatalf("got %v, want a newer-schema error", err)
+		}
+	})
+}

@@ -1,0 +1,106 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// migrate applies the dialect's numbered migrations in order, each in its own transaction, recording the
+// version reached. A database from a newer binary (a version we do not know) is refused untouched.
+func (s *Store) migrate(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("ledger: migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.dialect == "postgres" {
+		// Several processes may start at once against one database: one migrates, the others wait.
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(726172)`); err != nil {
+			return fmt.Errorf("ledger: migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(726172)`)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("ledger: migrate: %w", err)
+	}
+	var current int
+	err = conn.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&current)
+	switch {
+	case err == sql.ErrNoRows:
+		if _, err := conn.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return fmt.Errorf("ledger: migrate: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("ledger: migrate: read schema version: %w", err)
+	}
+	files, err := fs.Glob(sqlFiles, "migrations/"+s.dialect+"/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	latest := 0
+	for _, f := range files {
+		v := version(f)
+		latest = max(latest, v)
+	}
+	if current > latest {
+		return fmt.Errorf("ledger: the database has schema version %d, newer than this binary knows (%d): use a newer election binary", current, latest)
+	}
+	for _, f := range files {
+		v := version(f)
+		if v <= current {
+			continue
+		}
+		body, err := sqlFiles.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		err = applyMigration(ctx, conn, string(body), v)
+		if err != nil {
+			return fmt.Errorf("ledger: migration %s: %w", f, err)
+		}
+		s.log.Debug("ledger migrated", "version", v)
+	}
+	return nil
+}
+
+func version(file string) int {
+	base := file[strings.LastIndex(file, "/")+1:]
+	n, _ := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+	return n
+}
+
+func stripComments(stmt string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(stmt, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
+
+func applyMigration(ctx context.Context, conn *sql.Conn, body string, v int) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, stmt := range strings.Split(body, ";") {
+		if strings.TrimSpace(stripComments(stmt)) == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = `+strconv.Itoa(v)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,69 @@
+-- Queries shared by SQLite and PostgreSQL. Placeholders are $1, $2, ...; the SQLite dialect rewrites
+-- them to ?1, ?2, .... A "-- name:" line starts each query; dialect files override by name.
+
+-- name: GetMeta
+SELECT value FROM meta WHERE key = $1;
+
+-- name: PutMeta
+INSERT INTO meta (key, value) VALUES ($1, $2)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: InsertParty
+INSERT INTO parties (party_id, name, short, colour) VALUES ($1, $2, $3, $4);
+
+-- name: InsertState
+INSERT INTO states (state_code, name) VALUES ($1, $2);
+
+-- name: InsertConstituency
+INSERT INTO constituencies (constituency_id, name, state_code) VALUES ($1, $2, $3);
+
+-- name: InsertCandidate
+INSERT INTO candidates (candidate_id, candidate_name, party_affiliation, constituency_id, biography,
+                        campaign_platform, photo_url)
+VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: InsertVoters
+-- The VALUES rows are appended by the caller, one per voter, 18 columns each.
+INSERT INTO voters (voter_id, voter_name, date_of_birth, gender, nationality, registration_number,
+                    address_street, address_city, address_state, address_country, address_postcode,
+                    email, phone_number, cell_number, picture, registered_age, constituency_id,
+                    credential_hash)
+VALUES
+
+-- name: AddRegistered
+INSERT INTO registered (constituency_id, state_code, voters) VALUES ($1, $2, $3)
+ON CONFLICT (constituency_id, state_code) DO UPDATE SET voters = registered.voters + excluded.voters;
+
+-- name: Registered
+SELECT constituency_id, state_code, voters FROM registered;
+
+-- name: FindVoter
+SELECT constituency_id, address_state, credential_hash, has_voted FROM voters WHERE voter_id = $1;
+
+-- name: InsertBallots
+-- The VALUES rows are appended by the caller, one per ballot, 5 columns each.
+INSERT INTO ballots (ballot_id, candidate_id, constituency_id, state_code, cast_minute) VALUES
+
+-- name: CountBallots
+SELECT COUNT(*) FROM ballots;
+
+-- name: CountVoted
+SELECT COUNT(*) FROM voters WHERE has_voted;
+
+-- name: BallotsPerCandidate
+SELECT candidate_id, COUNT(*) FROM ballots GROUP BY candidate_id;
+
+-- name: BallotsPerState
+SELECT state_code, COUNT(*) FROM ballots GROUP BY state_code;
+
+-- name: VotedPerState
+SELECT address_state, COUNT(*) FROM voters WHERE has_voted GROUP BY address_state;
+
+-- name: MarkVotedChecked
+-- The guard "NOT has_voted" is what makes one ballot per voter hold under concurrent casts: the row lock
+-- serialises two updates of one voter, and the second sees has_voted already true and changes nothing.
+-- The happy path of a cast in one statement: right credential, standing in the candidate's constituency,
+-- not yet voted. When no row changes, FindVoter tells which condition failed.
+UPDATE voters SET has_voted = TRUE
+WHERE voter_id = $1 AND credential_hash = $2 AND constituency_id = $3 AND NOT has_voted
+RETURNING address_state;

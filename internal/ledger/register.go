@@ -1,0 +1,195 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/synth"
+)
+
+// ErrNoElection is returned when no election has been registered in the ledger yet.
+var ErrNoElection = errors.New("ledger: no election registered yet")
+
+// Meta keys.
+const (
+	metaElection  = "election"
+	metaSimSecret = "simulation_secret"
+	metaVoters    = "voters_registered" // synthetic voters registered so far (resumable registration)
+)
+
+// RegisterElection stores the election definition once. Registering the same definition again is a no-op;
+// a different one is refused, so a data directory never mixes two elections.
+func (s *Store) RegisterElection(ctx context.Context, e *election.Election) error {
+	def, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("ledger: register election: %w", err)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var existing string
+		err := tx.QueryRowContext(ctx, s.q["GetMeta"], metaElection).Scan(&existing)
+		if err == nil {
+			if existing == string(def) {
+				return nil
+			}
+			var old election.Election
+			_ = json.Unmarshal([]byte(existing), &old)
+			return fmt.Errorf("ledger: this database already holds the election %q; use a new data directory or database for %q", old.Name, e.Name)
+		}
+		if err != sql.ErrNoRows {
+			return fmt.Errorf("ledger: register election: %w", err)
+		}
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		type stmt struct {
+			q    string
+			args []any
+		}
+		steps := []stmt{{s.q["PutMeta"], []any{metaElection, string(def)}}, {s.q["PutMeta"], []any{metaSimSecret, hex.EncodeToString(secret)}}}
+		for _, p := range e.Parties {
+			steps = append(steps, stmt{s.q["InsertParty"], []any{p.ID, p.Name, p.Short, p.Colour}})
+		}
+		for _, st := range e.States {
+			steps = append(steps, stmt{s.q["InsertState"], []any{st.Code, st.Name}})
+		}
+		for _, c := range e.Constituencies {
+			var state any
+			if c.State != "" {
+				state = c.State
+			}
+			steps = append(steps, stmt{s.q["InsertConstituency"], []any{c.ID, c.Name, state}})
+		}
+		for _, c := range e.Candidates {
+			steps = append(steps, stmt{s.q["InsertCandidate"], []any{c.ID, c.Name, c.Party, c.Constituency, c.Biography, c.Platform, c.PhotoURL}})
+		}
+		for _, st := range steps {
+			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+				return fmt.Errorf("ledger: register election: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Election returns the registered election, or ErrNoElection.
+func (s *Store) Election(ctx context.Context) (*election.Election, error) {
+	var def string
+	err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaElection).Scan(&def)
+	if err == sql.ErrNoRows {
+		return nil, ErrNoElection
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read election: %w", err)
+	}
+	e, err := election.Parse([]byte(def))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: stored election: %w", err)
+	}
+	return e, nil
+}
+
+// SimulationSecret keys the credentials of synthetic voters (see synth.Credential). Whoever can read the
+// ledger can vote as a synthetic voter who has not voted yet: synthetic elections are simulations.
+func (s *Store) SimulationSecret(ctx context.Context) ([]byte, error) {
+	var h string
+	if err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaSimSecret).Scan(&h); err != nil {
+		return nil, fmt.Errorf("ledger: read simulation secret: %w", err)
+	}
+	return hex.DecodeString(h)
+}
+
+// SyntheticRegistered is how many synthetic voters have been registered (voters 0..n-1).
+func (s *Store) SyntheticRegistered(ctx context.Context) (int64, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaVoters).Scan(&v)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ledger: read registration progress: %w", err)
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// HashCredential is what the ledger stores of a voter's credential.
+func HashCredential(credential string) string {
+	h := sha256.Sum256([]byte(credential))
+	return hex.EncodeToString(h[:])
+}
+
+// RegisteredVoter is a voter with the hash of their credential.
+type RegisteredVoter struct {
+	synth.Voter
+	CredentialHash string
+}
+
+// maxVotersPerInsert keeps one INSERT under both dialects' parameter limits (PostgreSQL: 65535).
+const maxVotersPerInsert = 1000
+
+// RegisterVoters inserts voters in one transaction with the per-region counts. When syntheticThrough is
+// positive it records that synthetic voters up to that index are registered, in the same transaction, so
+// an interrupted registration resumes exactly where it stopped.
+func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, syntheticThrough int64) error {
+	type region struct{ cons, state string }
+	counts := map[region]int64{}
+	for _, v := range voters {
+		counts[region{v.Constituency, v.State}]++
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(voters); start += maxVotersPerInsert {
+			chunk := voters[start:min(start+maxVotersPerInsert, len(voters))]
+			args := make([]any, 0, len(chunk)*18)
+			for _, v := range chunk {
+				args = append(args, v.ID, v.Name, v.DateOfBirth, v.Gender, v.Nationality, v.RegistrationNumber,
+					v.Street, v.City, v.State, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture,
+					v.RegisteredAge, v.Constituency, v.CredentialHash)
+			}
+			if _, err := tx.ExecContext(ctx, s.values(s.q["InsertVoters"], len(chunk), 18), args...); err != nil {
+				return fmt.Errorf("ledger: register voters %s..%s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
+			}
+		}
+		for r, n := range counts {
+			if _, err := tx.ExecContext(ctx, s.q["AddRegistered"], r.cons, r.state, n); err != nil {
+				return fmt.Errorf("ledger: register voters: counts: %w", err)
+			}
+		}
+		if syntheticThrough > 0 {
+			if _, err := tx.ExecContext(ctx, s.q["PutMeta"], metaVoters, strconv.FormatInt(syntheticThrough, 10)); err != nil {
+				return fmt.Errorf("ledger: register voters: progress: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Registered counts registered voters per constituency and state.
+type Registered struct {
+	Constituency string
+	State        string
+	Voters       int64
+}
+
+// RegisteredCounts returns the registered voters per (constituency, state).
+func (s *Store) RegisteredCounts(ctx context.Context) ([]Registered, error) {
+	rows, err := s.r.QueryContext(ctx, s.q["Registered"])
+	if err != nil {
+		return nil, fmt.Errorf("ledger: registered counts: %w", err)
+	}
+	defer rows.Close()
+	var out []Registered
+	for rows.Next() {
+		var r Registered
+		if err := rows.Scan(&r.Constituency, &r.State, &r.Voters); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
