@@ -14,7 +14,9 @@ type Position struct {
 	Seq int64 `json:"seq"`
 }
 
-func (p Position) String() string { return strconv.FormatInt(p.Tx, 10) + ":" + strconv.FormatInt(p.Seq, 10) }
+func (p Position) String() string {
+	return strconv.FormatInt(p.Tx, 10) + ":" + strconv.FormatInt(p.Seq, 10)
+}
 
 // ParsePosition reads a Position written by String.
 func ParsePosition(s string) (Position, error) {

@@ -38,7 +38,9 @@ type Receipt struct {
 }
 
 // CastMinute formats the time a ballot is dated with: the minute only (see the package doc).
-func CastMinute(t time.Time) string { return t.UTC().Truncate(time.Minute).Format("2006-01-02 15:04:05") }
+func CastMinute(t time.Time) string {
+	return t.UTC().Truncate(time.Minute).Format("2006-01-02 15:04:05")
+}
 
 // CastBatch casts several ballots in one transaction (group commit). It returns, per request, a receipt
 // or the reason it was refused; a non-nil error means the transaction failed and nothing was cast.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/synth"
@@ -192,4 +193,53 @@ func (s *Store) RegisteredCounts(ctx context.Context) ([]Registered, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+const metaPollsClosed = "polls_closed"
+
+// ClosePolls records that the polls have closed: every race with ballots is then decided. Idempotent.
+func (s *Store) ClosePolls(ctx context.Context, at time.Time) error {
+	if closed, err := s.PollsClosed(ctx); err != nil || closed {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, s.q["PutMeta"], metaPollsClosed, at.UTC().Format(time.RFC3339)); err != nil {
+		return fmt.Errorf("ledger: close polls: %w", err)
+	}
+	return nil
+}
+
+// PollsClosed reports whether ClosePolls was called.
+func (s *Store) PollsClosed(ctx context.Context) (bool, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaPollsClosed).Scan(&v)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("ledger: read polls closed: %w", err)
+	}
+	return true, nil
+}
+
+const metaSimPosition = "simulation_position"
+
+// SimulationPosition is where a resumed simulation starts (see sim.Config.From).
+func (s *Store) SimulationPosition(ctx context.Context) (int64, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaSimPosition).Scan(&v)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ledger: read simulation position: %w", err)
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// SetSimulationPosition records a simulation's progress.
+func (s *Store) SetSimulationPosition(ctx context.Context, pos int64) error {
+	if _, err := s.w.ExecContext(ctx, s.q["PutMeta"], metaSimPosition, strconv.FormatInt(pos, 10)); err != nil {
+		return fmt.Errorf("ledger: save simulation position: %w", err)
+	}
+	return nil
 }

@@ -152,3 +152,6 @@ func popularity(ix *election.Index) map[string][]float64 {
 	}
 	return out
 }
+
+// Seed is the election's seed.
+func (g *Generator) Seed() int64 { return int64(g.seed) }

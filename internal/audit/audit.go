@@ -1,0 +1,167 @@
+// Package audit reconciles what Kafka's tally says with what the ledger holds: ballots per candidate, per
+// state and in total; voters marked as having voted against ballots; ballots relayed; and the seed's
+// aggregated_votes_per_candidate topic. It prints every difference and a final "discrepancy N" line, N
+// being the sum of the absolute differences (0 when everything agrees).
+//
+// Audit is meant for a quiet election (polls closed, or casting paused): while ballots are still arriving
+// it waits up to a deadline for the pipeline to catch up before it reports differences.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/relay"
+	"github.com/election/election/internal/stream"
+)
+
+// Config wires an audit.
+type Config struct {
+	Store  *ledger.Store
+	Index  *election.Index
+	Stream stream.Config
+	// Wait is how long to wait for the pipeline to catch up before reporting differences.
+	Wait time.Duration
+	Out  io.Writer
+}
+
+// Finding is one difference.
+type Finding struct {
+	What          string
+	Ledger, Kafka int64
+}
+
+// Report is an audit's outcome.
+type Report struct {
+	LedgerBallots int64
+	VotersVoted   int64
+	Relayed       int64
+	Tallied       int64
+	Findings      []Finding
+}
+
+// Discrepancy is the sum of the absolute differences.
+func (r Report) Discrepancy() int64 {
+	var n int64
+	for _, f := range r.Findings {
+		d := f.Ledger - f.Kafka
+		if d < 0 {
+			d = -d
+		}
+		n += d
+	}
+	return n
+}
+
+// Run audits, retrying until everything agrees or Wait has passed, then prints the report.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	deadline := time.Now().Add(cfg.Wait)
+	for {
+		rep, err := once(ctx, cfg)
+		if err != nil {
+			return rep, err
+		}
+		if rep.Discrepancy() == 0 || time.Now().After(deadline) {
+			printReport(cfg.Out, rep)
+			return rep, nil
+		}
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		}
+	}
+}
+
+func printReport(w io.Writer, r Report) {
+	fmt.Fprintf(w, "ledger: %d ballots, %d voters marked as voted\n", r.LedgerBallots, r.VotersVoted)
+	fmt.Fprintf(w, "kafka: %d ballots relayed, %d ballots tallied\n", r.Relayed, r.Tallied)
+	for _, f := range r.Findings {
+		fmt.Fprintf(w, "difference: %s: ledger %d, kafka %d\n", f.What, f.Ledger, f.Kafka)
+	}
+	fmt.Fprintf(w, "discrepancy %d\n", r.Discrepancy())
+}
+
+func once(ctx context.Context, cfg Config) (Report, error) {
+	var rep Report
+	tot, err := cfg.Store.Totals(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.LedgerBallots, rep.VotersVoted = tot.Ballots, tot.VotersVoted
+	cur, err := relay.ReadCursor(ctx, cfg.Stream)
+	if err != nil {
+		return rep, err
+	}
+	rep.Relayed = cur.Ballots
+
+	snaps := map[int32]*stream.Snapshot{}
+	err = stream.ReadCommitted(ctx, cfg.Stream, cfg.Stream.Topics().TallyState, nil, func(r *kgo.Record) error {
+		s, err := stream.Decode[stream.Snapshot](r.Topic, r.Partition, r.Offset, r.Value)
+		if err == nil {
+			snaps[s.Partition] = s
+		}
+		return err
+	})
+	if err != nil {
+		return rep, fmt.Errorf("audit: read tally state: %w", err)
+	}
+	perCand, perState := map[string]int64{}, map[string]int64{}
+	for _, s := range snaps {
+		rep.Tallied += s.Ballots
+		for k, v := range s.Candidates {
+			perCand[k] += v
+		}
+		for k, v := range s.States {
+			perState[k] += v
+		}
+	}
+	published := map[string]int64{}
+	err = stream.ReadCommitted(ctx, cfg.Stream, cfg.Stream.Topics().PerCandidate, nil, func(r *kgo.Record) error {
+		t, err := stream.Decode[stream.CandidateTotal](r.Topic, r.Partition, r.Offset, r.Value)
+		if err == nil {
+			published[t.CandidateID] = max(published[t.CandidateID], t.TotalVotes)
+		}
+		return err
+	})
+	if err != nil {
+		return rep, fmt.Errorf("audit: read per-candidate totals: %w", err)
+	}
+
+	add := func(what string, l, k int64) {
+		if l != k {
+			rep.Findings = append(rep.Findings, Finding{What: what, Ledger: l, Kafka: k})
+		}
+	}
+	add("voters marked as voted vs ballots (both ledger)", tot.VotersVoted, tot.Ballots)
+	add("ballots relayed to Kafka", tot.Ballots, rep.Relayed)
+	add("ballots tallied", tot.Ballots, rep.Tallied)
+	for _, c := range cfg.Index.Candidates {
+		add("candidate "+c.ID+" (tally)", tot.PerCandidate[c.ID], perCand[c.ID])
+		add("candidate "+c.ID+" (aggregated_votes_per_candidate)", tot.PerCandidate[c.ID], published[c.ID])
+	}
+	states := map[string]bool{}
+	for k := range tot.PerState {
+		states[k] = true
+	}
+	for k := range perState {
+		states[k] = true
+	}
+	keys := make([]string, 0, len(states))
+	for k := range states {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		add("state "+k+" ballots", tot.PerState[k], perState[k])
+		add("state "+k+" voters marked as voted vs ballots (both ledger)", tot.VotedByState[k], tot.PerState[k])
+	}
+	return rep, nil
+}

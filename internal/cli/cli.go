@@ -1,0 +1,268 @@
+// Package cli is the command line: subcommands, flags and their ELECTION_* environment variables. It reads
+// the configuration once, validates it, and hands it to the pipeline.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/election/election/internal/audit"
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/pipeline"
+)
+
+const usage = `election — a real-time election pipeline in one binary
+
+Usage:
+  election up        run everything in one process (embedded Kafka and SQLite by default)
+  election register  register the election and voters, then exit (--csv imports a roll)
+  election relay     run only the relay (ledger -> votes_topic)
+  election tally     run only the tally (votes_topic -> results topics), one of several
+  election serve     run only the results API and ballot casting over HTTP
+  election simulate  run only the simulator, casting into the ledger
+  election close     close the polls: every race with ballots is decided
+  election audit     reconcile the tally with the ledger; prints "discrepancy N"
+
+Run "election COMMAND -h" for a command's flags. Every flag can also be set with an environment variable:
+ELECTION_ and the flag's name in capitals with - as _ (e.g. ELECTION_KAFKA=host:9092).
+`
+
+// Main runs the command line and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "up":
+		err = runRoles(ctx, cmd, rest, pipeline.All, stderr)
+	case "register":
+		err = runRegister(ctx, rest, stdout, stderr)
+	case "relay":
+		err = runRoles(ctx, cmd, rest, pipeline.Roles{Relay: true}, stderr)
+	case "tally":
+		err = runRoles(ctx, cmd, rest, pipeline.Roles{Tally: true}, stderr)
+	case "serve":
+		err = runRoles(ctx, cmd, rest, pipeline.Roles{Serve: true}, stderr)
+	case "simulate":
+		err = runRoles(ctx, cmd, rest, pipeline.Roles{Simulate: true}, stderr)
+	case "close":
+		err = runClose(ctx, rest, stdout, stderr)
+	case "audit":
+		var disc int64
+		disc, err = runAudit(ctx, rest, stdout, stderr)
+		if err == nil && disc != 0 {
+			return 1
+		}
+	default:
+		fmt.Fprintf(stderr, "election: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "election: %v\n", oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+// flags holds every flag; each command registers the ones it uses.
+type flags struct {
+	fs                                                       *flag.FlagSet
+	preset, data, httpAddr, kafkaListen, kafka, postgres     string
+	prefix, instance, logLevel, csvPath                      string
+	voters                                                   int64
+	rate, turnout                                            float64
+	partitions, workers                                      int
+	exitWhenDone                                             bool
+	wait                                                     time.Duration
+}
+
+func newFlags(cmd string, stderr io.Writer) *flags {
+	f := &flags{fs: flag.NewFlagSet("election "+cmd, flag.ContinueOnError)}
+	f.fs.SetOutput(stderr)
+	return f
+}
+
+func (f *flags) connection() {
+	f.fs.StringVar(&f.data, "data", "data", "data directory (SQLite ledger, embedded Kafka broker)")
+	f.fs.StringVar(&f.kafka, "kafka", "", "Kafka brokers, comma-separated (default: the embedded broker)")
+	f.fs.StringVar(&f.kafkaListen, "kafka-listen", "127.0.0.1:9192", "address of the embedded Kafka broker")
+	f.fs.StringVar(&f.postgres, "postgres", "", "PostgreSQL URL (default: SQLite in the data directory)")
+	f.fs.StringVar(&f.prefix, "topic-prefix", "", "prefix for Kafka topics, groups and transactional ids")
+	f.fs.IntVar(&f.partitions, "partitions", 6, "partitions of votes_topic (when creating it)")
+	f.fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func (f *flags) election() {
+	f.fs.StringVar(&f.preset, "preset", "", "election: seed, national, or an election file (default: the registered one, else seed)")
+	f.fs.Int64Var(&f.voters, "voters", 0, "synthetic voters (default: 1000 for seed, 1000000 for national)")
+}
+
+func (f *flags) simulation() {
+	f.fs.Float64Var(&f.rate, "rate", -1, "ballots per second; 0 for as fast as possible (default: paced to last about 90 s)")
+	f.fs.Float64Var(&f.turnout, "turnout", 0.7, "share of voters who vote")
+	f.fs.IntVar(&f.workers, "workers", 256, "casts in flight at once")
+	f.fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "exit once the simulation is over and every ballot is counted")
+}
+
+// parse applies ELECTION_* variables, then the command line (which wins).
+func (f *flags) parse(args []string) error {
+	var envErr error
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		name := "ELECTION_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && envErr == nil {
+			if err := fl.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("environment variable %s=%q: %v", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
+	}
+	return nil
+}
+
+func (f *flags) logger(stderr io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), nil
+}
+
+func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
+	var brokers []string
+	for _, b := range strings.Split(f.kafka, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			brokers = append(brokers, b)
+		}
+	}
+	return pipeline.Config{
+		DataDir: f.data, PostgresURL: f.postgres, Brokers: brokers, KafkaListen: f.kafkaListen, Prefix: f.prefix,
+		Partitions: int32(f.partitions), Election: f.preset, Voters: f.voters, Turnout: f.turnout, Rate: f.rate,
+		Workers: f.workers, HTTPAddr: f.httpAddr, Instance: f.instance, Roles: roles, ExitWhenDone: f.exitWhenDone,
+		Logger: log,
+	}
+}
+
+func runRoles(ctx context.Context, cmd string, args []string, roles pipeline.Roles, stderr io.Writer) error {
+	f := newFlags(cmd, stderr)
+	f.connection()
+	if roles.Register {
+		f.election()
+	}
+	f.turnout = 0.7
+	if roles.Simulate {
+		f.simulation()
+	}
+	if roles.Serve {
+		f.fs.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "address of the HTTP server (results API, casting, metrics)")
+	}
+	if roles.Tally {
+		f.fs.StringVar(&f.instance, "instance", "", "this tally instance's name, stable across restarts (default: host name)")
+	}
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	return pipeline.Run(ctx, f.config(roles, log), nil)
+}
+
+func runClose(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("close", stderr)
+	f.connection()
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	cfg := f.config(pipeline.Roles{}, log)
+	cfg.Turnout = 1
+	store, _, done, err := pipeline.Connect(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := store.ClosePolls(ctx, time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "polls closed")
+	return nil
+}
+
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (int64, error) {
+	f := newFlags("audit", stderr)
+	f.connection()
+	f.fs.DurationVar(&f.wait, "wait", 30*time.Second, "how long to wait for the pipeline to catch up before reporting differences")
+	if err := f.parse(args); err != nil {
+		return 0, err
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return 0, err
+	}
+	cfg := f.config(pipeline.Roles{}, log)
+	cfg.Turnout = 1
+	store, sc, done, err := pipeline.Connect(ctx, &cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	e, err := store.Election(ctx)
+	if err != nil {
+		return 0, err
+	}
+	rep, err := audit.Run(ctx, audit.Config{Store: store, Index: election.NewIndex(e), Stream: sc, Wait: f.wait, Out: stdout})
+	if err != nil {
+		return 0, err
+	}
+	return rep.Discrepancy(), nil
+}
+
+func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("register", stderr)
+	f.connection()
+	f.election()
+	f.fs.StringVar(&f.csvPath, "csv", "", "import voters from this CSV file instead of generating them")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if f.csvPath != "" {
+		return importCSV(ctx, f, log, stdout)
+	}
+	cfg := f.config(pipeline.Roles{Register: true}, log)
+	cfg.Turnout = 1
+	return pipeline.Register(ctx, cfg)
+}

@@ -1,0 +1,173 @@
+// Package pipeline assembles the roles into one running process: the ledger, the Kafka connection (or the
+// embedded broker), registration, the relay, the tally, the results view and HTTP server, and the
+// simulator. `election up` runs every role; `election relay`, `tally`, `serve` and `simulate` run one each,
+// sharing the work with other processes through the ledger and Kafka.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/stream"
+)
+
+// Roles says which parts run in this process.
+type Roles struct {
+	Register bool // register the election and synthetic voters if not done yet
+	Relay    bool
+	Tally    bool
+	Serve    bool // results view, HTTP API, and ballot casting over HTTP
+	Simulate bool
+}
+
+// All is every role: `election up`.
+var All = Roles{Register: true, Relay: true, Tally: true, Serve: true, Simulate: true}
+
+// Config is everything a process needs, read once from flags and the environment.
+type Config struct {
+	DataDir     string   // SQLite ledger and embedded broker data
+	PostgresURL string   // use PostgreSQL instead of SQLite
+	Brokers     []string // use these Kafka brokers instead of the embedded one
+	KafkaListen string   // the embedded broker's address
+	Prefix      string   // topic/group prefix
+	Partitions  int32
+	Election    string  // preset name or election file; "" means the one registered, or "seed"
+	Voters      int64   // synthetic voters; 0 means the preset's default
+	Turnout     float64 // share of voters the simulator casts for
+	Rate        float64 // ballots per second; 0 as fast as possible; <0 paced to last about 90 s
+	Workers     int     // simulator casts in flight
+	HTTPAddr    string
+	Instance    string // tally instance name (stable across restarts)
+	Roles       Roles
+	// ExitWhenDone ends Run once the simulation has finished and the results show every ballot.
+	ExitWhenDone bool
+	Logger       *slog.Logger
+}
+
+func (c *Config) validate() error {
+	if c.Logger == nil {
+		return errors.New("pipeline: no logger")
+	}
+	if c.PostgresURL == "" && c.DataDir == "" {
+		return errors.New("pipeline: --data is needed for the SQLite ledger (or give --postgres)")
+	}
+	if len(c.Brokers) == 0 && c.DataDir == "" {
+		return errors.New("pipeline: --data is needed for the embedded Kafka broker (or give --kafka)")
+	}
+	if c.Turnout <= 0 || c.Turnout > 1 {
+		return fmt.Errorf("pipeline: --turnout %v: must be more than 0 and at most 1", c.Turnout)
+	}
+	if c.Voters < 0 {
+		return fmt.Errorf("pipeline: --voters %d: must not be negative", c.Voters)
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 6
+	}
+	if c.Instance == "" {
+		host, _ := os.Hostname()
+		c.Instance = host
+	}
+	return nil
+}
+
+// DefaultVoters is each preset's voter count when --voters is not given.
+func DefaultVoters(e *election.Election) int64 {
+	if len(e.Constituencies) > 100 {
+		return 1_000_000
+	}
+	return 1000
+}
+
+// loadElection resolves --preset: a built-in name or a file path.
+func loadElection(name string) (*election.Election, error) {
+	for _, p := range election.Presets {
+		if p == name {
+			return election.Preset(name)
+		}
+	}
+	if strings.ContainsAny(name, "/.") {
+		return election.Load(name)
+	}
+	return election.Preset(name) // unknown name: Preset's error lists the presets
+}
+
+// Connect opens the ledger and, unless brokers are given, starts the embedded broker; then checks Kafka
+// and creates the topics. The returned cleanup closes what was opened.
+func Connect(ctx context.Context, cfg *Config) (*ledger.Store, stream.Config, func(), error) {
+	var cleanup []func()
+	done := func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	store, err := ledger.Open(ctx, ledger.Config{PostgresURL: cfg.PostgresURL, SQLitePath: filepath.Join(cfg.DataDir, "ledger.db"), Logger: cfg.Logger})
+	if err != nil {
+		return nil, stream.Config{}, nil, err
+	}
+	cleanup = append(cleanup, store.Close)
+	sc := stream.Config{Brokers: cfg.Brokers, Prefix: cfg.Prefix, Partitions: cfg.Partitions, Logger: cfg.Logger}
+	if len(cfg.Brokers) == 0 {
+		emb, err := stream.StartEmbedded(cfg.KafkaListen, filepath.Join(cfg.DataDir, "kafka"), cfg.Logger)
+		if err != nil {
+			done()
+			return nil, stream.Config{}, nil, err
+		}
+		cleanup = append(cleanup, emb.Stop)
+		sc.Brokers = []string{emb.Addr()}
+		cfg.Logger.Info("embedded Kafka broker listening", "addr", emb.Addr(), "data", filepath.Join(cfg.DataDir, "kafka"))
+	}
+	if err := stream.Ping(ctx, sc); err != nil {
+		done()
+		return nil, stream.Config{}, nil, err
+	}
+	if err := stream.EnsureTopics(ctx, sc); err != nil {
+		done()
+		return nil, stream.Config{}, nil, err
+	}
+	return store, sc, done, nil
+}
+
+// Election returns the registered election, registering cfg.Election first when allowed.
+func Election(ctx context.Context, cfg *Config, store *ledger.Store) (*election.Election, error) {
+	e, err := store.Election(ctx)
+	switch {
+	case err == nil && cfg.Election == "":
+		return e, nil
+	case err != nil && !errors.Is(err, ledger.ErrNoElection):
+		return nil, err
+	case err != nil && !cfg.Roles.Register:
+		return nil, errors.New("no election is registered in this ledger yet: run `election up` or `election register` first")
+	}
+	name := cfg.Election
+	if name == "" {
+		name = "seed"
+	}
+	want, err := loadElection(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.RegisterElection(ctx, want); err != nil {
+		return nil, err
+	}
+	return store.Election(ctx)
+}
+
+// waitUntil polls cond every interval until it is true or ctx ends.
+func waitUntil(ctx context.Context, interval time.Duration, cond func() bool) bool {
+	for !cond() {
+		select {
+		case <-time.After(interval):
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,263 @@
+// Package results turns the tally's per-partition counts into the election's results: totals per
+// candidate, party, state and constituency, leaders and margins, seats, turnout and the timeline. It keeps a
+// live view of them for the API and the event stream, and publishes the aggregate topics.
+//
+// Results are computed from the latest committed snapshot of every partition of the state topic; each is
+// exact for the ballots before its offset, so their sum is exact for everything the tally has committed.
+// What it must never do: count ballots itself, or read uncommitted tally state.
+package results
+
+import (
+	"sort"
+	"time"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/stream"
+)
+
+// Race statuses.
+const (
+	StatusNotStarted = "not started"
+	StatusCounting   = "counting"
+	StatusDeclared   = "declared"
+	StatusTied       = "tied" // counting finished with the top two level: no winner
+)
+
+// Results is the whole election's results at one moment, as the API returns them. Lists are in the
+// election definition's order (so two Results can be compared entry by entry); clients sort as they show.
+type Results struct {
+	Election         string    `json:"election"`
+	RegisteredVoters int64     `json:"registered_voters"`
+	BallotsCounted   int64     `json:"ballots_counted"`
+	Turnout          float64   `json:"turnout"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	PollsClosed      bool      `json:"polls_closed"`
+	Seats            int       `json:"seats"`
+	Majority         int       `json:"majority"`
+	// Leader is the candidate with the most votes nationwide (empty before any ballot is counted).
+	Leader         string         `json:"leader,omitempty"`
+	Candidates     []CandidateRow `json:"candidates"`
+	Parties        []PartyRow     `json:"parties"`
+	States         []StateRow     `json:"states"`
+	Constituencies []RaceRow      `json:"constituencies"`
+	Timeline       []MinuteRow    `json:"timeline"`
+}
+
+// CandidateRow is one candidate's result.
+type CandidateRow struct {
+	CandidateID   string  `json:"candidate_id"`
+	CandidateName string  `json:"candidate_name"`
+	Party         string  `json:"party"`
+	PartyName     string  `json:"party_name"`
+	Constituency  string  `json:"constituency"`
+	PhotoURL      string  `json:"photo_url,omitempty"`
+	Votes         int64   `json:"votes"`
+	Share         float64 `json:"share"` // of the ballots in the candidate's constituency
+}
+
+// PartyRow is one party's result.
+type PartyRow struct {
+	PartyID      string  `json:"party_id"`
+	Name         string  `json:"name"`
+	Short        string  `json:"short"`
+	Colour       string  `json:"colour,omitempty"`
+	Votes        int64   `json:"votes"`
+	Share        float64 `json:"share"`
+	SeatsWon     int     `json:"seats_won"`
+	SeatsLeading int     `json:"seats_leading"`
+	Candidates   int     `json:"candidates"`
+}
+
+// StateRow is turnout in one state.
+type StateRow struct {
+	State      string  `json:"state"`
+	Name       string  `json:"name"`
+	Ballots    int64   `json:"ballots"`
+	Registered int64   `json:"registered"`
+	Turnout    float64 `json:"turnout"`
+	// LeadingParty is the party leading or winning the most seats in the state.
+	LeadingParty string `json:"leading_party,omitempty"`
+}
+
+// RaceRow is one constituency's race.
+type RaceRow struct {
+	Constituency string  `json:"constituency_id"`
+	Name         string  `json:"name"`
+	State        string  `json:"state,omitempty"`
+	Ballots      int64   `json:"ballots"`
+	Registered   int64   `json:"registered"`
+	Turnout      float64 `json:"turnout"`
+	Leader       string  `json:"leader,omitempty"`
+	LeaderParty  string  `json:"leader_party,omitempty"`
+	RunnerUp     string  `json:"runner_up,omitempty"`
+	Margin       int64   `json:"margin"`
+	Status       string  `json:"status"`
+}
+
+// MinuteRow is the ballots counted that were cast in one minute.
+type MinuteRow struct {
+	Minute  string `json:"minute"` // "YYYY-MM-DD HH:MM" UTC
+	Ballots int64  `json:"ballots"`
+}
+
+// Inputs is everything Compute needs.
+type Inputs struct {
+	Index       *election.Index
+	Snapshots   map[int32]*stream.Snapshot
+	Registered  []ledger.Registered
+	PollsClosed bool
+	Now         time.Time
+}
+
+// Compute derives the results. It is a pure function of its inputs.
+func Compute(in Inputs) *Results {
+	ix := in.Index
+	r := &Results{Election: ix.Name, UpdatedAt: in.Now.UTC(), PollsClosed: in.PollsClosed,
+		Seats: ix.Seats(), Majority: ix.Majority()}
+
+	votes := map[string]int64{}
+	stateBallots := map[string]int64{}
+	minutes := map[string]int64{}
+	for _, s := range in.Snapshots {
+		r.BallotsCounted += s.Ballots
+		for k, v := range s.Candidates {
+			votes[k] += v
+		}
+		for k, v := range s.States {
+			stateBallots[k] += v
+		}
+		for k, v := range s.Minutes {
+			minutes[k] += v
+		}
+	}
+	regCons := map[string]int64{}
+	regState := map[string]int64{}
+	for _, g := range in.Registered {
+		regCons[g.Constituency] += g.Voters
+		regState[g.State] += g.Voters
+		r.RegisteredVoters += g.Voters
+	}
+	r.Turnout = ratio(r.BallotsCounted, r.RegisteredVoters)
+
+	consBallots := map[string]int64{}
+	for _, c := range ix.Candidates {
+		consBallots[c.Constituency] += votes[c.ID]
+	}
+	var leaderVotes int64
+	for _, c := range ix.Candidates {
+		v := votes[c.ID]
+		r.Candidates = append(r.Candidates, CandidateRow{
+			CandidateID: c.ID, CandidateName: c.Name, Party: c.Party, PartyName: ix.Party[c.Party].Name,
+			Constituency: c.Constituency, PhotoURL: c.PhotoURL, Votes: v, Share: ratio(v, consBallots[c.Constituency]),
+		})
+		if v > leaderVotes {
+			leaderVotes, r.Leader = v, c.ID
+		}
+	}
+
+	partyIdx := map[string]int{}
+	for i, p := range ix.Parties {
+		partyIdx[p.ID] = i
+		r.Parties = append(r.Parties, PartyRow{PartyID: p.ID, Name: p.Name, Short: p.Short, Colour: p.Colour})
+	}
+	for _, c := range ix.Candidates {
+		pr := &r.Parties[partyIdx[c.Party]]
+		pr.Votes += votes[c.ID]
+		pr.Candidates++
+	}
+	for i := range r.Parties {
+		r.Parties[i].Share = ratio(r.Parties[i].Votes, r.BallotsCounted)
+	}
+
+	stateSeats := map[string]map[string]int{} // state -> party -> seats won or leading
+	for _, cons := range ix.Constituencies {
+		row := race(ix, cons, votes, consBallots[cons.ID], regCons[cons.ID], in.PollsClosed)
+		r.Constituencies = append(r.Constituencies, row)
+		if row.Leader == "" {
+			continue
+		}
+		party := ix.Candidate[row.Leader].Party
+		switch row.Status {
+		case StatusDeclared:
+			r.Parties[partyIdx[party]].SeatsWon++
+		case StatusCounting:
+			r.Parties[partyIdx[party]].SeatsLeading++
+		default:
+			continue
+		}
+		if stateSeats[cons.State] == nil {
+			stateSeats[cons.State] = map[string]int{}
+		}
+		stateSeats[cons.State][party]++
+	}
+
+	for _, s := range ix.States {
+		b, reg := stateBallots[s.Code], regState[s.Code]
+		r.States = append(r.States, StateRow{State: s.Code, Name: s.Name, Ballots: b, Registered: reg,
+			Turnout: ratio(b, reg), LeadingParty: top(stateSeats[s.Code])})
+	}
+	keys := make([]string, 0, len(minutes))
+	for k := range minutes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		r.Timeline = append(r.Timeline, MinuteRow{Minute: k, Ballots: minutes[k]})
+	}
+	return r
+}
+
+// race decides one constituency: leader and runner-up by votes (ties broken by ballot order for display
+// only: a level top two never wins a seat), margin, and status.
+func race(ix *election.Index, cons election.Constituency, votes map[string]int64, ballots, registered int64, closed bool) RaceRow {
+	row := RaceRow{Constituency: cons.ID, Name: cons.Name, State: cons.State, Ballots: ballots,
+		Registered: registered, Turnout: ratio(ballots, registered), Status: StatusNotStarted}
+	ballot := ix.Ballot[cons.ID]
+	ranked := make([]*election.Candidate, len(ballot))
+	copy(ranked, ballot)
+	sort.SliceStable(ranked, func(a, b int) bool { return votes[ranked[a].ID] > votes[ranked[b].ID] })
+	if ballots == 0 {
+		return row
+	}
+	first := votes[ranked[0].ID]
+	var second int64
+	if len(ranked) > 1 {
+		second = votes[ranked[1].ID]
+		row.RunnerUp = ranked[1].ID
+	}
+	row.Margin = first - second
+	final := closed || registered > 0 && ballots >= registered
+	switch {
+	case row.Margin == 0 && final:
+		row.Status = StatusTied
+	case row.Margin == 0:
+		row.Status = StatusCounting // level: nobody leads
+	default:
+		row.Leader, row.LeaderParty = ranked[0].ID, ranked[0].Party
+		row.Status = StatusCounting
+		if final {
+			row.Status = StatusDeclared
+		}
+	}
+	return row
+}
+
+// top is the party with the most seats in m; ties go to the party id first in alphabetical order, so the
+// answer does not depend on map order.
+func top(m map[string]int) string {
+	best, n := "", 0
+	for k, v := range m {
+		if v > n || v == n && k < best {
+			best, n = k, v
+		}
+	}
+	return best
+}
+
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}

@@ -1,0 +1,114 @@
+package results
+
+import (
+	"testing"
+	"time"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/stream"
+)
+
+// twoRaces: constituency A (state X) with a1, a2, a3; constituency B (state Y) with b1, b2.
+func twoRaces(t *testing.T) *election.Index {
+	t.Helper()
+	e := &election.Election{
+		Name:           "test",
+		Parties:        []election.Party{{ID: "p", Name: "P"}, {ID: "q", Name: "Q"}},
+		States:         []election.State{{Code: "X", Name: "Ex"}, {Code: "Y", Name: "Why"}},
+		Constituencies: []election.Constituency{{ID: "A", Name: "A", State: "X"}, {ID: "B", Name: "B", State: "Y"}, {ID: "C", Name: "C", State: "Y"}},
+		Candidates: []election.Candidate{
+			{ID: "a1", Name: "a1", Party: "p", Constituency: "A"}, {ID: "a2", Name: "a2", Party: "q", Constituency: "A"},
+			{ID: "a3", Name: "a3", Party: "q", Constituency: "A"},
+			{ID: "b1", Name: "b1", Party: "p", Constituency: "B"}, {ID: "b2", Name: "b2", Party: "q", Constituency: "B"},
+			{ID: "c1", Name: "c1", Party: "p", Constituency: "C"}, {ID: "c2", Name: "c2", Party: "q", Constituency: "C"},
+		},
+	}
+	if err := e.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return election.NewIndex(e)
+}
+
+func snap(p int32, cands map[string]int64, states map[string]int64) *stream.Snapshot {
+	s := stream.NewSnapshot(p)
+	for k, v := range cands {
+		s.Candidates[k] = v
+		s.Ballots += v
+	}
+	s.States = states
+	return s
+}
+
+func TestComputeRacesSeatsAndTurnout(t *testing.T) {
+	ix := twoRaces(t)
+	reg := []ledger.Registered{{Constituency: "A", State: "X", Voters: 10}, {Constituency: "B", State: "Y", Voters: 4}, {Constituency: "C", State: "Y", Voters: 6}}
+	in := Inputs{
+		Index: ix, Registered: reg, Now: time.Unix(0, 0),
+		Snapshots: map[int32]*stream.Snapshot{
+			// A's ballots are split over two partitions' snapshots only in this test, to check summing.
+			0: snap(0, map[string]int64{"a1": 3, "a2": 1}, map[string]int64{"X": 4}),
+			1: snap(1, map[string]int64{"a1": 1, "a2": 2, "b1": 2, "b2": 2, "c1": 1}, map[string]int64{"X": 3, "Y": 5}),
+		},
+	}
+	r := Compute(in)
+	if r.BallotsCounted != 12 || r.RegisteredVoters != 20 || r.Turnout != 0.6 {
+		t.Fatalf("totals: counted %d registered %d turnout %v", r.BallotsCounted, r.RegisteredVoters, r.Turnout)
+	}
+	a, b, c := r.Constituencies[0], r.Constituencies[1], r.Constituencies[2]
+	if a.Leader != "a1" || a.RunnerUp != "a2" || a.Margin != 1 || a.Status != StatusCounting || a.Ballots != 7 {
+		t.Errorf("race A: %+v", a)
+	}
+	// B: everyone voted (4 of 4) and the top two are level: tied, no seat.
+	if b.Leader != "" || b.Margin != 0 || b.Status != StatusTied {
+		t.Errorf("race B: %+v", b)
+	}
+	if c.Leader != "c1" || c.Margin != 1 || c.Status != StatusCounting {
+		t.Errorf("race C: %+v", c)
+	}
+	p, q := r.Parties[0], r.Parties[1]
+	if p.SeatsLeading != 2 || p.SeatsWon != 0 || q.SeatsLeading != 0 || p.Votes != 7 || q.Votes != 5 {
+		t.Errorf("parties: %+v %+v", p, q)
+	}
+	if r.States[0].Ballots != 7 || r.States[0].Turnout != 0.7 || r.States[1].Ballots != 5 || r.States[1].LeadingParty != "p" {
+		t.Errorf("states: %+v", r.States)
+	}
+	if r.Leader != "a1" {
+		t.Errorf("national leader %q", r.Leader)
+	}
+	if r.Majority != 2 || r.Seats != 3 {
+		t.Errorf("seats %d majority %d", r.Seats, r.Majority)
+	}
+
+	// Closing the polls declares every race with a clear leader.
+	in.PollsClosed = true
+	r = Compute(in)
+	if r.Constituencies[0].Status != StatusDeclared || r.Parties[0].SeatsWon != 2 || r.Parties[0].SeatsLeading != 0 {
+		t.Errorf("after close: %+v %+v", r.Constituencies[0], r.Parties[0])
+	}
+}
+
+func TestComputeLateBallotChangesLeader(t *testing.T) {
+	ix := twoRaces(t)
+	reg := []ledger.Registered{{Constituency: "C", State: "Y", Voters: 3}}
+	in := Inputs{Index: ix, Registered: reg, Now: time.Unix(0, 0), Snapshots: map[int32]*stream.Snapshot{
+		0: snap(0, map[string]int64{"c1": 1, "c2": 1}, nil)}}
+	if r := Compute(in); r.Constituencies[2].Leader != "" || r.Constituencies[2].Status != StatusCounting {
+		t.Fatalf("level race before the last ballot: %+v", r.Constituencies[2])
+	}
+	in.Snapshots[0] = snap(0, map[string]int64{"c1": 1, "c2": 2}, nil)
+	r := Compute(in)
+	if got := r.Constituencies[2]; got.Leader != "c2" || got.Status != StatusDeclared || got.Margin != 1 {
+		t.Fatalf("after the last voter: %+v", got)
+	}
+	if r.Parties[1].SeatsWon != 1 {
+		t.Fatalf("party q seats: %+v", r.Parties[1])
+	}
+}
+
+func TestComputeEmpty(t *testing.T) {
+	r := Compute(Inputs{Index: twoRaces(t), Now: time.Unix(0, 0)})
+	if r.BallotsCounted != 0 || r.Turnout != 0 || r.Leader != "" || r.Constituencies[0].Status != StatusNotStarted {
+		t.Fatalf("empty results: %+v", r)
+	}
+}

@@ -1,0 +1,123 @@
+package stream
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Address is the seed's nested address object.
+type Address struct {
+	Street   string `json:"street,omitempty"`
+	City     string `json:"city,omitempty"`
+	State    string `json:"state"`
+	Country  string `json:"country,omitempty"`
+	Postcode string `json:"postcode,omitempty"`
+}
+
+// VoterRecord is a voters_topic value (key: voter_id). Registration data only; never a credential.
+type VoterRecord struct {
+	VoterID            string  `json:"voter_id"`
+	VoterName          string  `json:"voter_name"`
+	DateOfBirth        string  `json:"date_of_birth"`
+	Gender             string  `json:"gender"`
+	Nationality        string  `json:"nationality"`
+	RegistrationNumber string  `json:"registration_number"`
+	Address            Address `json:"address"`
+	Email              string  `json:"email"`
+	PhoneNumber        string  `json:"phone_number"`
+	CellNumber         string  `json:"cell_number"`
+	Picture            string  `json:"picture"`
+	RegisteredAge      int     `json:"registered_age"`
+	Constituency       string  `json:"constituency_id"`
+}
+
+// VoteRecord is a votes_topic value (key: constituency_id, so one constituency's ballots stay in one
+// partition). It has the seed's fields and no voter identity.
+type VoteRecord struct {
+	BallotID         string  `json:"ballot_id"`
+	CandidateID      string  `json:"candidate_id"`
+	CandidateName    string  `json:"candidate_name"`
+	PartyAffiliation string  `json:"party_affiliation"`
+	PhotoURL         string  `json:"photo_url"`
+	Constituency     string  `json:"constituency_id"`
+	VotingTime       string  `json:"voting_time"` // "YYYY-MM-DD HH:MM:SS" UTC, to the minute
+	Vote             int     `json:"vote"`
+	Address          Address `json:"address"`
+}
+
+// CandidateTotal is an aggregated_votes_per_candidate value (key: candidate_id). Totals only grow, so a
+// reader keeping the largest total per key ends with the exact final count.
+type CandidateTotal struct {
+	CandidateID      string `json:"candidate_id"`
+	CandidateName    string `json:"candidate_name"`
+	PartyAffiliation string `json:"party_affiliation"`
+	PhotoURL         string `json:"photo_url"`
+	Constituency     string `json:"constituency_id"`
+	TotalVotes       int64  `json:"total_votes"`
+}
+
+// TurnoutRecord is an aggregated_turnout_by_location value (key: state).
+type TurnoutRecord struct {
+	State      string  `json:"state"`
+	Count      int64   `json:"count"`
+	Registered int64   `json:"registered"`
+	Turnout    float64 `json:"turnout"`
+}
+
+// PartyRecord is an election.results.parties value (key: party id).
+type PartyRecord struct {
+	PartyID      string `json:"party_id"`
+	Name         string `json:"name"`
+	Votes        int64  `json:"votes"`
+	SeatsWon     int    `json:"seats_won"`
+	SeatsLeading int    `json:"seats_leading"`
+}
+
+// RaceRecord is an election.results.constituencies value (key: constituency id).
+type RaceRecord struct {
+	Constituency string `json:"constituency_id"`
+	State        string `json:"state,omitempty"`
+	Ballots      int64  `json:"ballots"`
+	Leader       string `json:"leader_candidate_id,omitempty"`
+	RunnerUp     string `json:"runner_up_candidate_id,omitempty"`
+	Margin       int64  `json:"margin"`
+	Status       string `json:"status"`
+}
+
+// MinuteRecord is an election.results.timeline value (key: minute).
+type MinuteRecord struct {
+	Minute  string `json:"minute"`
+	Ballots int64  `json:"ballots"`
+}
+
+// Snapshot is one ballots partition's tally, written to the state topic in the same transaction that
+// commits the partition's consumer offset. It is both the tally's restore point and what every results
+// view sums across partitions.
+type Snapshot struct {
+	Partition int32 `json:"partition"`
+	// NextOffset is the offset of the first ballot record not yet counted in this snapshot.
+	NextOffset int64            `json:"next_offset"`
+	Ballots    int64            `json:"ballots"`
+	Candidates map[string]int64 `json:"candidates"`
+	States     map[string]int64 `json:"states"`
+	Minutes    map[string]int64 `json:"minutes"`
+	// UpdatedAt is when the snapshot was committed (Unix milliseconds).
+	UpdatedAt int64 `json:"updated_at"`
+	// Newest is the commit time (Unix milliseconds) of the newest ballot counted, from its record's
+	// timestamp; results freshness is measured from it.
+	Newest int64 `json:"newest"`
+}
+
+// NewSnapshot is an empty tally for partition p.
+func NewSnapshot(p int32) *Snapshot {
+	return &Snapshot{Partition: p, Candidates: map[string]int64{}, States: map[string]int64{}, Minutes: map[string]int64{}}
+}
+
+// Decode decodes a JSON record value, naming the topic and offset on failure.
+func Decode[T any](topic string, partition int32, offset int64, value []byte) (*T, error) {
+	var v T
+	if err := json.Unmarshal(value, &v); err != nil {
+		return nil, fmt.Errorf("stream: %s[%d]@%d: bad record: %w", topic, partition, offset, err)
+	}
+	return &v, nil
+}

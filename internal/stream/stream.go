@@ -1,0 +1,184 @@
+// Package stream is the Kafka side of the pipeline: the topics and their record shapes, client settings
+// shared by every role, idempotent topic creation, and the embedded broker used by `election up`.
+//
+// Topics are typed values, never bare strings: code and tests refer to Topics.Votes and so on.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Config says which brokers to use and how to lay out the topics.
+type Config struct {
+	Brokers []string
+	// Prefix is put before every topic, group and transactional id, so several elections (or tests)
+	// can share one cluster. Empty for the tutorial-compatible names.
+	Prefix string
+	// Partitions of the ballots topic and of the tally's state topic; fixed at creation.
+	Partitions int32
+	// ReplicationFactor of created topics; -1 uses the broker's default.
+	ReplicationFactor int16
+	Logger            *slog.Logger
+}
+
+func (c *Config) validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("stream: no Kafka brokers given")
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 6
+	}
+	if c.ReplicationFactor == 0 {
+		c.ReplicationFactor = -1
+	}
+	if c.Logger == nil {
+		return errors.New("stream: no logger")
+	}
+	return nil
+}
+
+// Topics names every topic the pipeline uses.
+type Topics struct {
+	Voters       string // voters_topic: registrations (seed shape)
+	Votes        string // votes_topic: one record per counted ballot (seed shape, no voter identity)
+	PerCandidate string // aggregated_votes_per_candidate (seed shape)
+	Turnout      string // aggregated_turnout_by_location (seed shape)
+	Parties      string // election.results.parties: votes and seats per party
+	Races        string // election.results.constituencies: leader, runner-up, margin per constituency
+	Timeline     string // election.results.timeline: ballots per minute
+	TallyState   string // election.tally.state: each ballots partition's tally, committed with its offsets
+	RelayCursor  string // election.relay.cursor: how far the relay has read the ledger
+}
+
+// TopicsFor returns the topic names under a prefix.
+func TopicsFor(prefix string) Topics {
+	return Topics{
+		Voters:       prefix + "voters_topic",
+		Votes:        prefix + "votes_topic",
+		PerCandidate: prefix + "aggregated_votes_per_candidate",
+		Turnout:      prefix + "aggregated_turnout_by_location",
+		Parties:      prefix + "election.results.parties",
+		Races:        prefix + "election.results.constituencies",
+		Timeline:     prefix + "election.results.timeline",
+		TallyState:   prefix + "election.tally.state",
+		RelayCursor:  prefix + "election.relay.cursor",
+	}
+}
+
+// Names used for groups and transactional ids.
+func (c Config) TallyGroup() string { return c.Prefix + "election-tally" }
+func (c Config) RelayTxnID() string { return c.Prefix + "election-relay" }
+func (c Config) Topics() Topics     { return TopicsFor(c.Prefix) }
+func (c Config) Validate() error    { return c.validate() }
+func (c Config) String() string     { return strings.Join(c.Brokers, ",") }
+
+// ClientOpts are the options every client of ours starts from.
+func (c Config) ClientOpts(extra ...kgo.Opt) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(c.Brokers...),
+		kgo.WithLogger(kslog{c.Logger}),
+		kgo.ProducerLinger(2 * time.Millisecond),
+		kgo.ProducerBatchMaxBytes(4 << 20),
+		kgo.MaxBufferedRecords(200_000),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+	}
+	return append(opts, extra...)
+}
+
+// EnsureTopics creates the topics that do not exist yet and checks the ballots topic's partition count.
+func EnsureTopics(ctx context.Context, cfg Config) error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(cfg.ClientOpts()...)
+	if err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	t := cfg.Topics()
+	compacted := map[string]*string{"cleanup.policy": kadm.StringPtr("compact"), "segment.ms": kadm.StringPtr("600000")}
+	specs := []struct {
+		name    string
+		parts   int32
+		configs map[string]*string
+	}{
+		{t.Voters, cfg.Partitions, compacted},
+		{t.Votes, cfg.Partitions, nil},
+		{t.PerCandidate, 1, compacted},
+		{t.Turnout, 1, compacted},
+		{t.Parties, 1, compacted},
+		{t.Races, 1, compacted},
+		{t.Timeline, 1, compacted},
+		{t.TallyState, cfg.Partitions, compacted},
+		{t.RelayCursor, 1, compacted},
+	}
+	for _, s := range specs {
+		resp, err := adm.CreateTopic(ctx, s.parts, cfg.ReplicationFactor, s.configs, s.name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("stream: cannot create topic %s on %s: %w", s.name, cfg, err)
+		}
+	}
+	// The tally writes partition p of the ballots topic's state to partition p of the state topic, so
+	// the two must agree; they could differ only if someone created one by hand.
+	details, err := adm.ListTopics(ctx, t.Votes, t.TallyState)
+	if err != nil {
+		return fmt.Errorf("stream: describe topics on %s: %w", cfg, err)
+	}
+	votes, state := len(details[t.Votes].Partitions), len(details[t.TallyState].Partitions)
+	if votes != state {
+		return fmt.Errorf("stream: topic %s has %d partitions but %s has %d; they must be equal", t.Votes, votes, t.TallyState, state)
+	}
+	return nil
+}
+
+// Ping checks that the brokers answer, with a clear error when they do not.
+func Ping(ctx context.Context, cfg Config) error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(cfg.ClientOpts()...)
+	if err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("stream: cannot reach Kafka at %s: %w", cfg, err)
+	}
+	return nil
+}
+
+// kslog adapts slog to franz-go's logger, one level quieter: franz-go's info is our debug.
+type kslog struct{ l *slog.Logger }
+
+func (k kslog) Level() kgo.LogLevel {
+	if k.l.Enabled(context.Background(), slog.LevelDebug) {
+		return kgo.LogLevelInfo
+	}
+	return kgo.LogLevelWarn
+}
+
+func (k kslog) Log(level kgo.LogLevel, msg string, kv ...any) {
+	lv := slog.LevelDebug
+	switch level {
+	case kgo.LogLevelError:
+		lv = slog.LevelError
+	case kgo.LogLevelWarn:
+		lv = slog.LevelWarn
+	}
+	k.l.Log(context.Background(), lv, "kafka: "+msg, kv...)
+}

@@ -1,0 +1,333 @@
+package tally
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/metrics"
+	"github.com/election/election/internal/stream"
+)
+
+// Config wires a tally process.
+type Config struct {
+	Index   *election.Index
+	Stream  stream.Config
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Instance names this process among the tally processes. It must be stable across restarts of the
+	// same process and unique among those running: its transactional id derives from it, so a restarted
+	// instance aborts its predecessor's open transaction at once instead of waiting for it to time out.
+	Instance string
+	// MaxBatch caps the ballots counted in one transaction.
+	MaxBatch int
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Index == nil:
+		return errors.New("tally: no election")
+	case c.Logger == nil:
+		return errors.New("tally: no logger")
+	case c.Metrics == nil:
+		return errors.New("tally: no metrics")
+	case c.Instance == "":
+		return errors.New("tally: no instance name")
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 20000
+	}
+	return c.Stream.Validate()
+}
+
+// Tally is one tally process's worker.
+type Tally struct {
+	cfg    Config
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu sync.Mutex
+	// counts holds the committed count of each partition this process owns and has restored. A partition
+	// revoked or lost is dropped at once; it is restored from the state topic when next given to us.
+	counts map[int32]Count
+	err    error
+}
+
+// New checks the config.
+func New(cfg Config) (*Tally, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Tally{cfg: cfg, counts: map[int32]Count{}}, nil
+}
+
+// Start runs the tally in the background until Stop or a fatal error.
+func (t *Tally) Start(ctx context.Context) {
+	ctx, t.cancel = context.WithCancel(ctx)
+	t.done = make(chan struct{})
+	go func() {
+		defer close(t.done)
+		err := t.Run(ctx)
+		if err != nil && ctx.Err() == nil {
+			t.cfg.Logger.Error("tally stopped", "err", err)
+		}
+		t.mu.Lock()
+		t.err = err
+		t.mu.Unlock()
+	}()
+}
+
+// Stop leaves the group (handing partitions to other instances) and waits.
+func (t *Tally) Stop() {
+	if t.cancel != nil {
+		t.cancel()
+		<-t.done
+	}
+}
+
+// Done is closed when the tally has stopped; Err says why.
+func (t *Tally) Done() <-chan struct{} { return t.done }
+
+func (t *Tally) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+func (t *Tally) drop(parts map[string][]int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, ps := range parts {
+		for _, p := range ps {
+			delete(t.counts, p)
+		}
+	}
+}
+
+// Run counts until ctx ends. It returns an error only for failures a new session cannot fix.
+func (t *Tally) Run(ctx context.Context) error {
+	for {
+		err := t.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		t.cfg.Logger.Warn("tally session failed; starting a new one from the committed state", "err", err)
+		t.mu.Lock()
+		clear(t.counts)
+		t.mu.Unlock()
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (t *Tally) session(ctx context.Context) error {
+	topics := t.cfg.Stream.Topics()
+	sess, err := kgo.NewGroupTransactSession(t.cfg.Stream.ClientOpts(
+		kgo.TransactionalID(t.cfg.Stream.Prefix+"election-tally-"+t.cfg.Instance),
+		kgo.TransactionTimeout(15*time.Second),
+		kgo.ConsumerGroup(t.cfg.Stream.TallyGroup()),
+		kgo.ConsumeTopics(topics.Votes),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RequireStableFetchOffsets(),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { t.drop(p) }),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { t.drop(p) }),
+	)...)
+	if err != nil {
+		return fmt.Errorf("tally: %w", err)
+	}
+	// Leave the group on the way out so the partitions move to another instance at once.
+	defer sess.Close()
+	for {
+		fetches := sess.PollRecords(ctx, t.cfg.MaxBatch)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if fetches.IsClientClosed() {
+			return errors.New("tally: client closed")
+		}
+		var ferr error
+		fetches.EachError(func(topic string, p int32, err error) {
+			ferr = errors.Join(ferr, fmt.Errorf("fetch %s[%d]: %w", topic, p, err))
+		})
+		if ferr != nil {
+			return ferr
+		}
+		if fetches.Empty() {
+			continue
+		}
+		if err := t.batch(ctx, sess, topics, fetches); err != nil {
+			return err
+		}
+	}
+}
+
+// batch counts one poll's records in one transaction.
+func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topics stream.Topics, fetches kgo.Fetches) error {
+	start := time.Now()
+	if err := sess.Begin(); err != nil {
+		return fmt.Errorf("tally: begin: %w", err)
+	}
+	work := map[int32]Count{}
+	changed := map[string]bool{}
+	var counted int
+	var applyErr error
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if applyErr != nil || len(fp.Records) == 0 {
+			return
+		}
+		c, ok := work[fp.Partition]
+		if !ok {
+			base, err := t.countFor(ctx, sess, fp.Partition)
+			if err != nil {
+				applyErr = err
+				return
+			}
+			c = base.Clone()
+			work[fp.Partition] = c
+		}
+		for _, r := range fp.Records {
+			v, err := stream.Decode[stream.VoteRecord](r.Topic, r.Partition, r.Offset, r.Value)
+			if err != nil {
+				// A record we cannot read is skipped (and logged), not allowed to stop the count: every
+				// record on this topic comes from our relay, so this means a foreign writer.
+				t.cfg.Logger.Error("tally: skipping unreadable ballot record", "err", err)
+				c.NextOffset = max(c.NextOffset, r.Offset+1)
+				continue
+			}
+			if c.Apply(r.Offset, v) {
+				counted++
+				changed[v.CandidateID] = true
+				c.Newest = max(c.Newest, r.Timestamp.UnixMilli())
+			}
+		}
+	})
+	if applyErr != nil {
+		sess.End(ctx, kgo.TryAbort)
+		return applyErr
+	}
+	now := time.Now().UnixMilli()
+	var prodErr error
+	var mu sync.Mutex
+	promise := func(_ *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			prodErr = errors.Join(prodErr, err)
+			mu.Unlock()
+		}
+	}
+	for p, c := range work {
+		c.UpdatedAt = now
+		value, _ := json.Marshal(c.Snapshot)
+		sess.Produce(ctx, &kgo.Record{Topic: topics.TallyState, Partition: p, Key: fmt.Appendf(nil, "%d", p), Value: value}, promise)
+	}
+	for id := range changed {
+		value, _ := json.Marshal(t.candidateTotal(id, work))
+		sess.Produce(ctx, &kgo.Record{Topic: topics.PerCandidate, Partition: 0, Key: []byte(id), Value: value}, promise)
+	}
+	committed, err := sess.End(ctx, kgo.TryCommit)
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("tally: end transaction: %w", errors.Join(err, prodErr))
+	}
+	if !committed {
+		// Rebalanced mid-batch or a produce failed: nothing of this batch counts; the session has
+		// rewound to the committed offsets and the counts here were never changed.
+		t.cfg.Logger.Info("tally: transaction aborted; the batch will be counted again", "produce_err", prodErr)
+		return nil
+	}
+	t.mu.Lock()
+	for p, c := range work {
+		t.counts[p] = c
+	}
+	t.mu.Unlock()
+	t.cfg.Metrics.BallotsTallied.Add(float64(counted))
+	t.cfg.Metrics.TallyTxn.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+func (t *Tally) candidateTotal(id string, work map[int32]Count) stream.CandidateTotal {
+	out := stream.CandidateTotal{CandidateID: id}
+	if c := t.cfg.Index.Candidate[id]; c != nil {
+		out.CandidateName, out.PhotoURL, out.Constituency = c.Name, c.PhotoURL, c.Constituency
+		if p := t.cfg.Index.Party[c.Party]; p != nil {
+			out.PartyAffiliation = p.Name
+		}
+	}
+	for _, c := range work {
+		out.TotalVotes += c.Candidates[id]
+	}
+	return out
+}
+
+// countFor returns the committed count of partition p, restoring it from the state topic when this
+// process has not got it (it was just assigned to us).
+func (t *Tally) countFor(ctx context.Context, sess *kgo.GroupTransactSession, p int32) (Count, error) {
+	t.mu.Lock()
+	c, ok := t.counts[p]
+	t.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	want := int64(-1)
+	if o, ok := sess.Client().CommittedOffsets()[t.cfg.Stream.Topics().Votes][p]; ok {
+		want = o.Offset
+	}
+	// The previous owner's last transaction may be committed while its marker on the state topic is not
+	// yet readable; then the snapshot read is older than the committed offset, and is read again.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := Restore(ctx, t.cfg.Stream, p)
+		if err != nil {
+			return Count{}, err
+		}
+		if want < 0 || c.NextOffset >= want {
+			t.cfg.Logger.Info("tally: restored partition", "partition", p, "next_offset", c.NextOffset, "ballots", c.Ballots)
+			t.mu.Lock()
+			t.counts[p] = c
+			t.mu.Unlock()
+			return c, nil
+		}
+		if time.Now().After(deadline) {
+			return Count{}, fmt.Errorf("tally: partition %d: state snapshot reaches offset %d but the committed offset is %d", p, c.NextOffset, want)
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return Count{}, ctx.Err()
+		}
+	}
+}
+
+// Restore reads the last committed count of partition p from the state topic (empty if none).
+func Restore(ctx context.Context, cfg stream.Config, p int32) (Count, error) {
+	c := NewCount(p)
+	err := stream.ReadCommitted(ctx, cfg, cfg.Topics().TallyState, []int32{p}, func(r *kgo.Record) error {
+		s, err := stream.Decode[stream.Snapshot](r.Topic, r.Partition, r.Offset, r.Value)
+		if err != nil {
+			return err
+		}
+		for _, m := range []*map[string]int64{&s.Candidates, &s.States, &s.Minutes} {
+			if *m == nil {
+				*m = map[string]int64{}
+			}
+		}
+		c = Count{s}
+		return nil
+	})
+	if err != nil {
+		return Count{}, fmt.Errorf("tally: restore partition %d: %w", p, err)
+	}
+	return c, nil
+}

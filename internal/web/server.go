@@ -1,0 +1,211 @@
+// Package web serves the results API, the event stream, the ballot-casting endpoint, health and metrics
+// over HTTP. Every instance serves the global results (from its own results.View).
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/metrics"
+	"github.com/election/election/internal/results"
+)
+
+//go:embed static
+var static embed.FS
+
+// Config wires a server.
+type Config struct {
+	Addr    string
+	Index   *election.Index
+	View    *results.View
+	Caster  *ledger.Caster // nil: this instance does not accept ballots
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Heartbeat is how often an idle event stream gets a comment line, so proxies keep it open.
+	Heartbeat time.Duration
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Index == nil:
+		return errors.New("web: no election")
+	case c.View == nil:
+		return errors.New("web: no results view")
+	case c.Metrics == nil:
+		return errors.New("web: no metrics")
+	case c.Logger == nil:
+		return errors.New("web: no logger")
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 15 * time.Second
+	}
+	return nil
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg  Config
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{}
+}
+
+// New checks the config and builds the routes.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/results", s.getResults)
+	mux.HandleFunc("GET /api/v1/election", s.getElection)
+	mux.HandleFunc("GET /api/v1/constituencies/{id}", s.getConstituency)
+	mux.HandleFunc("GET /api/v1/timeline", s.getTimeline)
+	mux.HandleFunc("GET /api/v1/events", s.events)
+	mux.HandleFunc("POST /api/v1/ballots", s.castBallot)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	sub, _ := fs.Sub(static, "static")
+	mux.Handle("GET /", http.FileServerFS(sub))
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// Start listens and serves in the background.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("web: cannot listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	s.srv.BaseContext = func(net.Listener) context.Context { return ctx }
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.cfg.Logger.Error("web: server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Stop closes the listener and every connection (event streams never end by themselves).
+func (s *Server) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		s.srv.Close()
+	}
+	<-s.done
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// apiError is every error response's body.
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, field, msg string) {
+	writeJSON(w, status, apiError{Error: msg, Field: field})
+}
+
+func (s *Server) getResults(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.cfg.View.Current())
+}
+
+func (s *Server) getElection(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.cfg.Index.Election)
+}
+
+func (s *Server) getTimeline(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"timeline": s.cfg.View.Current().Timeline})
+}
+
+// ConstituencyDetail is one race with every candidate on its ballot.
+type ConstituencyDetail struct {
+	results.RaceRow
+	Candidates []results.CandidateRow `json:"candidates"`
+}
+
+func (s *Server) getConstituency(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	res := s.cfg.View.Current()
+	for _, race := range res.Constituencies {
+		if race.Constituency != id {
+			continue
+		}
+		d := ConstituencyDetail{RaceRow: race}
+		for _, c := range res.Candidates {
+			if c.Constituency == id {
+				d.Candidates = append(d.Candidates, c)
+			}
+		}
+		writeJSON(w, http.StatusOK, d)
+		return
+	}
+	writeError(w, http.StatusNotFound, "id", fmt.Sprintf("no constituency %q", id))
+}
+
+// castRequest is the body of POST /api/v1/ballots.
+type castRequest struct {
+	VoterID     string `json:"voter_id"`
+	Credential  string `json:"credential"`
+	CandidateID string `json:"candidate_id"`
+}
+
+func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Caster == nil {
+		writeError(w, http.StatusServiceUnavailable, "", "this instance does not accept ballots")
+		return
+	}
+	var req castRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "", "request body must be a JSON object {voter_id, credential, candidate_id}: "+err.Error())
+		return
+	}
+	for field, v := range map[string]string{"voter_id": req.VoterID, "credential": req.Credential, "candidate_id": req.CandidateID} {
+		if v == "" {
+			writeError(w, http.StatusBadRequest, field, field+" is required")
+			return
+		}
+	}
+	rec, err := s.cfg.Caster.Cast(r.Context(), ledger.CastRequest{VoterID: req.VoterID, Credential: req.Credential, CandidateID: req.CandidateID})
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusCreated, rec)
+	case errors.Is(err, ledger.ErrInvalidCredential):
+		s.cfg.Metrics.CastsRefused.WithLabelValues("credential").Inc()
+		writeError(w, http.StatusUnauthorized, "credential", err.Error())
+	case errors.Is(err, ledger.ErrAlreadyVoted):
+		s.cfg.Metrics.CastsRefused.WithLabelValues("already_voted").Inc()
+		writeError(w, http.StatusConflict, "voter_id", err.Error())
+	case errors.Is(err, ledger.ErrNotOnBallot), errors.Is(err, ledger.ErrUnknownCandidate):
+		s.cfg.Metrics.CastsRefused.WithLabelValues("candidate").Inc()
+		writeError(w, http.StatusUnprocessableEntity, "candidate_id", err.Error())
+	default:
+		s.cfg.Logger.Error("web: cast failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "", "the ballot could not be recorded; it was not counted, try again")
+	}
+}
