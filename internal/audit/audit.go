@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -60,11 +61,61 @@ func (r Report) Discrepancy() int64 {
 	return n
 }
 
-// Run audits, retrying until everything agrees or Wait has passed, then prints the report.
+// kafkaSide is what Kafka says, kept current by a consumer of the state and per-candidate topics.
+type kafkaSide struct {
+	mu        sync.Mutex
+	snaps     map[int32]*stream.Snapshot
+	published map[string]int64
+}
+
+func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) error {
+	t := cfg.Topics()
+	cl, err := kgo.NewClient(cfg.ClientOpts(
+		kgo.ConsumeTopics(t.TallyState, t.PerCandidate),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+	)...)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	go func() {
+		defer cl.Close()
+		for {
+			fetches := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			fetches.EachRecord(func(r *kgo.Record) {
+				k.mu.Lock()
+				defer k.mu.Unlock()
+				switch r.Topic {
+				case t.TallyState:
+					if s, err := stream.Decode[stream.Snapshot](r.Topic, r.Partition, r.Offset, r.Value); err == nil {
+						k.snaps[s.Partition] = s
+					}
+				case t.PerCandidate:
+					if c, err := stream.Decode[stream.CandidateTotal](r.Topic, r.Partition, r.Offset, r.Value); err == nil {
+						k.published[c.CandidateID] = max(k.published[c.CandidateID], c.TotalVotes)
+					}
+				}
+			})
+		}
+	}()
+	return nil
+}
+
+// Run audits, comparing again as Kafka's side catches up, until everything agrees or Wait has passed;
+// then it prints the report.
 func Run(ctx context.Context, cfg Config) (Report, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	k := &kafkaSide{snaps: map[int32]*stream.Snapshot{}, published: map[string]int64{}}
+	if err := k.follow(ctx, cfg.Stream); err != nil {
+		return Report{}, err
+	}
 	deadline := time.Now().Add(cfg.Wait)
 	for {
-		rep, err := once(ctx, cfg)
+		rep, err := once(ctx, cfg, k)
 		if err != nil {
 			return rep, err
 		}
@@ -73,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			return rep, nil
 		}
 		select {
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 		case <-ctx.Done():
 			return rep, ctx.Err()
 		}
@@ -89,7 +140,7 @@ func printReport(w io.Writer, r Report) {
 	fmt.Fprintf(w, "discrepancy %d\n", r.Discrepancy())
 }
 
-func once(ctx context.Context, cfg Config) (Report, error) {
+func once(ctx context.Context, cfg Config, k *kafkaSide) (Report, error) {
 	var rep Report
 	tot, err := cfg.Store.Totals(ctx)
 	if err != nil {
@@ -102,42 +153,24 @@ func once(ctx context.Context, cfg Config) (Report, error) {
 	}
 	rep.Relayed = cur.Ballots
 
-	snaps := map[int32]*stream.Snapshot{}
-	err = stream.ReadCommitted(ctx, cfg.Stream, cfg.Stream.Topics().TallyState, nil, func(r *kgo.Record) error {
-		s, err := stream.Decode[stream.Snapshot](r.Topic, r.Partition, r.Offset, r.Value)
-		if err == nil {
-			snaps[s.Partition] = s
-		}
-		return err
-	})
-	if err != nil {
-		return rep, fmt.Errorf("audit: read tally state: %w", err)
-	}
-	perCand, perState := map[string]int64{}, map[string]int64{}
-	for _, s := range snaps {
+	perCand, perState, published := map[string]int64{}, map[string]int64{}, map[string]int64{}
+	k.mu.Lock()
+	for _, s := range k.snaps {
 		rep.Tallied += s.Ballots
-		for k, v := range s.Candidates {
-			perCand[k] += v
+		for c, v := range s.Candidates {
+			perCand[c] += v
 		}
-		for k, v := range s.States {
-			perState[k] += v
+		for st, v := range s.States {
+			perState[st] += v
 		}
 	}
-	published := map[string]int64{}
-	err = stream.ReadCommitted(ctx, cfg.Stream, cfg.Stream.Topics().PerCandidate, nil, func(r *kgo.Record) error {
-		t, err := stream.Decode[stream.CandidateTotal](r.Topic, r.Partition, r.Offset, r.Value)
-		if err == nil {
-			published[t.CandidateID] = max(published[t.CandidateID], t.TotalVotes)
-		}
-		return err
-	})
-	if err != nil {
-		return rep, fmt.Errorf("audit: read per-candidate totals: %w", err)
+	for c, v := range k.published {
+		published[c] = v
 	}
-
-	add := func(what string, l, k int64) {
-		if l != k {
-			rep.Findings = append(rep.Findings, Finding{What: what, Ledger: l, Kafka: k})
+	k.mu.Unlock()
+	add := func(what string, l, kv int64) {
+		if l != kv {
+			rep.Findings = append(rep.Findings, Finding{What: what, Ledger: l, Kafka: kv})
 		}
 	}
 	add("voters marked as voted vs ballots (both ledger)", tot.VotersVoted, tot.Ballots)

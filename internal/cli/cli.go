@@ -84,14 +84,14 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", ";
 
 // flags holds every flag; each command registers the ones it uses.
 type flags struct {
-	fs                                                       *flag.FlagSet
-	preset, data, httpAddr, kafkaListen, kafka, postgres     string
-	prefix, instance, logLevel, csvPath                      string
-	voters                                                   int64
-	rate, turnout                                            float64
-	partitions, workers                                      int
-	exitWhenDone                                             bool
-	wait                                                     time.Duration
+	fs                                                   *flag.FlagSet
+	preset, data, httpAddr, kafkaListen, kafka, postgres string
+	prefix, instance, logLevel, csvPath                  string
+	voters                                               int64
+	rate, turnout                                        float64
+	partitions, workers                                  int
+	exitWhenDone                                         bool
+	wait                                                 time.Duration
 }
 
 func newFlags(cmd string, stderr io.Writer) *flags {

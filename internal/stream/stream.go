@@ -120,7 +120,8 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 		{t.Races, 1, compacted},
 		{t.Timeline, 1, compacted},
 		{t.TallyState, cfg.Partitions, compacted},
-		{t.RelayCursor, 1, compacted},
+		// Not compacted: ReadCommitted finds its end by the transaction markers, which compaction removes.
+		{t.RelayCursor, 1, map[string]*string{"retention.ms": kadm.StringPtr("-1")}},
 	}
 	for _, s := range specs {
 		resp, err := adm.CreateTopic(ctx, s.parts, cfg.ReplicationFactor, s.configs, s.name)

@@ -148,6 +148,11 @@ func (t *Tally) session(ctx context.Context) error {
 	}
 	// Leave the group on the way out so the partitions move to another instance at once.
 	defer sess.Close()
+	// Claim the transactional id now: that aborts a transaction our previous incarnation left open when
+	// it died, which would otherwise hold back the offsets we are about to fetch until it timed out.
+	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		return fmt.Errorf("tally: claim transactional id: %w", err)
+	}
 	for {
 		fetches := sess.PollRecords(ctx, t.cfg.MaxBatch)
 		if ctx.Err() != nil {
@@ -280,54 +285,62 @@ func (t *Tally) countFor(ctx context.Context, sess *kgo.GroupTransactSession, p 
 	if ok {
 		return c, nil
 	}
-	want := int64(-1)
-	if o, ok := sess.Client().CommittedOffsets()[t.cfg.Stream.Topics().Votes][p]; ok {
-		want = o.Offset
+	// The snapshot committed with the partition's offset is the one to resume from. With no committed
+	// offset there is no snapshot either: they are only ever committed together.
+	committed, ok := sess.Client().CommittedOffsets()[t.cfg.Stream.Topics().Votes][p]
+	if !ok || committed.Offset <= 0 {
+		c := NewCount(p)
+		t.mu.Lock()
+		t.counts[p] = c
+		t.mu.Unlock()
+		return c, nil
 	}
-	// The previous owner's last transaction may be committed while its marker on the state topic is not
-	// yet readable; then the snapshot read is older than the committed offset, and is read again.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := Restore(ctx, t.cfg.Stream, p)
-		if err != nil {
-			return Count{}, err
-		}
-		if want < 0 || c.NextOffset >= want {
-			t.cfg.Logger.Info("tally: restored partition", "partition", p, "next_offset", c.NextOffset, "ballots", c.Ballots)
-			t.mu.Lock()
-			t.counts[p] = c
-			t.mu.Unlock()
-			return c, nil
-		}
-		if time.Now().After(deadline) {
-			return Count{}, fmt.Errorf("tally: partition %d: state snapshot reaches offset %d but the committed offset is %d", p, c.NextOffset, want)
-		}
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-			return Count{}, ctx.Err()
-		}
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	c, err := Restore(rctx, t.cfg.Stream, p, committed.Offset)
+	if err != nil {
+		return Count{}, err
 	}
+	t.cfg.Logger.Info("tally: restored partition", "partition", p, "next_offset", c.NextOffset, "ballots", c.Ballots)
+	t.mu.Lock()
+	t.counts[p] = c
+	t.mu.Unlock()
+	return c, nil
 }
 
-// Restore reads the last committed count of partition p from the state topic (empty if none).
-func Restore(ctx context.Context, cfg stream.Config, p int32) (Count, error) {
-	c := NewCount(p)
-	err := stream.ReadCommitted(ctx, cfg, cfg.Topics().TallyState, []int32{p}, func(r *kgo.Record) error {
-		s, err := stream.Decode[stream.Snapshot](r.Topic, r.Partition, r.Offset, r.Value)
+// Restore reads partition p's count as committed with the consumer offset next from the state topic.
+// Snapshots are written in the same transaction as the offsets, so the snapshot whose NextOffset equals
+// next exists; it may become readable a moment after the offset does (the previous owner's transaction
+// markers are written one partition at a time), so Restore reads until it arrives.
+func Restore(ctx context.Context, cfg stream.Config, p int32, next int64) (Count, error) {
+	var c Count
+	err := stream.Follow(ctx, cfg, cfg.Topics().TallyState, []int32{p}, func(r *kgo.Record) (bool, error) {
+		s, err := DecodeSnapshot(r)
 		if err != nil {
-			return err
+			return false, err
 		}
-		for _, m := range []*map[string]int64{&s.Candidates, &s.States, &s.Minutes} {
-			if *m == nil {
-				*m = map[string]int64{}
-			}
+		if s.NextOffset > next {
+			return false, fmt.Errorf("tally: partition %d: state snapshot reaches offset %d, past the committed offset %d", p, s.NextOffset, next)
 		}
 		c = Count{s}
-		return nil
+		return s.NextOffset == next, nil
 	})
 	if err != nil {
-		return Count{}, fmt.Errorf("tally: restore partition %d: %w", p, err)
+		return Count{}, fmt.Errorf("tally: restore partition %d to offset %d: %w", p, next, err)
 	}
 	return c, nil
+}
+
+// DecodeSnapshot decodes a state topic record.
+func DecodeSnapshot(r *kgo.Record) (*stream.Snapshot, error) {
+	s, err := stream.Decode[stream.Snapshot](r.Topic, r.Partition, r.Offset, r.Value)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range []*map[string]int64{&s.Candidates, &s.States, &s.Minutes} {
+		if *m == nil {
+			*m = map[string]int64{}
+		}
+	}
+	return s, nil
 }

@@ -53,6 +53,15 @@ func Databases(t testing.TB) []Database {
 	return dbs
 }
 
+// HasPostgres reports whether ELECTION_TEST_POSTGRES is set, logging why not.
+func HasPostgres(t testing.TB) bool {
+	if os.Getenv("ELECTION_TEST_POSTGRES") == "" {
+		t.Log("PostgreSQL backend skipped: ELECTION_TEST_POSTGRES is not set (make services sets it)")
+		return false
+	}
+	return true
+}
+
 // PostgresURL creates a fresh database on the server named by ELECTION_TEST_POSTGRES and returns its URL,
 // or "" (with a log line saying why) when the variable is unset.
 func PostgresURL(t testing.TB) string {

@@ -1,0 +1,120 @@
+package cli_test
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/election/election/internal/cli"
+	"github.com/election/election/internal/testenv"
+)
+
+// The crash test runs `election up` as a child process (this test binary, re-executed), kills it with
+// SIGKILL at random moments, restarts it on the same data, lets it finish, and audits.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("ELECTION_TEST_CHILD_ARGS"); args != "" {
+		os.Exit(cli.Main(strings.Split(args, "\x1f"), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	testenv.Must(t, err, "listen")
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func child(t *testing.T, logs *bytes.Buffer, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "ELECTION_TEST_CHILD_ARGS="+strings.Join(args, "\x1f"))
+	cmd.Stdout, cmd.Stderr = logs, logs
+	testenv.Must(t, cmd.Start(), "start child")
+	return cmd
+}
+
+func kills(t *testing.T) int {
+	if v := os.Getenv("ELECTION_CRASH_KILLS"); v != "" {
+		n, err := strconv.Atoi(v)
+		testenv.Must(t, err, "ELECTION_CRASH_KILLS")
+		return n
+	}
+	return 5
+}
+
+func TestCrashAndRestartLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test skipped in -short mode")
+	}
+	t.Parallel()
+	type mode struct {
+		name string
+		args func(t *testing.T) []string
+	}
+	modes := []mode{{"embedded", func(t *testing.T) []string { return []string{"--kafka-listen", freePort(t)} }}}
+	if testenv.HasPostgres(t) && testenv.KafkaBrokers(t) != "" {
+		modes = append(modes, mode{"postgres+kafka", func(t *testing.T) []string {
+			return []string{"--postgres", testenv.PostgresURL(t), "--kafka", testenv.KafkaBrokers(t), "--topic-prefix", testenv.Namespace()}
+		}})
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			conn := append([]string{"--data", t.TempDir(), "--partitions", "4"}, m.args(t)...)
+			up := append([]string{"up", "--preset", "national", "--voters", "20000", "--turnout", "0.9", "--rate", "3000",
+				"--http", "127.0.0.1:0", "--instance", "crash", "--exit-when-done"}, conn...)
+			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+			var logs bytes.Buffer
+			n := kills(t)
+			for i := range n {
+				cmd := child(t, &logs, up...)
+				// The sleep is the point here: it picks the random moment of the kill.
+				time.Sleep(time.Duration(300+rng.IntN(2000)) * time.Millisecond)
+				sig := syscall.SIGKILL
+				if i == n-1 {
+					sig = syscall.SIGTERM // once, the clean stop Ctrl-C gives
+				}
+				cmd.Process.Signal(sig)
+				cmd.Wait()
+				t.Logf("life %d: stopped with %v", i+1, sig)
+			}
+			cmd := child(t, &logs, up...)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("final run: %v\n%s", err, tail(logs.String(), 60))
+				}
+			case <-time.After(4 * time.Minute):
+				cmd.Process.Kill()
+				t.Fatalf("final run did not finish\n%s", tail(logs.String(), 60))
+			}
+			var out, errs bytes.Buffer
+			code := cli.Main(append([]string{"audit", "--wait", "30s"}, conn...), &out, &errs)
+			if code != 0 || !strings.Contains(out.String(), "discrepancy 0") {
+				t.Fatalf("audit exit %d:\n%s\n%s\nchild logs:\n%s", code, out.String(), errs.String(), tail(logs.String(), 80))
+			}
+			if !strings.Contains(out.String(), "ballots tallied") {
+				t.Fatalf("audit output: %s", out.String())
+			}
+			t.Log(out.String())
+		})
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return fmt.Sprint(strings.Join(lines, "\n"))
+}

@@ -1,0 +1,119 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/election/election/internal/audit"
+	"github.com/election/election/internal/pipeline"
+	"github.com/election/election/internal/testenv"
+)
+
+// backend is one combination of ledger and broker the pipeline runs on.
+type backend struct {
+	name     string
+	postgres bool // a fresh PostgreSQL database per test, else SQLite
+	brokers  []string
+}
+
+// backends: SQLite with the embedded broker always; PostgreSQL with real Kafka when both are provided.
+func backends(t *testing.T) []backend {
+	out := []backend{{name: "sqlite+kfake"}}
+	if testenv.HasPostgres(t) && testenv.KafkaBrokers(t) != "" {
+		out = append(out, backend{name: "postgres+kafka", postgres: true, brokers: []string{testenv.KafkaBrokers(t)}})
+	}
+	return out
+}
+
+func config(t *testing.T, b backend, preset string, voters int64) pipeline.Config {
+	var pg string
+	if b.postgres {
+		pg = testenv.PostgresURL(t)
+	}
+	return pipeline.Config{
+		DataDir: t.TempDir(), PostgresURL: pg, Brokers: b.brokers, KafkaListen: "127.0.0.1:0",
+		Prefix: testenv.Namespace(), Partitions: 4, Election: preset, Voters: voters, Turnout: 0.8, Rate: 0,
+		Workers: 64, HTTPAddr: "127.0.0.1:0", Instance: "test", Roles: pipeline.All, ExitWhenDone: true,
+		Logger: testenv.Logger(t),
+	}
+}
+
+// auditOf runs the audit against a stopped pipeline's data and returns its report text and discrepancy.
+func auditOf(t *testing.T, cfg pipeline.Config) (string, int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg.Roles = pipeline.Roles{}
+	store, sc, done, err := pipeline.Connect(ctx, &cfg)
+	testenv.Must(t, err, "connect for audit")
+	defer done()
+	e, err := store.Election(ctx)
+	testenv.Must(t, err, "election")
+	var out bytes.Buffer
+	rep, err := audit.Run(ctx, audit.Config{Store: store, Index: indexOf(e), Stream: sc, Wait: 10 * time.Second, Out: &out})
+	testenv.Must(t, err, "audit")
+	return out.String(), rep.Discrepancy()
+}
+
+func TestPipelineCountsEveryBallotOnce(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends(t) {
+		for _, preset := range []string{"seed", "national"} {
+			t.Run(b.name+"/"+preset, func(t *testing.T) {
+				t.Parallel()
+				voters := int64(1500)
+				if preset == "national" {
+					voters = 4000
+				}
+				cfg := config(t, b, preset, voters)
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				defer cancel()
+				var run *pipeline.Running
+				err := pipeline.Run(ctx, cfg, func(r *pipeline.Running) { run = r })
+				testenv.Must(t, err, "run")
+				if run.SimStat.Cast == 0 || run.SimStat.Failed != 0 {
+					t.Fatalf("simulation: %+v", run.SimStat)
+				}
+				res := run.View.Current()
+				if res.BallotsCounted != run.SimStat.Cast || res.RegisteredVoters != voters || !res.PollsClosed {
+					t.Fatalf("results: counted %d of %d cast, registered %d of %d, polls closed %v",
+						res.BallotsCounted, run.SimStat.Cast, res.RegisteredVoters, voters, res.PollsClosed)
+				}
+				var seats int
+				for _, p := range res.Parties {
+					seats += p.SeatsWon
+					if p.SeatsLeading != 0 {
+						t.Errorf("party %s still leading %d seats after the polls closed", p.PartyID, p.SeatsLeading)
+					}
+				}
+				tied := 0
+				for _, c := range res.Constituencies {
+					if c.Status == "tied" {
+						tied++
+					}
+				}
+				if seats+tied != res.Seats {
+					t.Errorf("%d seats won + %d tied races, want %d seats", seats, tied, res.Seats)
+				}
+				report, disc := auditOf(t, cfg)
+				if disc != 0 || !strings.Contains(report, "discrepancy 0") {
+					t.Fatalf("audit:\n%s", report)
+				}
+
+				// Running again on the same data resumes: nothing is registered or cast again.
+				var again *pipeline.Running
+				err = pipeline.Run(ctx, cfg, func(r *pipeline.Running) { again = r })
+				testenv.Must(t, err, "second run")
+				if again.SimStat.Cast != 0 || again.View.Current().BallotsCounted != res.BallotsCounted {
+					t.Fatalf("second run cast %d and counts %d, want 0 and %d", again.SimStat.Cast, again.View.Current().BallotsCounted, res.BallotsCounted)
+				}
+				if _, disc := auditOf(t, cfg); disc != 0 {
+					t.Fatal("audit after the second run found a discrepancy")
+				}
+			})
+		}
+	}
+}
