@@ -86,7 +86,7 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", ";
 type flags struct {
 	fs                                                   *flag.FlagSet
 	preset, data, httpAddr, kafkaListen, kafka, postgres string
-	prefix, instance, logLevel, csvPath                  string
+	prefix, instance, logLevel, csvPath, credentials     string
 	voters                                               int64
 	rate, turnout                                        float64
 	partitions, workers                                  int
@@ -252,6 +252,7 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	f.connection()
 	f.election()
 	f.fs.StringVar(&f.csvPath, "csv", "", "import voters from this CSV file instead of generating them")
+	f.fs.StringVar(&f.credentials, "credentials", "", "where --csv writes each voter's credential (default: the CSV's name + .credentials.csv)")
 	if err := f.parse(args); err != nil {
 		return err
 	}

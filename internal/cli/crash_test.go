@@ -95,8 +95,10 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 					t.Fatalf("final run: %v\n%s", err, tail(logs.String(), 60))
 				}
 			case <-time.After(4 * time.Minute):
-				cmd.Process.Kill()
-				t.Fatalf("final run did not finish\n%s", tail(logs.String(), 60))
+				// A goroutine dump says where it is stuck.
+				cmd.Process.Signal(syscall.SIGQUIT)
+				<-done
+				t.Fatalf("final run did not finish\n%s", tail(logs.String(), 400))
 			}
 			var out, errs bytes.Buffer
 			code := cli.Main(append([]string{"audit", "--wait", "30s"}, conn...), &out, &errs)

@@ -28,7 +28,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, s *ledger.Store)) {
 }
 
 // seeded registers the seed election and n synthetic voters.
-func seeded(t *testing.T, s *ledger.Store, n int64) (*election.Index, *synth.Generator) {
+func seeded(t testing.TB, s *ledger.Store, n int64) (*election.Index, *synth.Generator) {
 	t.Helper()
 	ctx := testenv.Context(t)
 	e, _ := election.Preset("seed")

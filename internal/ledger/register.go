@@ -243,3 +243,101 @@ func (s *Store) SetSimulationPosition(ctx context.Context, pos int64) error {
 	}
 	return nil
 }
+
+// ImportRow is one voter read from an import file, with the line it came from (for error messages).
+type ImportRow struct {
+	Voter RegisteredVoter
+	Line  int
+}
+
+// ErrImportRow is a problem with one row of an import; nothing of the import was written.
+type ErrImportRow struct {
+	Line int
+	Msg  string
+}
+
+func (e *ErrImportRow) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+// ImportVoters registers every row next yields in one transaction: either all are registered or none.
+// next returns nil at the end. A voter id already registered, or repeated in the import, fails the whole
+// import with an *ErrImportRow naming the line.
+func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error)) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		chunk := make([]*ImportRow, 0, maxVotersPerInsert)
+		type region struct{ cons, state string }
+		counts := map[region]int64{}
+		flush := func() error {
+			if len(chunk) == 0 {
+				return nil
+			}
+			lines := map[string]int{}
+			ids := make([]any, len(chunk))
+			for i, r := range chunk {
+				if first, dup := lines[r.Voter.ID]; dup {
+					return &ErrImportRow{Line: r.Line, Msg: fmt.Sprintf("voter_id %q appears again (first on line %d)", r.Voter.ID, first)}
+				}
+				lines[r.Voter.ID] = r.Line
+				ids[i] = r.Voter.ID
+			}
+			rows, err := tx.QueryContext(ctx, s.values(s.q["ExistingVoters"], 1, len(ids)), ids...)
+			if err != nil {
+				return fmt.Errorf("ledger: import: %w", err)
+			}
+			var existing string
+			found := rows.Next()
+			if found {
+				err = rows.Scan(&existing)
+			}
+			rows.Close()
+			if err != nil {
+				return err
+			}
+			if found {
+				return &ErrImportRow{Line: lines[existing], Msg: fmt.Sprintf("voter_id %q is already registered (or appears earlier in this file)", existing)}
+			}
+			args := make([]any, 0, len(chunk)*18)
+			for _, r := range chunk {
+				v := r.Voter
+				args = append(args, v.ID, v.Name, v.DateOfBirth, v.Gender, v.Nationality, v.RegistrationNumber,
+					v.Street, v.City, v.State, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture,
+					v.RegisteredAge, v.Constituency, v.CredentialHash)
+				counts[region{v.Constituency, v.State}]++
+			}
+			if _, err := tx.ExecContext(ctx, s.values(s.q["InsertVoters"], len(chunk), 18), args...); err != nil {
+				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
+			}
+			n += int64(len(chunk))
+			chunk = chunk[:0]
+			return nil
+		}
+		for {
+			r, err := next()
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				break
+			}
+			chunk = append(chunk, r)
+			if len(chunk) == maxVotersPerInsert {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		for r, c := range counts {
+			if _, err := tx.ExecContext(ctx, s.q["AddRegistered"], r.cons, r.state, c); err != nil {
+				return fmt.Errorf("ledger: import: counts: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

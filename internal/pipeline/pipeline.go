@@ -47,6 +47,8 @@ type Config struct {
 	HTTPAddr    string
 	Instance    string // tally instance name (stable across restarts)
 	Roles       Roles
+	// OnCast, if set, is called after each ballot the simulator had accepted (benchmarks time them).
+	OnCast func()
 	// ExitWhenDone ends Run once the simulation has finished and the results show every ballot.
 	ExitWhenDone bool
 	Logger       *slog.Logger

@@ -20,7 +20,7 @@ type backend struct {
 }
 
 // backends: SQLite with the embedded broker always; PostgreSQL with real Kafka when both are provided.
-func backends(t *testing.T) []backend {
+func backends(t testing.TB) []backend {
 	out := []backend{{name: "sqlite+kfake"}}
 	if testenv.HasPostgres(t) && testenv.KafkaBrokers(t) != "" {
 		out = append(out, backend{name: "postgres+kafka", postgres: true, brokers: []string{testenv.KafkaBrokers(t)}})
@@ -28,7 +28,7 @@ func backends(t *testing.T) []backend {
 	return out
 }
 
-func config(t *testing.T, b backend, preset string, voters int64) pipeline.Config {
+func config(t testing.TB, b backend, preset string, voters int64) pipeline.Config {
 	var pg string
 	if b.postgres {
 		pg = testenv.PostgresURL(t)

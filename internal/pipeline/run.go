@@ -246,8 +246,9 @@ func simulate(ctx context.Context, cfg Config, store *ledger.Store, gen *synth.G
 		return sim.Stats{}, err
 	}
 	if from >= voters {
+		// A previous run may have been stopped between its last cast and closing the polls.
 		cfg.Logger.Info("simulation already complete", "voters", voters)
-		return sim.Stats{}, nil
+		return sim.Stats{}, store.ClosePolls(ctx, time.Now())
 	}
 	rate := cfg.Rate
 	if rate < 0 {
@@ -256,7 +257,7 @@ func simulate(ctx context.Context, cfg Config, store *ledger.Store, gen *synth.G
 	cfg.Logger.Info("simulating", "from_position", from, "voters", voters, "turnout", cfg.Turnout, "rate_per_second", rate)
 	st, err := sim.Run(ctx, sim.Config{
 		Generator: gen, Caster: caster, Logger: cfg.Logger, Voters: voters, Turnout: cfg.Turnout, Rate: rate,
-		Workers: cfg.Workers, From: from, Checkpoint: store.SetSimulationPosition,
+		Workers: cfg.Workers, From: from, Checkpoint: store.SetSimulationPosition, OnCast: cfg.OnCast,
 	})
 	if err != nil || ctx.Err() != nil {
 		return st, err

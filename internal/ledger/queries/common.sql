@@ -67,3 +67,7 @@ SELECT address_state, COUNT(*) FROM voters WHERE has_voted GROUP BY address_stat
 UPDATE voters SET has_voted = TRUE
 WHERE voter_id = $1 AND credential_hash = $2 AND constituency_id = $3 AND NOT has_voted
 RETURNING address_state;
+
+-- name: ExistingVoters
+-- The IN list is appended by the caller.
+SELECT voter_id FROM voters WHERE voter_id IN

@@ -1,0 +1,28 @@
+# The targets the README names. Nothing here is needed to build: `go run ./cmd/election up` works alone.
+.PHONY: run test test-all lint bench services services-stop
+
+run:
+	go run ./cmd/election up
+
+# Hermetic tests (SQLite, embedded broker); the PostgreSQL and real-Kafka suites run too when
+# ELECTION_TEST_POSTGRES / ELECTION_TEST_KAFKA are set (see `make test-all`).
+test:
+	go test ./...
+
+# Start PostgreSQL and Kafka, then run every suite against them as CI does.
+test-all:
+	bash .ci/run
+
+lint:
+	gofmt -l . | (! grep .) || (echo "gofmt would change the files above" && exit 1)
+	go vet ./...
+
+# Throughput, freshness and raw limits, embedded and (when services run) PostgreSQL + Kafka.
+bench:
+	eval "$$(scripts/services.sh)"; go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+services:
+	scripts/services.sh
+
+services-stop:
+	scripts/services.sh --stop

@@ -1,0 +1,73 @@
+package ledger_test
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/testenv"
+)
+
+// BenchmarkRawInsert is the database's own limit for the cast path's biggest write: ballot rows inserted
+// in batches of 2,000 per transaction, with nothing else in the transaction.
+func BenchmarkRawInsert(b *testing.B) {
+	for _, db := range testenv.Databases(b) {
+		b.Run(db.Name, func(b *testing.B) {
+			s, err := ledger.Open(testenv.Context(b), ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(b)})
+			testenv.Must(b, err, "open")
+			defer s.Close()
+			seeded(b, s, 1)
+			const rows, batch = 200_000, 2000
+			var q strings.Builder
+			q.WriteString("INSERT INTO ballots (ballot_id, candidate_id, constituency_id, state_code, cast_minute) VALUES ")
+			for k := range batch {
+				if k > 0 {
+					q.WriteByte(',')
+				}
+				fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d)", k*5+1, k*5+2, k*5+3, k*5+4, k*5+5)
+			}
+			query := s.RebindForTest(q.String())
+			start := time.Now()
+			for i := 0; i < rows; i += batch {
+				err := s.ExecTxForTest(testenv.Context(b), func(tx *sql.Tx) error {
+					args := make([]any, 0, batch*5)
+					for k := range batch {
+						args = append(args, fmt.Sprintf("raw-%d", i+k), "cand-1", "nation", "N", "2026-11-24 10:00:00")
+					}
+					_, err := tx.Exec(query, args...)
+					return err
+				})
+				testenv.Must(b, err, "insert")
+			}
+			b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkCastBatch is the cast path itself: mark the voter, insert the ballot, 2,000 per transaction.
+func BenchmarkCastBatch(b *testing.B) {
+	for _, db := range testenv.Databases(b) {
+		b.Run(db.Name, func(b *testing.B) {
+			ctx := testenv.Context(b)
+			s, err := ledger.Open(ctx, ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(b)})
+			testenv.Must(b, err, "open")
+			defer s.Close()
+			const voters, batch = 200_000, 2000
+			ix, g := seeded(b, s, voters)
+			start := time.Now()
+			for lo := int64(0); lo < voters; lo += batch {
+				reqs := make([]ledger.CastRequest, 0, batch)
+				for i := lo; i < lo+batch; i++ {
+					v := g.Voter(i)
+					reqs = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)})
+				}
+				_, _, err := s.CastBatch(ctx, ix, reqs, time.Now())
+				testenv.Must(b, err, "cast")
+			}
+			b.ReportMetric(float64(voters)/time.Since(start).Seconds(), "ballots/s")
+		})
+	}
+}
