@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,6 +125,7 @@ func Connect(ctx context.Context, cfg *Config) (*ledger.Store, stream.Config, fu
 		}
 		cleanup = append(cleanup, emb.Stop)
 		sc.Brokers = []string{emb.Addr()}
+		sc.Incarnation = strconv.FormatInt(time.Now().UnixNano(), 36)
 		cfg.Logger.Info("embedded Kafka broker listening", "addr", emb.Addr(), "data", filepath.Join(cfg.DataDir, "kafka"))
 	}
 	if err := stream.Ping(ctx, sc); err != nil {

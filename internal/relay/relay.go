@@ -1,21 +1,25 @@
 // Package relay moves committed ballots from the ledger into the votes topic, each exactly once, across
 // crashes of any process at any moment.
 //
-// The technique is a transactional outbox whose read position lives in Kafka, committed atomically with
-// the records it covers:
+// The technique is a transactional outbox whose read position is recovered from Kafka itself:
 //
 //  1. The ballots table is the outbox. The ledger returns committed ballots in position order, and a
 //     position, once passed, never gains a ballot behind it (SQLite has one writer; on PostgreSQL the read
 //     stops below the oldest running transaction, see the ledger's BallotsAfter query).
-//  2. Each relay round is one Kafka transaction holding the round's vote records and a cursor record with
-//     the position of its last ballot. Either both become visible to read-committed consumers, or neither.
+//  2. Every vote record carries its ballot's ledger position in a header, and a ballot always goes to
+//     the same partition (chosen from its constituency). Within a partition, positions only increase.
 //  3. On start, the relay first claims its transactional id (InitProducerId). That fences any older relay
-//     with the same id and completes or aborts its open transaction. Only then does it read the last
-//     committed cursor, so no transaction can commit behind the cursor it resumes from.
+//     with the same id and settles its open transaction. Then, for each partition, it reads the position
+//     of the last committed vote record (stream.LastCommitted), and relays from the smallest of them,
+//     skipping each ballot whose partition already holds its position.
 //
-// So every ballot is in exactly one committed transaction: a crash before a commit aborts the round and
-// the next relay redoes it from the previous cursor; a crash after a commit resumes after it. A second
-// relay started against the same ledger fences the first, which stops; run one relay per election.
+// So each partition holds every ballot of its constituencies exactly once, in position order. This does
+// not even need Kafka's transactions to be atomic across partitions: the embedded broker, killed in the
+// middle of writing a commit's markers, may keep a round in one partition and drop it in another, and the
+// restarted relay resends exactly what each partition lacks. (A transaction per round still keeps a
+// round's records invisible to read-committed consumers until it is complete.) The tally's own guard —
+// it ignores a position at or below the last it counted in that partition — would catch a duplicate
+// if anything here were wrong.
 //
 // What it must never do: write to the ledger, or produce a vote record outside a transaction.
 package relay
@@ -27,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -70,21 +75,15 @@ func (c *Config) validate() error {
 	return c.Stream.Validate()
 }
 
-// Cursor is the cursor record's value.
-type Cursor struct {
-	Position ledger.Position `json:"position"`
-	Ballots  int64           `json:"ballots"` // ballots relayed in all, for the audit
-}
-
 // Relay is one running relay.
 type Relay struct {
-	cfg    Config
-	nudge  chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error
-	mu     sync.Mutex
-	cursor Cursor
+	cfg     Config
+	nudge   chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	err     error
+	mu      sync.Mutex
+	relayed atomic.Int64
 }
 
 // New checks the config.
@@ -137,12 +136,8 @@ func (r *Relay) Err() error {
 	return r.err
 }
 
-// Relayed is the cursor after the last committed round.
-func (r *Relay) Relayed() Cursor {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.cursor
-}
+// Relayed is how many ballots this relay has committed to Kafka since it started.
+func (r *Relay) Relayed() int64 { return r.relayed.Load() }
 
 // Run relays until ctx ends or an error that a retry cannot fix (such as being fenced by another relay).
 func (r *Relay) Run(ctx context.Context) error {
@@ -165,12 +160,13 @@ func (r *Relay) Run(ctx context.Context) error {
 
 var errFenced = errors.New("relay: another relay took over this election's transactional id; stopping")
 
-// session claims the transactional id, reads the cursor, and relays until an error.
+// session claims the transactional id, finds what each partition holds, and relays until an error.
 func (r *Relay) session(ctx context.Context) error {
 	topics := r.cfg.Stream.Topics()
 	cl, err := kgo.NewClient(r.cfg.Stream.ClientOpts(
 		kgo.TransactionalID(r.cfg.Stream.RelayTxnID()),
 		kgo.TransactionTimeout(30*time.Second),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 	)...)
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)
@@ -180,17 +176,20 @@ func (r *Relay) session(ctx context.Context) error {
 	if _, _, err := cl.ProducerID(ctx); err != nil {
 		return fmt.Errorf("relay: claim transactional id: %w", err)
 	}
-	cur, err := ReadCursor(ctx, r.cfg.Stream)
+	held, err := Held(ctx, r.cfg.Stream)
 	if err != nil {
 		return err
 	}
-	r.mu.Lock()
-	r.cursor = cur
-	r.mu.Unlock()
-	r.cfg.Logger.Info("relay resuming", "position", cur.Position.String(), "relayed", cur.Ballots)
-
+	pos := held[0]
+	for _, h := range held[1:] {
+		if before(h, pos) {
+			pos = h
+		}
+	}
+	r.cfg.Logger.Info("relay resuming", "from_position", pos.String(), "partitions", len(held))
+	parts := int32(len(held))
 	for {
-		ballots, err := r.cfg.Store.BallotsAfter(ctx, cur.Position, r.cfg.BatchSize)
+		ballots, err := r.cfg.Store.BallotsAfter(ctx, pos, r.cfg.BatchSize)
 		if err != nil {
 			return err
 		}
@@ -204,21 +203,66 @@ func (r *Relay) session(ctx context.Context) error {
 			continue
 		}
 		start := time.Now()
-		next := Cursor{Position: ballots[len(ballots)-1].Pos, Ballots: cur.Ballots + int64(len(ballots))}
-		if err := r.round(ctx, cl, topics, ballots, next); err != nil {
-			return err
+		var send []ledger.Ballot
+		for _, b := range ballots {
+			if p := stream.PartitionFor(b.Constituency, parts); before(held[p], b.Pos) {
+				send = append(send, b)
+			}
 		}
-		cur = next
-		r.mu.Lock()
-		r.cursor = cur
-		r.mu.Unlock()
-		r.cfg.Metrics.BallotsRelayed.Add(float64(len(ballots)))
+		if len(send) > 0 {
+			if err := r.round(ctx, cl, topics, send, parts); err != nil {
+				return err
+			}
+			for _, b := range send {
+				held[stream.PartitionFor(b.Constituency, parts)] = b.Pos
+			}
+		}
+		pos = ballots[len(ballots)-1].Pos
+		r.relayed.Add(int64(len(send)))
+		r.cfg.Metrics.BallotsRelayed.Add(float64(len(send)))
 		r.cfg.Metrics.RelayBatch.Observe(time.Since(start).Seconds())
 	}
 }
 
-// round produces one batch and its cursor in one transaction.
-func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics, ballots []ledger.Ballot, next Cursor) error {
+// before reports whether position a comes before b.
+func before(a, b ledger.Position) bool { return a.Tx < b.Tx || a.Tx == b.Tx && a.Seq < b.Seq }
+
+// Held returns, per partition of the votes topic, the ledger position of its last committed vote record
+// (zero where there is none).
+func Held(ctx context.Context, cfg stream.Config) ([]ledger.Position, error) {
+	parts, err := stream.PartitionCount(ctx, cfg, cfg.Topics().Votes)
+	if err != nil {
+		return nil, err
+	}
+	held := make([]ledger.Position, parts)
+	for p := range parts {
+		rec, err := stream.LastCommitted(ctx, cfg, cfg.Topics().Votes, p, func(r *kgo.Record) bool { return positionHeader(r) != "" })
+		if err != nil {
+			return nil, fmt.Errorf("relay: find the last ballot in partition %d: %w", p, err)
+		}
+		if rec != nil {
+			if held[p], err = ledger.ParsePosition(positionHeader(rec)); err != nil {
+				return nil, fmt.Errorf("relay: partition %d: %w", p, err)
+			}
+		}
+	}
+	return held, nil
+}
+
+// PositionHeader names the vote record header holding the ballot's ledger position.
+const PositionHeader = "ledger-position"
+
+func positionHeader(r *kgo.Record) string {
+	for _, h := range r.Headers {
+		if h.Key == PositionHeader {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// round produces one batch in one transaction.
+func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics, ballots []ledger.Ballot, parts int32) error {
 	if err := cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("relay: begin: %w", err)
 	}
@@ -238,10 +282,11 @@ func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics,
 		if err != nil {
 			return err
 		}
-		cl.Produce(ctx, &kgo.Record{Topic: topics.Votes, Key: []byte(b.Constituency), Value: value}, promise)
+		cl.Produce(ctx, &kgo.Record{
+			Topic: topics.Votes, Partition: stream.PartitionFor(b.Constituency, parts), Key: []byte(b.Constituency), Value: value,
+			Headers: []kgo.RecordHeader{{Key: PositionHeader, Value: []byte(b.Pos.String())}},
+		}, promise)
 	}
-	cv, _ := json.Marshal(next)
-	cl.Produce(ctx, &kgo.Record{Topic: topics.RelayCursor, Key: []byte("cursor"), Value: cv}, promise)
 	flushErr := cl.Flush(ctx)
 	mu.Lock()
 	failed := errors.Join(flushErr, prodErr)
@@ -279,21 +324,4 @@ func (r *Relay) voteRecord(b ledger.Ballot) stream.VoteRecord {
 		}
 	}
 	return v
-}
-
-// ReadCursor returns the last committed cursor (zero when nothing was relayed yet).
-func ReadCursor(ctx context.Context, cfg stream.Config) (Cursor, error) {
-	var cur Cursor
-	err := stream.ReadCommitted(ctx, cfg, cfg.Topics().RelayCursor, nil, func(rec *kgo.Record) error {
-		c, err := stream.Decode[Cursor](rec.Topic, rec.Partition, rec.Offset, rec.Value)
-		if err != nil {
-			return err
-		}
-		cur = *c
-		return nil
-	})
-	if err != nil {
-		return Cursor{}, fmt.Errorf("relay: read cursor: %w", err)
-	}
-	return cur, nil
 }

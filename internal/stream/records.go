@@ -96,7 +96,11 @@ type MinuteRecord struct {
 type Snapshot struct {
 	Partition int32 `json:"partition"`
 	// NextOffset is the offset of the first ballot record not yet counted in this snapshot.
-	NextOffset int64            `json:"next_offset"`
+	NextOffset int64 `json:"next_offset"`
+	// LastTx and LastSeq are the ledger position of the last ballot counted: a record at or below it is a
+	// duplicate and is not counted again.
+	LastTx     int64            `json:"last_tx"`
+	LastSeq    int64            `json:"last_seq"`
 	Ballots    int64            `json:"ballots"`
 	Candidates map[string]int64 `json:"candidates"`
 	States     map[string]int64 `json:"states"`

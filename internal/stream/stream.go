@@ -27,7 +27,13 @@ type Config struct {
 	Partitions int32
 	// ReplicationFactor of created topics; -1 uses the broker's default.
 	ReplicationFactor int16
-	Logger            *slog.Logger
+	// Incarnation, when set, is appended to transactional ids so each start of the process gets fresh
+	// producer ids. The embedded broker needs it: after a crash, kfake aborts a dead producer's open
+	// transaction without writing an abort marker, and read-committed consumers then drop that
+	// producer id's later, committed, records up to its next marker. A fresh producer id is unaffected.
+	// Real Kafka writes the marker; leave this empty there, so a restarted relay fences its predecessor.
+	Incarnation string
+	Logger      *slog.Logger
 }
 
 func (c *Config) validate() error {
@@ -56,7 +62,6 @@ type Topics struct {
 	Races        string // election.results.constituencies: leader, runner-up, margin per constituency
 	Timeline     string // election.results.timeline: ballots per minute
 	TallyState   string // election.tally.state: each ballots partition's tally, committed with its offsets
-	RelayCursor  string // election.relay.cursor: how far the relay has read the ledger
 }
 
 // TopicsFor returns the topic names under a prefix.
@@ -70,7 +75,6 @@ func TopicsFor(prefix string) Topics {
 		Races:        prefix + "election.results.constituencies",
 		Timeline:     prefix + "election.results.timeline",
 		TallyState:   prefix + "election.tally.state",
-		RelayCursor:  prefix + "election.relay.cursor",
 	}
 }
 
@@ -80,6 +84,14 @@ func (c Config) RelayTxnID() string { return c.Prefix + "election-relay" }
 func (c Config) Topics() Topics     { return TopicsFor(c.Prefix) }
 func (c Config) Validate() error    { return c.validate() }
 func (c Config) String() string     { return strings.Join(c.Brokers, ",") }
+
+// TxnID is the transactional id for a role's name.
+func (c Config) TxnID(name string) string {
+	if c.Incarnation != "" {
+		return c.Prefix + name + "." + c.Incarnation
+	}
+	return c.Prefix + name
+}
 
 // ClientOpts are the options every client of ours starts from.
 func (c Config) ClientOpts(extra ...kgo.Opt) []kgo.Opt {
@@ -120,8 +132,6 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 		{t.Races, 1, compacted},
 		{t.Timeline, 1, compacted},
 		{t.TallyState, cfg.Partitions, compacted},
-		// Not compacted: ReadCommitted finds its end by the transaction markers, which compaction removes.
-		{t.RelayCursor, 1, map[string]*string{"retention.ms": kadm.StringPtr("-1")}},
 	}
 	for _, s := range specs {
 		resp, err := adm.CreateTopic(ctx, s.parts, cfg.ReplicationFactor, s.configs, s.name)
@@ -182,4 +192,33 @@ func (k kslog) Log(level kgo.LogLevel, msg string, kv ...any) {
 		lv = slog.LevelWarn
 	}
 	k.l.Log(context.Background(), lv, "kafka: "+msg, kv...)
+}
+
+// PartitionFor is the votes partition of a constituency: FNV-1a of its id, modulo the partition count.
+// The relay and anything that needs to know where a constituency's ballots are use this one function.
+func PartitionFor(key string, partitions int32) int32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return int32(h % uint32(partitions))
+}
+
+// PartitionCount is how many partitions topic has.
+func PartitionCount(ctx context.Context, cfg Config, topic string) (int32, error) {
+	cl, err := kgo.NewClient(cfg.ClientOpts()...)
+	if err != nil {
+		return 0, fmt.Errorf("stream: %w", err)
+	}
+	defer cl.Close()
+	details, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("stream: describe %s: %w", topic, err)
+	}
+	d, ok := details[topic]
+	if !ok || d.Err != nil || len(d.Partitions) == 0 {
+		return 0, fmt.Errorf("stream: topic %s is missing (%v)", topic, d.Err)
+	}
+	return int32(len(d.Partitions)), nil
 }

@@ -10,7 +10,11 @@
 //
 // So the last committed snapshot of a partition always describes exactly the ballots before its committed
 // offset. A process that is given a partition (after a restart or a rebalance) restores its count from that
-// snapshot and goes on from the committed offset: nothing is counted twice or missed. Candidates are keyed
+// snapshot and goes on from the offset that snapshot records (stream.LastCommitted finds the last
+// committed snapshot; the consumer is moved to it by AdjustFetchOffsetsFn). The snapshot, not the group's
+// committed offset, is the truth: the two are committed together, but the embedded broker, killed in the
+// middle of writing a commit's markers, may keep one and drop the other. Either way the snapshot is a
+// consistent point to count on from, so nothing is counted twice or missed. Candidates are keyed
 // by constituency and a constituency's ballots stay in one partition, so a candidate's total is complete in
 // one partition's count; totals across partitions (parties, states, the nation) are summed by the results
 // package from the snapshots.
@@ -39,13 +43,18 @@ func (c Count) Clone() Count {
 	return Count{&s}
 }
 
-// Apply counts one ballot record at offset. It reports false, changing nothing, for a record before the
-// count's next offset: that ballot is already in the count.
-func (c Count) Apply(offset int64, v *stream.VoteRecord) bool {
+// Apply counts one ballot record at offset with ledger position (tx, seq). It reports false, changing
+// nothing but the offset, for a ballot already counted: one before the count's next offset (a record read
+// again after a rewind), or at or below the last position counted (the same ballot sent twice).
+func (c Count) Apply(offset, tx, seq int64, v *stream.VoteRecord) bool {
 	if offset < c.NextOffset {
 		return false
 	}
 	c.NextOffset = offset + 1
+	if tx < c.LastTx || tx == c.LastTx && seq <= c.LastSeq {
+		return false
+	}
+	c.LastTx, c.LastSeq = tx, seq
 	c.Ballots++
 	c.Candidates[v.CandidateID]++
 	c.States[v.Address.State]++

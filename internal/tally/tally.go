@@ -12,7 +12,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/metrics"
+	"github.com/election/election/internal/relay"
 	"github.com/election/election/internal/stream"
 )
 
@@ -133,7 +135,7 @@ func (t *Tally) Run(ctx context.Context) error {
 func (t *Tally) session(ctx context.Context) error {
 	topics := t.cfg.Stream.Topics()
 	sess, err := kgo.NewGroupTransactSession(t.cfg.Stream.ClientOpts(
-		kgo.TransactionalID(t.cfg.Stream.Prefix+"election-tally-"+t.cfg.Instance),
+		kgo.TransactionalID(t.cfg.Stream.TxnID("election-tally-"+t.cfg.Instance)),
 		kgo.TransactionTimeout(15*time.Second),
 		kgo.ConsumerGroup(t.cfg.Stream.TallyGroup()),
 		kgo.ConsumeTopics(topics.Votes),
@@ -141,6 +143,7 @@ func (t *Tally) session(ctx context.Context) error {
 		kgo.RequireStableFetchOffsets(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { t.drop(p) }),
+		kgo.AdjustFetchOffsetsFn(t.restore),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { t.drop(p) }),
 	)...)
 	if err != nil {
@@ -193,9 +196,11 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 		}
 		c, ok := work[fp.Partition]
 		if !ok {
-			base, err := t.countFor(ctx, sess, fp.Partition)
-			if err != nil {
-				applyErr = err
+			t.mu.Lock()
+			base, owned := t.counts[fp.Partition]
+			t.mu.Unlock()
+			if !owned {
+				// Revoked while these records were buffered; End will abort this transaction.
 				return
 			}
 			c = base.Clone()
@@ -210,7 +215,13 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 				c.NextOffset = max(c.NextOffset, r.Offset+1)
 				continue
 			}
-			if c.Apply(r.Offset, v) {
+			tx, seq, err := position(r)
+			if err != nil {
+				t.cfg.Logger.Error("tally: skipping ballot record without a ledger position", "err", err)
+				c.NextOffset = max(c.NextOffset, r.Offset+1)
+				continue
+			}
+			if c.Apply(r.Offset, tx, seq, v) {
 				counted++
 				changed[v.CandidateID] = true
 				c.Newest = max(c.Newest, r.Timestamp.UnixMilli())
@@ -247,9 +258,17 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 		return fmt.Errorf("tally: end transaction: %w", errors.Join(err, prodErr))
 	}
 	if !committed {
-		// Rebalanced mid-batch or a produce failed: nothing of this batch counts; the session has
-		// rewound to the committed offsets and the counts here were never changed.
+		// Rebalanced mid-batch or a produce failed: nothing of this batch counts, and the counts here
+		// were never changed. The session has rewound to the group's committed offsets; move the
+		// partitions we still own to their counts' offsets, which are the truth (see the package doc).
 		t.cfg.Logger.Info("tally: transaction aborted; the batch will be counted again", "produce_err", prodErr)
+		t.mu.Lock()
+		offsets := map[int32]kgo.EpochOffset{}
+		for p, c := range t.counts {
+			offsets[p] = kgo.EpochOffset{Epoch: -1, Offset: c.NextOffset}
+		}
+		t.mu.Unlock()
+		sess.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{topics.Votes: offsets})
 		return nil
 	}
 	t.mu.Lock()
@@ -276,59 +295,50 @@ func (t *Tally) candidateTotal(id string, work map[int32]Count) stream.Candidate
 	return out
 }
 
-// countFor returns the committed count of partition p, restoring it from the state topic when this
-// process has not got it (it was just assigned to us).
-func (t *Tally) countFor(ctx context.Context, sess *kgo.GroupTransactSession, p int32) (Count, error) {
-	t.mu.Lock()
-	c, ok := t.counts[p]
-	t.mu.Unlock()
-	if ok {
-		return c, nil
-	}
-	// The snapshot committed with the partition's offset is the one to resume from. With no committed
-	// offset there is no snapshot either: they are only ever committed together.
-	committed, ok := sess.Client().CommittedOffsets()[t.cfg.Stream.Topics().Votes][p]
-	if !ok || committed.Offset <= 0 {
-		c := NewCount(p)
+// restore runs when partitions are assigned to this process: it restores each one's count from the
+// state topic and starts consuming where that count ends, whatever offset the group had committed.
+func (t *Tally) restore(ctx context.Context, assigned map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	votes := t.cfg.Stream.Topics().Votes
+	out := map[string]map[int32]kgo.Offset{votes: {}}
+	for p := range assigned[votes] {
+		c, err := Restore(ctx, t.cfg.Stream, p)
+		if err != nil {
+			return nil, err
+		}
+		t.cfg.Logger.Info("tally: restored partition", "partition", p, "next_offset", c.NextOffset, "ballots", c.Ballots)
 		t.mu.Lock()
 		t.counts[p] = c
 		t.mu.Unlock()
-		return c, nil
+		out[votes][p] = kgo.NewOffset().At(c.NextOffset).WithEpoch(-1)
 	}
-	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	c, err := Restore(rctx, t.cfg.Stream, p, committed.Offset)
+	return out, nil
+}
+
+// position reads a vote record's ledger position header.
+func position(r *kgo.Record) (tx, seq int64, err error) {
+	for _, h := range r.Headers {
+		if h.Key == relay.PositionHeader {
+			p, err := ledger.ParsePosition(string(h.Value))
+			return p.Tx, p.Seq, err
+		}
+	}
+	return 0, 0, fmt.Errorf("%s[%d]@%d has no %s header", r.Topic, r.Partition, r.Offset, relay.PositionHeader)
+}
+
+// Restore reads partition p's last committed count from the state topic (empty if there is none).
+func Restore(ctx context.Context, cfg stream.Config, p int32) (Count, error) {
+	rec, err := stream.LastCommitted(ctx, cfg, cfg.Topics().TallyState, p, func(*kgo.Record) bool { return true })
+	if err != nil {
+		return Count{}, fmt.Errorf("tally: restore partition %d: %w", p, err)
+	}
+	if rec == nil {
+		return NewCount(p), nil
+	}
+	s, err := DecodeSnapshot(rec)
 	if err != nil {
 		return Count{}, err
 	}
-	t.cfg.Logger.Info("tally: restored partition", "partition", p, "next_offset", c.NextOffset, "ballots", c.Ballots)
-	t.mu.Lock()
-	t.counts[p] = c
-	t.mu.Unlock()
-	return c, nil
-}
-
-// Restore reads partition p's count as committed with the consumer offset next from the state topic.
-// Snapshots are written in the same transaction as the offsets, so the snapshot whose NextOffset equals
-// next exists; it may become readable a moment after the offset does (the previous owner's transaction
-// markers are written one partition at a time), so Restore reads until it arrives.
-func Restore(ctx context.Context, cfg stream.Config, p int32, next int64) (Count, error) {
-	var c Count
-	err := stream.Follow(ctx, cfg, cfg.Topics().TallyState, []int32{p}, func(r *kgo.Record) (bool, error) {
-		s, err := DecodeSnapshot(r)
-		if err != nil {
-			return false, err
-		}
-		if s.NextOffset > next {
-			return false, fmt.Errorf("tally: partition %d: state snapshot reaches offset %d, past the committed offset %d", p, s.NextOffset, next)
-		}
-		c = Count{s}
-		return s.NextOffset == next, nil
-	})
-	if err != nil {
-		return Count{}, fmt.Errorf("tally: restore partition %d to offset %d: %w", p, next, err)
-	}
-	return c, nil
+	return Count{s}, nil
 }
 
 // DecodeSnapshot decodes a state topic record.

@@ -1,0 +1,78 @@
+package election
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPresets(t *testing.T) {
+	seed, err := Preset("seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Validate(); err != nil {
+		t.Fatalf("seed preset invalid: %v", err)
+	}
+	want := map[string]bool{"Management Party": true, "Savior Party": true, "Tech Republic Party": true}
+	for _, p := range seed.Parties {
+		delete(want, p.Name)
+	}
+	if len(want) != 0 || len(seed.Candidates) != 3 || len(seed.Constituencies) != 1 {
+		t.Fatalf("seed preset: missing parties %v, %d candidates", want, len(seed.Candidates))
+	}
+
+	nat, err := Preset("national")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nat.Validate(); err != nil {
+		t.Fatalf("national preset invalid: %v", err)
+	}
+	if len(nat.States) != 36 || nat.Seats() != 543 || nat.Majority() != 272 {
+		t.Fatalf("national: %d states, %d seats, majority %d", len(nat.States), nat.Seats(), nat.Majority())
+	}
+	ix := NewIndex(nat)
+	seats := map[string]int{}
+	for _, c := range nat.Constituencies {
+		seats[c.State]++
+		if n := len(ix.Ballot[c.ID]); n < 5 || n > 15 {
+			t.Errorf("%s has %d candidates, want 5-15", c.ID, n)
+		}
+	}
+	for code, n := range map[string]int{"UP": 80, "MH": 48, "WB": 42, "DNHDD": 2, "LD": 1, "TN": 39} {
+		if seats[code] != n {
+			t.Errorf("%s has %d seats, want %d", code, seats[code], n)
+		}
+	}
+	again, _ := Preset("national")
+	if again.Candidates[100] != nat.Candidates[100] {
+		t.Fatal("national preset is not deterministic")
+	}
+	if _, err := Preset("nope"); err == nil || !strings.Contains(err.Error(), "seed, national") {
+		t.Fatalf("unknown preset: %v", err)
+	}
+}
+
+func TestLoadReportsWhereAFileIsWrong(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct{ name, body, want string }{
+		{"syntax", "{\n  \"name\": \"x\",\n  \"parties\": [,]\n}", "line 3 column"},
+		{"type", "{\n  \"name\": 5\n}", `line 2 column 12: field "name"`},
+		{"unknown field", `{"name": "x", "partys": []}`, `unknown field "partys"`},
+		{"bad reference", `{"name":"x","parties":[{"id":"p","name":"P"}],"states":[{"code":"S","name":"S"}],
+			"constituencies":[{"id":"c","name":"C","state":"S"}],
+			"candidates":[{"id":"a","name":"A","party":"q","constituency":"c"}]}`, `candidates[0].party: unknown party "q"`},
+		{"no candidates", `{"name":"x","parties":[{"id":"p","name":"P"}],"states":[{"code":"S","name":"S"}],
+			"constituencies":[{"id":"c","name":"C","state":"S"}],"candidates":[]}`, `constituencies[0]: "c" has no candidates`},
+	}
+	for _, c := range cases {
+		p := filepath.Join(dir, c.name+".json")
+		os.WriteFile(p, []byte(c.body), 0o644)
+		_, err := Load(p)
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want the path and %q", c.name, err, c.want)
+		}
+	}
+}

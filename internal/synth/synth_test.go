@@ -1,0 +1,36 @@
+package synth
+
+import (
+	"testing"
+
+	"github.com/election/election/internal/election"
+)
+
+func TestVotersAreDeterministicAndSpread(t *testing.T) {
+	e, _ := election.Preset("national")
+	ix := election.NewIndex(e)
+	a, b := NewGenerator(ix, []byte("k")), NewGenerator(ix, []byte("k"))
+	for _, i := range []int64{0, 1, 999, 123456} {
+		if a.Voter(i) != b.Voter(i) || a.Credential(VoterID(i)) != b.Credential(VoterID(i)) {
+			t.Fatalf("voter %d differs between two generators with the same seed", i)
+		}
+	}
+	if a.Credential("V1") == NewGenerator(ix, []byte("other")).Credential("V1") {
+		t.Fatal("credentials do not depend on the secret")
+	}
+	perState := map[string]int{}
+	for i := range int64(543 * 20) {
+		v := a.Voter(i)
+		if ix.Constituency[v.Constituency].State != v.State {
+			t.Fatalf("voter %d lives in %s but votes in %s", i, v.State, v.Constituency)
+		}
+		c := a.Choice(i, v.Constituency)
+		if ix.Candidate[c].Constituency != v.Constituency {
+			t.Fatalf("voter %d chose %s, not on their ballot", i, c)
+		}
+		perState[v.State]++
+	}
+	if perState["UP"] != 80*20 || perState["LD"] != 20 {
+		t.Fatalf("voters not proportional to seats: UP %d, LD %d", perState["UP"], perState["LD"])
+	}
+}

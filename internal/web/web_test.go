@@ -1,0 +1,184 @@
+package web_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/election/election/internal/pipeline"
+	"github.com/election/election/internal/results"
+	"github.com/election/election/internal/synth"
+	"github.com/election/election/internal/testenv"
+)
+
+// serve runs register + relay + tally + serve (no simulator) on the seed election and returns the base
+// URL and the generator whose credentials the voters have.
+func serve(t *testing.T) (string, *synth.Generator) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := pipeline.Config{DataDir: t.TempDir(), KafkaListen: "127.0.0.1:0", Prefix: testenv.Namespace(), Partitions: 2,
+		Election: "seed", Voters: 50, Turnout: 1, HTTPAddr: "127.0.0.1:0", Instance: "web", Logger: testenv.Logger(t),
+		Roles: pipeline.Roles{Register: true, Relay: true, Tally: true, Serve: true}}
+	ready := make(chan *pipeline.Running, 1)
+	done := make(chan error, 1)
+	go func() { done <- pipeline.Run(ctx, cfg, func(r *pipeline.Running) { ready <- r }) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case r := <-ready:
+		secret, err := r.Store.SimulationSecret(ctx)
+		testenv.Must(t, err, "secret")
+		return "http://" + r.Server.Addr(), synth.NewGenerator(r.Index, secret)
+	case err := <-done:
+		t.Fatalf("pipeline: %v", err)
+	}
+	return "", nil
+}
+
+func post(t *testing.T, url, body string) (int, map[string]string) {
+	t.Helper()
+	resp, err := http.Post(url+"/api/v1/ballots", "application/json", strings.NewReader(body))
+	testenv.Must(t, err, "post")
+	defer resp.Body.Close()
+	var out map[string]string
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	testenv.Must(t, err, "get %s", url)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	testenv.Must(t, json.NewDecoder(resp.Body).Decode(v), "decode %s", url)
+}
+
+// event is one Server-Sent Event.
+type event struct{ id, name, data string }
+
+func readEvent(t *testing.T, r *bufio.Reader) event {
+	t.Helper()
+	var e event
+	for {
+		line, err := r.ReadString('\n')
+		testenv.Must(t, err, "read event stream")
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case line == "" && e.name != "":
+			return e
+		case strings.HasPrefix(line, "id: "):
+			e.id = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			e.name = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			e.data = line[6:]
+		}
+	}
+}
+
+func TestCastOverHTTPAndWatchItArrive(t *testing.T) {
+	t.Parallel()
+	base, g := serve(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	testenv.Must(t, err, "events")
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	stream := bufio.NewReader(resp.Body)
+	first := readEvent(t, stream)
+	var snap results.Results
+	testenv.Must(t, json.Unmarshal([]byte(first.data), &snap), "snapshot")
+	if first.name != "snapshot" || snap.RegisteredVoters != 50 || snap.BallotsCounted != 0 || len(snap.Candidates) != 3 {
+		t.Fatalf("first event %s: %+v", first.name, snap)
+	}
+
+	v := g.Voter(0)
+	cred := g.Credential(v.ID)
+	body := `{"voter_id":"` + v.ID + `","credential":"` + cred + `","candidate_id":"cand-2"}`
+	code, out := post(t, base, body)
+	if code != http.StatusCreated || out["ballot_id"] == "" {
+		t.Fatalf("cast: %d %v", code, out)
+	}
+	// The ballot reaches every subscriber as a delta.
+	for {
+		e := readEvent(t, stream)
+		var d results.Delta
+		testenv.Must(t, json.Unmarshal([]byte(e.data), &d), "delta")
+		if e.name != "delta" {
+			t.Fatalf("event %q after the snapshot", e.name)
+		}
+		if d.BallotsCounted == 1 {
+			if len(d.Candidates) != 1 || d.Candidates[0].CandidateID != "cand-2" || d.Candidates[0].Votes != 1 {
+				t.Fatalf("delta: %+v", d)
+			}
+			break
+		}
+	}
+
+	for _, c := range []struct {
+		body  string
+		code  int
+		field string
+	}{
+		{body, http.StatusConflict, "voter_id"},
+		{`{"voter_id":"` + g.Voter(1).ID + `","credential":"guess","candidate_id":"cand-1"}`, http.StatusUnauthorized, "credential"},
+		{`{"voter_id":"nobody","credential":"x","candidate_id":"cand-1"}`, http.StatusUnauthorized, "credential"},
+		{`{"voter_id":"` + g.Voter(1).ID + `","credential":"` + g.Credential(g.Voter(1).ID) + `","candidate_id":"nope"}`, http.StatusUnprocessableEntity, "candidate_id"},
+		{`{"voter_id":"` + g.Voter(1).ID + `"}`, http.StatusBadRequest, ""},
+		{`not json`, http.StatusBadRequest, ""},
+	} {
+		code, out := post(t, base, c.body)
+		if code != c.code || (c.field != "" && out["field"] != c.field) || out["error"] == "" {
+			t.Errorf("POST %s: got %d %v, want %d field %q", c.body, code, out, c.code, c.field)
+		}
+	}
+
+	var res results.Results
+	getJSON(t, base+"/api/v1/results", &res)
+	if res.BallotsCounted != 1 || res.Leader != "cand-2" || res.States[0].Registered+res.States[1].Registered == 0 {
+		t.Fatalf("results after one ballot: counted %d leader %q", res.BallotsCounted, res.Leader)
+	}
+	var race struct {
+		results.RaceRow
+		Candidates []results.CandidateRow `json:"candidates"`
+	}
+	getJSON(t, base+"/api/v1/constituencies/nation", &race)
+	if race.Ballots != 1 || race.Leader != "cand-2" || len(race.Candidates) != 3 {
+		t.Fatalf("constituency detail: %+v", race)
+	}
+	if resp, _ := http.Get(base + "/api/v1/constituencies/nowhere"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown constituency: %s", resp.Status)
+	}
+	m, err := http.Get(base + "/metrics")
+	testenv.Must(t, err, "metrics")
+	text, _ := io.ReadAll(m.Body)
+	m.Body.Close()
+	for _, want := range []string{"election_ballots_committed_total 1", "election_ballots_relayed_total 1", "election_ballots_tallied_total 1", `election_casts_refused_total{reason="already_voted"} 1`} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+
+	// Resuming at the current version sends no snapshot.
+	req, _ = http.NewRequestWithContext(ctx, "GET", base+"/api/v1/events", nil)
+	req.Header.Set("Last-Event-ID", res.Version())
+	resp2, err := http.DefaultClient.Do(req)
+	testenv.Must(t, err, "resume")
+	defer resp2.Body.Close()
+	line, _ := bufio.NewReader(resp2.Body).ReadString('\n')
+	if line != ": resumed\n" {
+		t.Fatalf("resume at the current version began with %q", line)
+	}
+}
