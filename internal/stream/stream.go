@@ -80,7 +80,7 @@ func TopicsFor(prefix string) Topics {
 
 // Names used for groups and transactional ids.
 func (c Config) TallyGroup() string { return c.Prefix + "election-tally" }
-func (c Config) RelayTxnID() string { return c.Prefix + "election-relay" }
+func (c Config) RelayTxnID() string { return c.TxnID("election-relay") }
 func (c Config) Topics() Topics     { return TopicsFor(c.Prefix) }
 func (c Config) Validate() error    { return c.validate() }
 func (c Config) String() string     { return strings.Join(c.Brokers, ",") }
