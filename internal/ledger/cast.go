@@ -23,6 +23,8 @@ var (
 	ErrAlreadyVoted      = errors.New("this voter has already voted")
 	ErrNotOnBallot       = errors.New("that candidate is not standing in this voter's constituency")
 	ErrUnknownCandidate  = errors.New("unknown candidate")
+	ErrPollsClosed       = errors.New("the polls are closed")
+	ErrPollsNotOpen      = errors.New("the polls are not open yet")
 )
 
 // CastRequest is one voter's ballot as presented.
@@ -54,8 +56,31 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 	}
 	sort.Slice(order, func(a, b int) bool { return reqs[order[a]].VoterID < reqs[order[b]].VoterID })
 	minute := CastMinute(now)
+	refuseAll := func(why error) ([]Receipt, []error, error) {
+		for i := range errs {
+			errs[i] = why
+		}
+		return receipts, errs, nil
+	}
+	switch w := ix.Polls; {
+	case !w.Opens.IsZero() && now.Before(w.Opens):
+		return refuseAll(ErrPollsNotOpen)
+	case !w.Closes.IsZero() && !now.Before(w.Closes):
+		return refuseAll(ErrPollsClosed)
+	}
 
+	closed := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Checked inside the transaction: `election close` commits before or after this batch, never
+		// in its middle.
+		var v string
+		switch err := tx.QueryRowContext(ctx, s.q["GetMeta"], metaPollsClosed).Scan(&v); {
+		case err == nil:
+			closed = true
+			return nil
+		case err != sql.ErrNoRows:
+			return fmt.Errorf("read polls closed: %w", err)
+		}
 		mark, err := tx.PrepareContext(ctx, s.q["MarkVotedChecked"])
 		if err != nil {
 			return err
@@ -102,6 +127,9 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("ledger: cast batch: %w", err)
+	}
+	if closed {
+		return refuseAll(ErrPollsClosed)
 	}
 	return receipts, errs, nil
 }
@@ -152,7 +180,6 @@ type Caster struct {
 
 type pending struct {
 	req  CastRequest
-	ctx  context.Context
 	done chan struct{}
 	rec  Receipt
 	err  error
@@ -210,7 +237,7 @@ func (c *Caster) Stop() {
 
 // Cast casts one ballot, waiting for the batch it joins to commit.
 func (c *Caster) Cast(ctx context.Context, req CastRequest) (Receipt, error) {
-	p := &pending{req: req, ctx: ctx, done: make(chan struct{})}
+	p := &pending{req: req, done: make(chan struct{})}
 	select {
 	case c.reqs <- p:
 	case <-ctx.Done():

@@ -228,3 +228,21 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		}
 	})
 }
+
+func TestNoCastAfterThePollsClose(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		ix, g := seeded(t, s, 2)
+		testenv.Must(t, s.ClosePolls(ctx, time.Now()), "close")
+		v := g.Voter(0)
+		_, errs, err := s.CastBatch(ctx, ix, []ledger.CastRequest{{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: "cand-1"}}, time.Now())
+		testenv.Must(t, err, "cast")
+		if !errors.Is(errs[0], ledger.ErrPollsClosed) {
+			t.Fatalf("cast after close: %v", errs[0])
+		}
+		if tot, _ := s.Totals(ctx); tot.Ballots != 0 || tot.VotersVoted != 0 {
+			t.Fatalf("a ballot was recorded after the polls closed: %+v", tot)
+		}
+	})
+}

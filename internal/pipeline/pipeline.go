@@ -81,6 +81,10 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// closesPolls: only `election up`, which runs the whole election, closes the polls when its simulation
+// ends.
+func (c Config) closesPolls() bool { return c.Roles == All }
+
 // DefaultVoters is each preset's voter count when --voters is not given.
 func DefaultVoters(e *election.Election) int64 {
 	if len(e.Constituencies) > 100 {

@@ -31,6 +31,8 @@ type Running struct {
 	SimDone chan struct{}
 	SimErr  error
 	SimStat sim.Stats
+
+	closesPolls bool
 }
 
 // Run runs the configured roles until ctx ends (or, with ExitWhenDone, the simulation is over and
@@ -48,7 +50,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 	store, sc, ix, gen, voters := p.store, p.sc, p.ix, p.gen, p.voters
 
 	m := metrics.New()
-	run := &Running{Store: store, Index: ix, Metrics: m, SimDone: make(chan struct{})}
+	run := &Running{Store: store, Index: ix, Metrics: m, SimDone: make(chan struct{}), closesPolls: cfg.closesPolls()}
 	var stops []func()
 	defer func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -238,17 +240,23 @@ func Register(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// simulate runs the simulator from where it last stopped and closes the polls when every voter has had
-// their turn.
+// simulate runs the simulator from where it last stopped. In `election up` it then closes the polls; a
+// separate `election simulate` (one of several, perhaps) leaves that to `election close`.
 func simulate(ctx context.Context, cfg Config, store *ledger.Store, gen *synth.Generator, caster *ledger.Caster, voters int64) (sim.Stats, error) {
 	from, err := store.SimulationPosition(ctx)
 	if err != nil {
 		return sim.Stats{}, err
 	}
+	closePolls := func() error {
+		if !cfg.closesPolls() {
+			return nil
+		}
+		return store.ClosePolls(ctx, time.Now())
+	}
 	if from >= voters {
 		// A previous run may have been stopped between its last cast and closing the polls.
 		cfg.Logger.Info("simulation already complete", "voters", voters)
-		return sim.Stats{}, store.ClosePolls(ctx, time.Now())
+		return sim.Stats{}, closePolls()
 	}
 	rate := cfg.Rate
 	if rate < 0 {
@@ -262,8 +270,8 @@ func simulate(ctx context.Context, cfg Config, store *ledger.Store, gen *synth.G
 	if err != nil || ctx.Err() != nil {
 		return st, err
 	}
-	cfg.Logger.Info("simulation complete; closing the polls", "cast", st.Cast, "abstained", st.Abstained, "already_voted", st.AlreadyVoted)
-	return st, store.ClosePolls(ctx, time.Now())
+	cfg.Logger.Info("simulation complete", "cast", st.Cast, "abstained", st.Abstained, "already_voted", st.AlreadyVoted, "closing_polls", cfg.closesPolls())
+	return st, closePolls()
 }
 
 // waitFinished is closed once the simulation is over and the results count every ballot in the ledger.
@@ -275,9 +283,11 @@ func waitFinished(ctx context.Context, run *Running) <-chan struct{} {
 		case <-ctx.Done():
 			return
 		}
+		wantClosed := run.SimErr == nil && run.closesPolls
 		ok := waitUntil(ctx, 50*time.Millisecond, func() bool {
 			tot, err := run.Store.Totals(ctx)
-			return err == nil && run.View.Current().BallotsCounted == tot.Ballots && run.View.Current().PollsClosed == (run.SimErr == nil)
+			cur := run.View.Current()
+			return err == nil && cur.BallotsCounted == tot.Ballots && (!wantClosed || cur.PollsClosed)
 		})
 		if ok {
 			close(ch)

@@ -138,6 +138,8 @@ func (t *Tally) session(ctx context.Context) error {
 		kgo.TransactionalID(t.cfg.Stream.TxnID("election-tally-"+t.cfg.Instance)),
 		kgo.TransactionTimeout(15*time.Second),
 		kgo.ConsumerGroup(t.cfg.Stream.TallyGroup()),
+		// A tally killed without leaving the group holds its partitions until this runs out.
+		kgo.SessionTimeout(10*time.Second),
 		kgo.ConsumeTopics(topics.Votes),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RequireStableFetchOffsets(),

@@ -203,6 +203,9 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ledger.ErrAlreadyVoted):
 		s.cfg.Metrics.CastsRefused.WithLabelValues("already_voted").Inc()
 		writeError(w, http.StatusConflict, "voter_id", err.Error())
+	case errors.Is(err, ledger.ErrPollsClosed), errors.Is(err, ledger.ErrPollsNotOpen):
+		s.cfg.Metrics.CastsRefused.WithLabelValues("polls").Inc()
+		writeError(w, http.StatusForbidden, "", err.Error())
 	case errors.Is(err, ledger.ErrNotOnBallot), errors.Is(err, ledger.ErrUnknownCandidate):
 		s.cfg.Metrics.CastsRefused.WithLabelValues("candidate").Inc()
 		writeError(w, http.StatusUnprocessableEntity, "candidate_id", err.Error())
