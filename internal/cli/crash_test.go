@@ -26,14 +26,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	testenv.Must(t, err, "listen")
 	defer ln.Close()
 	return ln.Addr().String()
 }
 
-func child(t *testing.T, logs *bytes.Buffer, args ...string) *exec.Cmd {
+func child(t testing.TB, logs *bytes.Buffer, args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "ELECTION_TEST_CHILD_ARGS="+strings.Join(args, "\x1f"))
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -15,6 +15,9 @@ import (
 func importCSV(ctx context.Context, f *flags, log *slog.Logger, stdout io.Writer) error {
 	cfg := f.config(pipeline.Roles{Register: true}, log)
 	cfg.Turnout = 1
+	if err := pipeline.CheckElection(&cfg); err != nil {
+		return err
+	}
 	store, _, done, err := pipeline.Connect(ctx, &cfg)
 	if err != nil {
 		return err

@@ -115,12 +115,18 @@ func Connect(ctx context.Context, cfg *Config) (*ledger.Store, stream.Config, fu
 			cleanup[i]()
 		}
 	}
+	sc := stream.Config{Brokers: cfg.Brokers, Prefix: cfg.Prefix, Partitions: cfg.Partitions, Logger: cfg.Logger}
+	// An unreachable external broker is reported before anything is created on disk or in a database.
+	if len(cfg.Brokers) > 0 {
+		if err := stream.Ping(ctx, sc); err != nil {
+			return nil, stream.Config{}, nil, err
+		}
+	}
 	store, err := ledger.Open(ctx, ledger.Config{PostgresURL: cfg.PostgresURL, SQLitePath: filepath.Join(cfg.DataDir, "ledger.db"), Logger: cfg.Logger})
 	if err != nil {
 		return nil, stream.Config{}, nil, err
 	}
 	cleanup = append(cleanup, store.Close)
-	sc := stream.Config{Brokers: cfg.Brokers, Prefix: cfg.Prefix, Partitions: cfg.Partitions, Logger: cfg.Logger}
 	if len(cfg.Brokers) == 0 {
 		emb, err := stream.StartEmbedded(cfg.KafkaListen, filepath.Join(cfg.DataDir, "kafka"), cfg.Logger)
 		if err != nil {
@@ -141,6 +147,16 @@ func Connect(ctx context.Context, cfg *Config) (*ledger.Store, stream.Config, fu
 		return nil, stream.Config{}, nil, err
 	}
 	return store, sc, done, nil
+}
+
+// CheckElection loads cfg.Election (when given) without connecting anywhere, so a bad preset name or
+// election file is reported before anything is created.
+func CheckElection(cfg *Config) error {
+	if cfg.Election == "" {
+		return nil
+	}
+	_, err := loadElection(cfg.Election)
+	return err
 }
 
 // Election returns the registered election, registering cfg.Election first when allowed.

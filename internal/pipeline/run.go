@@ -186,6 +186,9 @@ type prepared struct {
 
 // prepare connects, registers what the Register role asks for, and resolves the voter count.
 func prepare(ctx context.Context, cfg *Config) (*prepared, error) {
+	if err := CheckElection(cfg); err != nil {
+		return nil, err
+	}
 	store, sc, closeConn, err := Connect(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -74,7 +74,9 @@ func (b *Bar) Finish() {
 		return
 	}
 	b.finished = true
-	b.draw(time.Now())
+	if b.done < b.total || b.tty {
+		b.draw(time.Now()) // otherwise Set already reported the end
+	}
 	if b.tty {
 		fmt.Fprintln(b.out)
 	}

@@ -160,7 +160,8 @@ func Ping(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(cfg.ClientOpts()...)
+	// No logger: the failure is the one line this returns, not a retry log as well.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
 	}

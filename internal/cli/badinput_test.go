@@ -1,0 +1,59 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/election/election/internal/cli"
+)
+
+// Each bad input gets one clear line on stderr, a non-zero exit, and leaves nothing behind.
+func TestBadInputFailsCleanly(t *testing.T) {
+	// Not parallel: one case sets an environment variable.
+	dir := t.TempDir()
+	badFile := filepath.Join(dir, "bad.json")
+	os.WriteFile(badFile, []byte("{\n  \"name\": \"x\",\n  \"parties\": [,]\n}"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown preset", []string{"register", "--preset", "nowhere"}, `unknown preset "nowhere"`},
+		{"malformed election file", []string{"register", "--preset", badFile}, badFile + ": line 3 column"},
+		{"missing election file", []string{"register", "--preset", filepath.Join(dir, "none.json")}, "no such file"},
+		{"unreachable kafka", []string{"register", "--kafka", "127.0.0.1:1"}, "cannot reach Kafka at 127.0.0.1:1"},
+		{"unreachable postgres", []string{"register", "--postgres", "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2"}, "cannot reach PostgreSQL at postgres://u:***@127.0.0.1:1/db"},
+		{"bad flag value", []string{"up", "--turnout", "2"}, "--turnout 2: must be more than 0 and at most 1"},
+		{"bad environment", []string{"up"}, `environment variable ELECTION_VOTERS="many"`},
+		{"unknown command", []string{"vote"}, `unknown command "vote"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			var out, errs bytes.Buffer
+			args := append(append([]string{}, c.args...), "--data", data, "--kafka-listen", "127.0.0.1:0")
+			if c.name == "unknown command" {
+				args = c.args
+			}
+			if c.name == "bad environment" {
+				t.Setenv("ELECTION_VOTERS", "many")
+			}
+			code := cli.Main(args, &out, &errs)
+			if code == 0 || !strings.Contains(errs.String(), c.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant it to contain %q", code, errs.String(), c.want)
+			}
+			if c.name != "unknown command" && strings.Count(strings.TrimSpace(errs.String()), "\n") != 0 {
+				t.Errorf("more than one line on stderr:\n%s", errs.String())
+			}
+			if strings.Contains(errs.String(), "secret") {
+				t.Errorf("the password leaked into the error: %s", errs.String())
+			}
+			if _, err := os.Stat(data); !os.IsNotExist(err) {
+				t.Errorf("the failed command created %s", data)
+			}
+		})
+	}
+}
