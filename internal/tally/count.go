@@ -8,8 +8,8 @@
 // aggregated_votes_per_candidate topic, and (c) the consumer offsets of the batch. Either all three commit
 // or none does (franz-go's GroupTransactSession; it aborts when the group rebalanced mid-batch).
 //
-// So the last committed snapshot of a partition always describes exactly the ballots before its committed
-// offset. A process that is given a partition (after a restart or a rebalance) restores its count from that
+// So the last committed snapshot of a partition always describes exactly the ballots before the offset it
+// records. A process that is given a partition (after a restart or a rebalance) restores its count from that
 // snapshot and goes on from the offset that snapshot records (stream.LastCommitted finds the last
 // committed snapshot; the consumer is moved to it by AdjustFetchOffsetsFn). The snapshot, not the group's
 // committed offset, is the truth: the two are committed together, but the embedded broker, killed in the
