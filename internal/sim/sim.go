@@ -107,8 +107,8 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				v := cfg.Generator.Voter(j.voter)
-				_, err := cfg.Caster.Cast(ctx, ledger.CastRequest{VoterID: v.ID, Credential: cfg.Generator.Credential(v.ID), CandidateID: cfg.Generator.Choice(j.voter, v.Constituency)})
+				id, cons := synth.VoterID(j.voter), cfg.Generator.Constituency(j.voter)
+				_, err := cfg.Caster.Cast(ctx, ledger.CastRequest{VoterID: id, Credential: cfg.Generator.Credential(id), CandidateID: cfg.Generator.Choice(j.voter, cons)})
 				switch {
 				case err == nil:
 					cast.Add(1)
@@ -120,7 +120,7 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 				case ctx.Err() != nil:
 				default:
 					failed.Add(1)
-					errOnce.Do(func() { firstErr = fmt.Errorf("sim: cast for %s: %w", v.ID, err) })
+					errOnce.Do(func() { firstErr = fmt.Errorf("sim: cast for %s: %w", id, err) })
 				}
 				marks.done(j.pos)
 			}

@@ -75,11 +75,17 @@ func Credential(secret []byte, voterID string) string {
 	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil)[:15])
 }
 
+// Constituency is voter i's constituency, without generating the rest of the voter (the simulator needs
+// only this and the id).
+func (g *Generator) Constituency(i int64) string {
+	return g.ix.Constituencies[i%int64(len(g.ix.Constituencies))].ID
+}
+
 // Voter returns voter i. Voters are spread evenly over constituencies (so over states in proportion to
 // their seats); voters of a nationwide constituency are spread evenly over the states.
 func (g *Generator) Voter(i int64) Voter {
 	rng := rand.New(rand.NewPCG(g.seed, uint64(i)))
-	cons := &g.ix.Constituencies[i%int64(len(g.ix.Constituencies))]
+	cons := g.ix.Constituency[g.Constituency(i)]
 	state := cons.State
 	if state == "" {
 		state = g.stateList[(i/int64(len(g.ix.Constituencies)))%int64(len(g.stateList))]

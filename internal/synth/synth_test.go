@@ -21,6 +21,9 @@ func TestVotersAreDeterministicAndSpread(t *testing.T) {
 	perState := map[string]int{}
 	for i := range int64(543 * 20) {
 		v := a.Voter(i)
+		if a.Constituency(i) != v.Constituency || v.ID != VoterID(i) {
+			t.Fatalf("voter %d: Constituency/VoterID disagree with Voter", i)
+		}
 		if ix.Constituency[v.Constituency].State != v.State {
 			t.Fatalf("voter %d lives in %s but votes in %s", i, v.State, v.Constituency)
 		}
