@@ -123,7 +123,7 @@ func (e *Election) Validate() error {
 	}
 	parties := map[string]bool{}
 	for i, p := range e.Parties {
-		if err := checkID(p.ID); err != nil {
+		if err := CheckID(p.ID); err != nil {
 			return fmt.Errorf("parties[%d].id: %w", i, err)
 		}
 		if parties[p.ID] {
@@ -136,7 +136,7 @@ func (e *Election) Validate() error {
 	}
 	states := map[string]bool{}
 	for i, s := range e.States {
-		if err := checkID(s.Code); err != nil {
+		if err := CheckID(s.Code); err != nil {
 			return fmt.Errorf("states[%d].code: %w", i, err)
 		}
 		if states[s.Code] {
@@ -149,7 +149,7 @@ func (e *Election) Validate() error {
 	}
 	cons := map[string]bool{}
 	for i, c := range e.Constituencies {
-		if err := checkID(c.ID); err != nil {
+		if err := CheckID(c.ID); err != nil {
 			return fmt.Errorf("constituencies[%d].id: %w", i, err)
 		}
 		if cons[c.ID] {
@@ -166,7 +166,7 @@ func (e *Election) Validate() error {
 	cands := map[string]bool{}
 	perCons := map[string]int{}
 	for i, c := range e.Candidates {
-		if err := checkID(c.ID); err != nil {
+		if err := CheckID(c.ID); err != nil {
 			return fmt.Errorf("candidates[%d].id: %w", i, err)
 		}
 		if cands[c.ID] {
@@ -195,8 +195,9 @@ func (e *Election) Validate() error {
 	return nil
 }
 
-// checkID keeps identifiers safe to use as Kafka keys, URL path segments and CSV values.
-func checkID(id string) error {
+// CheckID keeps identifiers (of parties, regions, candidates, voters) safe to use as Kafka keys, URL path
+// segments and CSV values.
+func CheckID(id string) error {
 	if id == "" {
 		return errors.New("must not be empty")
 	}

@@ -131,6 +131,13 @@ type RegisteredVoter struct {
 	CredentialHash string
 }
 
+// appendArgs appends the InsertVoters columns of v, in order.
+func (v RegisteredVoter) appendArgs(args []any) []any {
+	return append(args, v.ID, v.Name, v.DateOfBirth, v.Gender, v.Nationality, v.RegistrationNumber,
+		v.Street, v.City, v.State, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture,
+		v.RegisteredAge, v.Constituency, v.CredentialHash)
+}
+
 // maxVotersPerInsert keeps one INSERT under both dialects' parameter limits (PostgreSQL: 65535).
 const maxVotersPerInsert = 1000
 
@@ -148,9 +155,7 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 			chunk := voters[start:min(start+maxVotersPerInsert, len(voters))]
 			args := make([]any, 0, len(chunk)*18)
 			for _, v := range chunk {
-				args = append(args, v.ID, v.Name, v.DateOfBirth, v.Gender, v.Nationality, v.RegistrationNumber,
-					v.Street, v.City, v.State, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture,
-					v.RegisteredAge, v.Constituency, v.CredentialHash)
+				args = v.appendArgs(args)
 			}
 			if _, err := tx.ExecContext(ctx, s.values(s.q["InsertVoters"], len(chunk), 18), args...); err != nil {
 				return fmt.Errorf("ledger: register voters %s..%s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
@@ -298,11 +303,8 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 			}
 			args := make([]any, 0, len(chunk)*18)
 			for _, r := range chunk {
-				v := r.Voter
-				args = append(args, v.ID, v.Name, v.DateOfBirth, v.Gender, v.Nationality, v.RegistrationNumber,
-					v.Street, v.City, v.State, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture,
-					v.RegisteredAge, v.Constituency, v.CredentialHash)
-				counts[region{v.Constituency, v.State}]++
+				args = r.Voter.appendArgs(args)
+				counts[region{r.Voter.Constituency, r.Voter.State}]++
 			}
 			if _, err := tx.ExecContext(ctx, s.values(s.q["InsertVoters"], len(chunk), 18), args...); err != nil {
 				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)

@@ -123,7 +123,7 @@ func (cr *csvReader) next() (*synth.Voter, int, error) {
 		Nationality: get("nationality"), RegistrationNumber: get("registration_number"), Street: get("address_street"),
 		City: get("address_city"), State: get("address_state"), Country: get("address_country"), Postcode: get("address_postcode"),
 		Email: get("email"), Phone: get("phone_number"), Cell: get("cell_number"), Picture: get("picture"), Constituency: get("constituency_id")}
-	if err := checkVoterID(v.ID); err != nil {
+	if err := election.CheckID(v.ID); err != nil {
 		return bad("voter_id", "%v", err)
 	}
 	if v.Name == "" {
@@ -152,21 +152,6 @@ func (cr *csvReader) next() (*synth.Voter, int, error) {
 		return bad("constituency_id", "constituency %q is in state %q, but the voter's address_state is %q", v.Constituency, cons.State, v.State)
 	}
 	return v, line, nil
-}
-
-func checkVoterID(id string) error {
-	if id == "" {
-		return errors.New("must not be empty")
-	}
-	if len(id) > 64 {
-		return fmt.Errorf("%q is longer than 64 characters", id)
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return fmt.Errorf("%q may contain only letters, digits, '-', '_' and '.'", id)
-		}
-	}
-	return nil
 }
 
 // ImportCSV registers the voters in a CSV file: all of them, or (on any bad row) none. It reads the file

@@ -38,6 +38,7 @@ import (
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/lifecycle"
 	"github.com/election/election/internal/metrics"
 	"github.com/election/election/internal/stream"
 )
@@ -77,13 +78,10 @@ func (c *Config) validate() error {
 
 // Relay is one running relay.
 type Relay struct {
-	cfg     Config
-	nudge   chan struct{}
-	cancel  context.CancelFunc
-	done    chan struct{}
-	err     error
-	mu      sync.Mutex
-	relayed atomic.Int64
+	lifecycle.Runner // Stop aborts a round in flight; the next relay redoes it
+	cfg              Config
+	nudge            chan struct{}
+	relayed          atomic.Int64
 }
 
 // New checks the config.
@@ -102,39 +100,8 @@ func (r *Relay) Nudge() {
 	}
 }
 
-// Start runs the relay in the background until Stop or a fatal error (see Err).
-func (r *Relay) Start(ctx context.Context) {
-	ctx, r.cancel = context.WithCancel(ctx)
-	r.done = make(chan struct{})
-	go func() {
-		defer close(r.done)
-		err := r.Run(ctx)
-		if ctx.Err() == nil && err != nil {
-			r.cfg.Logger.Error("relay stopped", "err", err)
-		}
-		r.mu.Lock()
-		r.err = err
-		r.mu.Unlock()
-	}()
-}
-
-// Stop stops the relay and waits for it; a round in flight is aborted and redone by the next relay.
-func (r *Relay) Stop() {
-	if r.cancel != nil {
-		r.cancel()
-		<-r.done
-	}
-}
-
-// Done is closed when the relay has stopped.
-func (r *Relay) Done() <-chan struct{} { return r.done }
-
-// Err is why the relay stopped.
-func (r *Relay) Err() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
-}
+// Start runs the relay in the background until Stop or a fatal error (see Done and Err).
+func (r *Relay) Start(ctx context.Context) { r.Runner.Start(ctx, "relay", r.cfg.Logger, r.Run) }
 
 // Relayed is how many ballots this relay has committed to Kafka since it started.
 func (r *Relay) Relayed() int64 { return r.relayed.Load() }

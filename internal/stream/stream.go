@@ -144,11 +144,23 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 	}
 	// The tally writes partition p of the ballots topic's state to partition p of the state topic, so
 	// the two must agree; they could differ only if someone created one by hand.
-	details, err := adm.ListTopics(ctx, t.Votes, t.TallyState)
-	if err != nil {
-		return fmt.Errorf("stream: describe topics on %s: %w", cfg, err)
+	// A topic just created can take a moment to appear in every broker's metadata.
+	var votes, state int
+	for wait := 10 * time.Millisecond; ; wait *= 2 {
+		details, err := adm.ListTopics(ctx, t.Votes, t.TallyState)
+		if err != nil {
+			return fmt.Errorf("stream: describe topics on %s: %w", cfg, err)
+		}
+		votes, state = len(details[t.Votes].Partitions), len(details[t.TallyState].Partitions)
+		if votes > 0 && state > 0 || wait > 5*time.Second {
+			break
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	votes, state := len(details[t.Votes].Partitions), len(details[t.TallyState].Partitions)
 	if votes != state {
 		return fmt.Errorf("stream: topic %s has %d partitions but %s has %d; they must be equal", t.Votes, votes, t.TallyState, state)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/lifecycle"
 	"github.com/election/election/internal/metrics"
 	"github.com/election/election/internal/relay"
 	"github.com/election/election/internal/stream"
@@ -51,15 +52,13 @@ func (c *Config) validate() error {
 
 // Tally is one tally process's worker.
 type Tally struct {
-	cfg    Config
-	cancel context.CancelFunc
-	done   chan struct{}
+	lifecycle.Runner
+	cfg Config
 
 	mu sync.Mutex
 	// counts holds the committed count of each partition this process owns and has restored. A partition
 	// revoked or lost is dropped at once; it is restored from the state topic when next given to us.
 	counts map[int32]Count
-	err    error
 }
 
 // New checks the config.
@@ -70,38 +69,9 @@ func New(cfg Config) (*Tally, error) {
 	return &Tally{cfg: cfg, counts: map[int32]Count{}}, nil
 }
 
-// Start runs the tally in the background until Stop or a fatal error.
-func (t *Tally) Start(ctx context.Context) {
-	ctx, t.cancel = context.WithCancel(ctx)
-	t.done = make(chan struct{})
-	go func() {
-		defer close(t.done)
-		err := t.Run(ctx)
-		if err != nil && ctx.Err() == nil {
-			t.cfg.Logger.Error("tally stopped", "err", err)
-		}
-		t.mu.Lock()
-		t.err = err
-		t.mu.Unlock()
-	}()
-}
-
-// Stop leaves the group (handing partitions to other instances) and waits.
-func (t *Tally) Stop() {
-	if t.cancel != nil {
-		t.cancel()
-		<-t.done
-	}
-}
-
-// Done is closed when the tally has stopped; Err says why.
-func (t *Tally) Done() <-chan struct{} { return t.done }
-
-func (t *Tally) Err() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.err
-}
+// Start runs the tally in the background until Stop (which leaves the group, handing its partitions to
+// the other instances) or a fatal error (see Done and Err).
+func (t *Tally) Start(ctx context.Context) { t.Runner.Start(ctx, "tally", t.cfg.Logger, t.Run) }
 
 func (t *Tally) drop(parts map[string][]int32) {
 	t.mu.Lock()

@@ -161,14 +161,31 @@ func TestCastOverHTTPAndWatchItArrive(t *testing.T) {
 	if resp, _ := http.Get(base + "/api/v1/constituencies/nowhere"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown constituency: %s", resp.Status)
 	}
-	m, err := http.Get(base + "/metrics")
-	testenv.Must(t, err, "metrics")
-	text, _ := io.ReadAll(m.Body)
-	m.Body.Close()
-	for _, want := range []string{"election_ballots_committed_total 1", "election_ballots_relayed_total 1", "election_ballots_tallied_total 1", `election_casts_refused_total{reason="already_voted"} 1`} {
-		if !strings.Contains(string(text), want) {
-			t.Errorf("metrics lack %q", want)
+	// The tally counts its metric just after its commit, which the results may show first: read the
+	// metrics until they agree, or give up after a deadline.
+	wants := []string{"election_ballots_committed_total 1", "election_ballots_relayed_total 1", "election_ballots_tallied_total 1", `election_casts_refused_total{reason="already_voted"} 1`}
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		m, err := http.Get(base + "/metrics")
+		testenv.Must(t, err, "metrics")
+		text, _ := io.ReadAll(m.Body)
+		m.Body.Close()
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(string(text), want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 {
+			break
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("metrics lack %q", missing)
 	}
 
 	// Resuming at the current version sends no snapshot.
