@@ -194,13 +194,12 @@ dispatch:
 // watermark tracks the lowest position whose cast has not returned yet.
 type watermark struct {
 	mu       sync.Mutex
-	next     int64          // every position below next is finished
 	inFlight map[int64]bool // started, not finished
 	max      int64          // one past the highest position seen
 }
 
 func newWatermark(from int64) *watermark {
-	return &watermark{next: from, max: from, inFlight: map[int64]bool{}}
+	return &watermark{max: from, inFlight: map[int64]bool{}}
 }
 
 func (w *watermark) start(pos int64) {
