@@ -3,7 +3,6 @@ package ledger_test
 import (
 	"database/sql"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,15 +20,8 @@ func BenchmarkRawInsert(b *testing.B) {
 			defer s.Close()
 			seeded(b, s, 1)
 			const rows, batch = 200_000, 2000
-			var q strings.Builder
-			q.WriteString("INSERT INTO ballots (ballot_id, candidate_id, constituency_id, state_code, cast_minute) VALUES ")
-			for k := range batch {
-				if k > 0 {
-					q.WriteByte(',')
-				}
-				fmt.Fprintf(&q, "($%d,$%d,$%d,$%d,$%d)", k*5+1, k*5+2, k*5+3, k*5+4, k*5+5)
-			}
-			query := s.RebindForTest(q.String())
+			// The same statement text the cast path builds for its ballot inserts.
+			query := s.InsertBallotsQueryForTest(batch)
 			start := time.Now()
 			for i := 0; i < rows; i += batch {
 				err := s.ExecTxForTest(testenv.Context(b), func(tx *sql.Tx) error {

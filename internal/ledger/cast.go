@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/election/election/internal/election"
 )
@@ -81,13 +84,11 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 		case err != sql.ErrNoRows:
 			return fmt.Errorf("read polls closed: %w", err)
 		}
-		mark, err := tx.PrepareContext(ctx, s.q["MarkVotedChecked"])
+		states, err := s.markVoters(ctx, tx, ix, reqs, order)
 		if err != nil {
 			return err
 		}
-		defer mark.Close()
-		var ballots []any
-		var accepted []int
+		var ballots [][]any
 		for _, i := range order {
 			r := reqs[i]
 			cand := ix.Candidate[r.CandidateID]
@@ -95,20 +96,15 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 				errs[i] = ErrUnknownCandidate
 				continue
 			}
-			var state string
-			err := mark.QueryRowContext(ctx, r.VoterID, HashCredential(r.Credential), cand.Constituency).Scan(&state)
-			if err == sql.ErrNoRows {
+			state, ok := states[i]
+			if !ok {
 				if errs[i], err = s.whyRefused(ctx, tx, r, cand); err != nil {
 					return err
 				}
 				continue
 			}
-			if err != nil {
-				return fmt.Errorf("mark voter %s: %w", r.VoterID, err)
-			}
 			id := newBallotID()
 			receipts[i] = Receipt{BallotID: id}
-			accepted = append(accepted, i)
 			ballots = append(ballots, []any{id, cand.ID, cand.Constituency, state, minute})
 		}
 		if len(ballots) == 0 {
@@ -118,7 +114,7 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 		mrand.Shuffle(len(ballots), func(a, b int) { ballots[a], ballots[b] = ballots[b], ballots[a] })
 		args := make([]any, 0, len(ballots)*5)
 		for _, b := range ballots {
-			args = append(args, b.([]any)...)
+			args = append(args, b...)
 		}
 		if _, err := tx.ExecContext(ctx, s.values(s.q["InsertBallots"], len(ballots), 5), args...); err != nil {
 			return fmt.Errorf("insert %d ballots: %w", len(ballots), err)
@@ -134,7 +130,56 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 	return receipts, errs, nil
 }
 
-// whyRefused tells which condition of MarkVotedChecked failed.
+// markVoters marks as voted every request's voter whose credential and constituency match and who has not
+// voted yet, and returns, by request index, the state of each voter it marked. A voter named twice is
+// marked for the first request only. Requests are visited in order (sorted by voter id).
+func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, reqs []CastRequest, order []int) (map[int]string, error) {
+	states := make(map[int]string, len(reqs))
+	ids, hashes, cons := make([]string, 0, len(reqs)), make([]string, 0, len(reqs)), make([]string, 0, len(reqs))
+	first := make(map[string]int, len(reqs)) // voter id -> the first request naming it
+	for _, i := range order {
+		r := reqs[i]
+		cand := ix.Candidate[r.CandidateID]
+		if cand == nil {
+			continue
+		}
+		if _, dup := first[r.VoterID]; !dup {
+			first[r.VoterID] = i
+		}
+		ids, hashes, cons = append(ids, r.VoterID), append(hashes, HashCredential(r.Credential)), append(cons, cand.Constituency)
+	}
+	if len(ids) == 0 {
+		return states, nil
+	}
+	// One statement for the batch: one round trip on PostgreSQL (arrays), one statement to prepare and
+	// run on SQLite (a VALUES list).
+	var rows *sql.Rows
+	var err error
+	if s.dialect == "postgres" {
+		rows, err = tx.QueryContext(ctx, s.q["MarkVotedBatch"], ids, hashes, cons)
+	} else {
+		args := make([]any, 0, 3*len(ids))
+		for k := range ids {
+			args = append(args, ids[k], hashes[k], cons[k])
+		}
+		q := strings.Replace(s.q["MarkVotedBatch"], "/*rows*/", s.tuples(len(ids), 3), 1)
+		rows, err = tx.QueryContext(ctx, q, args...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mark %d voters: %w", len(ids), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, state string
+		if err := rows.Scan(&id, &state); err != nil {
+			return nil, err
+		}
+		states[first[id]] = state
+	}
+	return states, rows.Err()
+}
+
+// whyRefused tells which condition of MarkVotedBatch failed for one request.
 func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand *election.Candidate) (refusal, err error) {
 	var cons, state, hash string
 	var voted bool
@@ -279,6 +324,11 @@ func (c *Caster) commit(ctx context.Context, batch []*pending) {
 	}
 	start := time.Now()
 	recs, errs, err := c.store.CastBatch(ctx, c.ix, reqs, time.Now())
+	// Two batches locking shared voters in different orders can deadlock on PostgreSQL; the database
+	// rolls one back whole, so it is simply tried again.
+	for try := 1; err != nil && retryable(err) && try < 5; try++ {
+		recs, errs, err = c.store.CastBatch(ctx, c.ix, reqs, time.Now())
+	}
 	if err != nil {
 		c.log.Error("cast batch failed; no ballot of it was cast", "ballots", len(batch), "err", err)
 	}
@@ -297,4 +347,10 @@ func (c *Caster) commit(ctx context.Context, batch []*pending) {
 	if c.OnCommit != nil && accepted > 0 {
 		c.OnCommit(accepted, time.Since(start))
 	}
+}
+
+// retryable reports a PostgreSQL deadlock or serialization failure: the transaction was rolled back whole.
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
 }

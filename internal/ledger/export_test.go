@@ -16,9 +16,4 @@ func (s *Store) ExecTxForTest(ctx context.Context, fn func(*sql.Tx) error) error
 	return s.inTx(ctx, fn)
 }
 
-func (s *Store) RebindForTest(q string) string {
-	if s.dialect == "sqlite" {
-		return placeholder.ReplaceAllString(q, "?$1")
-	}
-	return q
-}
+func (s *Store) InsertBallotsQueryForTest(n int) string { return s.values(s.q["InsertBallots"], n, 5) }

@@ -59,9 +59,12 @@ func splitNamed(text string) map[string]string {
 
 // values appends n tuples of cols placeholders to an INSERT ... VALUES prefix.
 func (s *Store) values(prefix string, n, cols int) string {
+	return strings.TrimSuffix(prefix, ";") + " " + s.tuples(n, cols)
+}
+
+// tuples is n parenthesised lists of cols placeholders, numbered from 1, comma-separated.
+func (s *Store) tuples(n, cols int) string {
 	var b strings.Builder
-	b.WriteString(strings.TrimSuffix(prefix, ";"))
-	b.WriteByte(' ')
 	p := 1
 	for i := 0; i < n; i++ {
 		if i > 0 {
@@ -73,7 +76,7 @@ func (s *Store) values(prefix string, n, cols int) string {
 				b.WriteByte(',')
 			}
 			if s.dialect == "sqlite" {
-				b.WriteByte('?')
+				b.WriteByte('?') // anonymous: SQLite binds numbered ?NNN far more slowly in long lists
 			} else {
 				fmt.Fprintf(&b, "$%d", p)
 			}

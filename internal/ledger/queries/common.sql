@@ -59,15 +59,6 @@ SELECT state_code, COUNT(*) FROM ballots GROUP BY state_code;
 -- name: VotedPerState
 SELECT address_state, COUNT(*) FROM voters WHERE has_voted GROUP BY address_state;
 
--- name: MarkVotedChecked
--- The guard "NOT has_voted" is what makes one ballot per voter hold under concurrent casts: the row lock
--- serialises two updates of one voter, and the second sees has_voted already true and changes nothing.
--- The happy path of a cast in one statement: right credential, standing in the candidate's constituency,
--- not yet voted. When no row changes, FindVoter tells which condition failed.
-UPDATE voters SET has_voted = TRUE
-WHERE voter_id = $1 AND credential_hash = $2 AND constituency_id = $3 AND NOT has_voted
-RETURNING address_state;
-
 -- name: ExistingVoters
 -- The IN list is appended by the caller.
 SELECT voter_id FROM voters WHERE voter_id IN

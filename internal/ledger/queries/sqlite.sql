@@ -7,3 +7,14 @@ WHERE seq > $2
 ORDER BY seq
 LIMIT $3;
 
+
+-- name: MarkVotedBatch
+-- As in postgres.sql: the happy path of casting for a whole batch in one statement (SQLite has one
+-- writer, so the guard "NOT has_voted" is never raced). /*rows*/ becomes the VALUES rows (voter id,
+-- credential hash, constituency), sorted by voter id. A voter listed twice is updated once.
+UPDATE voters SET has_voted = TRUE
+FROM (SELECT column1 AS voter_id, column2 AS credential_hash, column3 AS constituency_id
+      FROM (VALUES /*rows*/)) AS r
+WHERE voters.voter_id = r.voter_id AND voters.credential_hash = r.credential_hash
+  AND voters.constituency_id = r.constituency_id AND NOT voters.has_voted
+RETURNING voters.voter_id, voters.address_state;
