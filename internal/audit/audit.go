@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -145,22 +146,12 @@ func once(ctx context.Context, cfg Config, k *kafkaSide) (Report, error) {
 		return rep, err
 	}
 	rep.LedgerBallots, rep.VotersVoted = tot.Ballots, tot.VotersVoted
-	perCand, perState, published := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	k.mu.Lock()
-	for _, s := range k.snaps {
-		rep.Tallied += s.Ballots
-		for c, v := range s.Candidates {
-			perCand[c] += v
-		}
-		for st, v := range s.States {
-			perState[st] += v
-		}
-	}
-	for c, v := range k.published {
-		published[c] = v
-	}
-
+	sum := stream.Sum(k.snaps)
+	published := maps.Clone(k.published)
 	k.mu.Unlock()
+	perCand, perState := sum.Candidates, sum.States
+	rep.Tallied = sum.Ballots
 	add := func(what string, l, kv int64) {
 		if l != kv {
 			rep.Findings = append(rep.Findings, Finding{What: what, Ledger: l, Kafka: kv})

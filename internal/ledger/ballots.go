@@ -64,6 +64,15 @@ func (s *Store) BallotsAfter(ctx context.Context, pos Position, limit int) ([]Ba
 	return out, rows.Err()
 }
 
+// BallotCount is how many ballots the ledger holds.
+func (s *Store) BallotCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, s.q["CountBallots"]).Scan(&n); err != nil {
+		return 0, fmt.Errorf("ledger: count ballots: %w", err)
+	}
+	return n, nil
+}
+
 // Totals is what the ledger says was cast, for the audit.
 type Totals struct {
 	Ballots      int64

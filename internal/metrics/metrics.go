@@ -22,7 +22,7 @@ type Metrics struct {
 	BallotsTallied   prometheus.Counter // ballots this process's tally committed
 	TallyTxn         prometheus.Histogram
 	ResultsBallots   prometheus.Gauge // ballots counted in the results this process serves
-	ResultsLag       prometheus.Gauge // ballots relayed but not yet in this process's results, as last seen
+	ResultsLag       prometheus.Gauge // ballots in the ledger not yet in this process's results, as last seen
 	SSEClients       prometheus.Gauge
 }
 

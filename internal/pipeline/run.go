@@ -299,7 +299,8 @@ func waitFinished(ctx context.Context, run *Running) <-chan struct{} {
 	return ch
 }
 
-// logStatus logs how far the count has got every few seconds.
+// logStatus logs how far the count has got every few seconds, and sets the results-lag metric (ballots
+// in the ledger not yet in the results).
 func logStatus(ctx context.Context, cfg Config, run *Running) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
@@ -313,6 +314,10 @@ func logStatus(ctx context.Context, cfg Config, run *Running) {
 		if run.View != nil {
 			r := run.View.Current()
 			attrs = append(attrs, "counted", r.BallotsCounted, "registered", r.RegisteredVoters, "turnout", fmt.Sprintf("%.1f%%", r.Turnout*100))
+			if n, err := run.Store.BallotCount(ctx); err == nil {
+				run.Metrics.ResultsLag.Set(float64(n - r.BallotsCounted))
+				attrs = append(attrs, "in_ledger", n)
+			}
 		}
 		attrs = append(attrs, "committed_here", int64(metrics.Value(run.Metrics.BallotsCommitted)), "relayed_here", int64(metrics.Value(run.Metrics.BallotsRelayed)),
 			"tallied_here", int64(metrics.Value(run.Metrics.BallotsTallied)))

@@ -116,21 +116,9 @@ func Compute(in Inputs) *Results {
 	r := &Results{Election: ix.Name, UpdatedAt: in.Now.UTC(), PollsClosed: in.PollsClosed,
 		Seats: ix.Seats(), Majority: ix.Majority()}
 
-	votes := map[string]int64{}
-	stateBallots := map[string]int64{}
-	minutes := map[string]int64{}
-	for _, s := range in.Snapshots {
-		r.BallotsCounted += s.Ballots
-		for k, v := range s.Candidates {
-			votes[k] += v
-		}
-		for k, v := range s.States {
-			stateBallots[k] += v
-		}
-		for k, v := range s.Minutes {
-			minutes[k] += v
-		}
-	}
+	sum := stream.Sum(in.Snapshots)
+	votes, stateBallots, minutes := sum.Candidates, sum.States, sum.Minutes
+	r.BallotsCounted = sum.Ballots
 	regCons := map[string]int64{}
 	regState := map[string]int64{}
 	for _, g := range in.Registered {

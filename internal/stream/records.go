@@ -125,3 +125,17 @@ func Decode[T any](topic string, partition int32, offset int64, value []byte) (*
 	}
 	return &v, nil
 }
+
+// Sum adds up partitions' snapshots: the election-wide count of everything the tally has committed.
+func Sum(snaps map[int32]*Snapshot) *Snapshot {
+	total := NewSnapshot(-1)
+	for _, s := range snaps {
+		total.Ballots += s.Ballots
+		for _, m := range []struct{ to, from map[string]int64 }{{total.Candidates, s.Candidates}, {total.States, s.States}, {total.Minutes, s.Minutes}} {
+			for k, v := range m.from {
+				m.to[k] += v
+			}
+		}
+	}
+	return total
+}
