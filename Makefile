@@ -16,6 +16,7 @@ test-all:
 lint:
 	gofmt -l . | (! grep .) || (echo "gofmt would change the files above" && exit 1)
 	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # Throughput, freshness and raw limits, embedded and (when services run) PostgreSQL + Kafka.
 bench:

@@ -107,9 +107,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		stops = append(stops, pub.Stop)
 	}
 	if cfg.Roles.Serve {
-		var caster *ledger.Caster
-		caster = run.Caster
-		run.Server, err = web.New(web.Config{Addr: cfg.HTTPAddr, Index: ix, View: run.View, Caster: caster, Metrics: m, Logger: log})
+		run.Server, err = web.New(web.Config{Addr: cfg.HTTPAddr, Index: ix, View: run.View, Caster: run.Caster, Metrics: m, Logger: log})
 		if err != nil {
 			return err
 		}

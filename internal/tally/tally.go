@@ -112,7 +112,6 @@ func (t *Tally) session(ctx context.Context) error {
 		kgo.SessionTimeout(10*time.Second),
 		kgo.ConsumeTopics(topics.Votes),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RequireStableFetchOffsets(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { t.drop(p) }),
 		kgo.AdjustFetchOffsetsFn(t.restore),
