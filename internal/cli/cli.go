@@ -84,14 +84,14 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", ";
 
 // flags holds every flag; each command registers the ones it uses.
 type flags struct {
-	fs                                                   *flag.FlagSet
-	preset, data, httpAddr, kafkaListen, kafka, postgres string
-	prefix, instance, logLevel, csvPath, credentials     string
-	voters                                               int64
-	rate, turnout                                        float64
-	partitions, workers                                  int
-	exitWhenDone                                         bool
-	wait                                                 time.Duration
+	fs                                                       *flag.FlagSet
+	preset, data, httpAddr, kafkaListen, kafka, postgres     string
+	prefix, instance, logLevel, csvPath, credentials, target string
+	voters                                                   int64
+	rate, turnout                                            float64
+	partitions, workers                                      int
+	exitWhenDone                                             bool
+	wait                                                     time.Duration
 }
 
 func newFlags(cmd string, stderr io.Writer) *flags {
@@ -120,6 +120,7 @@ func (f *flags) simulation() {
 	f.fs.Float64Var(&f.turnout, "turnout", 0.7, "share of voters who vote")
 	f.fs.IntVar(&f.workers, "workers", 256, "casts in flight at once")
 	f.fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "exit once the simulation is over and every ballot is counted")
+	f.fs.StringVar(&f.target, "target", "", "cast through this election API (e.g. http://127.0.0.1:8080) instead of writing to the ledger directly")
 }
 
 // parse applies ELECTION_* variables, then the command line (which wins).
@@ -163,7 +164,7 @@ func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
 	return pipeline.Config{
 		DataDir: f.data, PostgresURL: f.postgres, Brokers: brokers, KafkaListen: f.kafkaListen, Prefix: f.prefix,
 		Partitions: int32(f.partitions), Election: f.preset, Voters: f.voters, Turnout: f.turnout, Rate: f.rate,
-		Workers: f.workers, HTTPAddr: f.httpAddr, Instance: f.instance, Roles: roles, ExitWhenDone: f.exitWhenDone,
+		Workers: f.workers, HTTPAddr: f.httpAddr, Target: f.target, Instance: f.instance, Roles: roles, ExitWhenDone: f.exitWhenDone,
 		Logger: log,
 	}
 }

@@ -46,6 +46,7 @@ type Config struct {
 	Rate        float64 // ballots per second; 0 as fast as possible; <0 paced to last about 90 s
 	Workers     int     // simulator casts in flight
 	HTTPAddr    string
+	Target      string // simulate through this API (base URL) instead of the ledger in process
 	Instance    string // tally instance name (stable across restarts)
 	Roles       Roles
 	// OnCast, if set, is called after each ballot the simulator had accepted (benchmarks time them).

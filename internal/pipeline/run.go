@@ -77,7 +77,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		stops = append(stops, t.Stop)
 		failed = append(failed, t.Done())
 	}
-	if cfg.Roles.Serve || cfg.Roles.Simulate {
+	if cfg.Roles.Serve || cfg.Roles.Simulate && cfg.Target == "" {
 		run.Caster = ledger.NewCaster(store, ix, ledger.CasterConfig{}, log)
 		run.Caster.OnCommit = func(n int, took time.Duration) {
 			m.BallotsCommitted.Add(float64(n))
@@ -123,7 +123,11 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		go func() {
 			defer close(simDone)
 			defer close(run.SimDone)
-			run.SimStat, run.SimErr = simulate(simCtx, cfg, store, gen, run.Caster, voters)
+			var caster sim.Caster = run.Caster
+			if cfg.Target != "" {
+				caster = sim.NewHTTPCaster(cfg.Target, cfg.Workers)
+			}
+			run.SimStat, run.SimErr = simulate(simCtx, cfg, store, gen, caster, voters)
 			if run.SimErr != nil && simCtx.Err() == nil {
 				log.Error("simulation failed", "err", run.SimErr)
 			}
@@ -243,7 +247,7 @@ func Register(ctx context.Context, cfg Config) error {
 
 // simulate runs the simulator from where it last stopped. In `election up` it then closes the polls; a
 // separate `election simulate` (one of several, perhaps) leaves that to `election close`.
-func simulate(ctx context.Context, cfg Config, store *ledger.Store, gen *synth.Generator, caster *ledger.Caster, voters int64) (sim.Stats, error) {
+func simulate(ctx context.Context, cfg Config, store *ledger.Store, gen *synth.Generator, caster sim.Caster, voters int64) (sim.Stats, error) {
 	from, err := store.SimulationPosition(ctx)
 	if err != nil {
 		return sim.Stats{}, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/results"
+	"github.com/election/election/internal/sim"
 	"github.com/election/election/internal/synth"
 	"github.com/election/election/internal/testenv"
 )
@@ -198,4 +199,35 @@ func TestCastOverHTTPAndWatchItArrive(t *testing.T) {
 	if line != ": resumed\n" {
 		t.Fatalf("resume at the current version began with %q", line)
 	}
+}
+
+// The simulator casting through the API, as `election simulate --target URL` does.
+func TestSimulatorOverHTTP(t *testing.T) {
+	t.Parallel()
+	base, g := serve(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := sim.Run(ctx, sim.Config{Generator: g, Caster: sim.NewHTTPCaster(base, 8), Voters: 50, Turnout: 1, Workers: 8})
+	testenv.Must(t, err, "simulate")
+	if st.Cast != 50 || st.Failed != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	// Again: every voter has voted, and the API says so.
+	st, err = sim.Run(ctx, sim.Config{Generator: g, Caster: sim.NewHTTPCaster(base, 8), Voters: 50, Turnout: 1, Workers: 8})
+	testenv.Must(t, err, "simulate again")
+	if st.Cast != 0 || st.AlreadyVoted != 50 {
+		t.Fatalf("second run stats %+v", st)
+	}
+	var res results.Results
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		getJSON(t, base+"/api/v1/results", &res)
+		if res.BallotsCounted == 50 {
+			return
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	t.Fatalf("results count %d of 50 ballots", res.BallotsCounted)
 }

@@ -1,0 +1,58 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/election/election/internal/ledger"
+)
+
+// HTTPCaster casts through an election API's POST /api/v1/ballots, as a real client does.
+type HTTPCaster struct {
+	url    string
+	client *http.Client
+}
+
+// NewHTTPCaster returns a caster for the API at base (e.g. http://127.0.0.1:8080).
+func NewHTTPCaster(base string, conns int) *HTTPCaster {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = conns
+	return &HTTPCaster{url: strings.TrimSuffix(base, "/") + "/api/v1/ballots", client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// Cast posts one ballot and maps the API's refusals back to the ledger's errors.
+func (h *HTTPCaster) Cast(ctx context.Context, r ledger.CastRequest) (ledger.Receipt, error) {
+	body, _ := json.Marshal(map[string]string{"voter_id": r.VoterID, "credential": r.Credential, "candidate_id": r.CandidateID})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
+	if err != nil {
+		return ledger.Receipt{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return ledger.Receipt{}, fmt.Errorf("sim: POST %s: %w", h.url, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch resp.StatusCode {
+	case http.StatusCreated:
+		var rec ledger.Receipt
+		if err := json.Unmarshal(data, &rec); err != nil {
+			return ledger.Receipt{}, fmt.Errorf("sim: POST %s: bad receipt: %w", h.url, err)
+		}
+		return rec, nil
+	case http.StatusConflict:
+		return ledger.Receipt{}, ledger.ErrAlreadyVoted
+	case http.StatusUnauthorized:
+		return ledger.Receipt{}, ledger.ErrInvalidCredential
+	case http.StatusForbidden:
+		return ledger.Receipt{}, ledger.ErrPollsClosed
+	}
+	return ledger.Receipt{}, fmt.Errorf("sim: POST %s: %s: %s", h.url, resp.Status, bytes.TrimSpace(data))
+}
