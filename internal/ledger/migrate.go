@@ -75,11 +75,13 @@ func version(file string) int {
 	return n
 }
 
-func stripComments(stmt string) string {
+// stripComments drops whole-line "--" comments.
+func stripComments(sql string) string {
 	var b strings.Builder
-	for _, line := range strings.Split(stmt, "\n") {
+	for _, line := range strings.Split(sql, "\n") {
 		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
 			b.WriteString(line)
+			b.WriteByte('\n')
 		}
 	}
 	return b.String()
@@ -91,8 +93,9 @@ func applyMigration(ctx context.Context, conn *sql.Conn, body string, v int) err
 		return err
 	}
 	defer tx.Rollback()
-	for _, stmt := range strings.Split(body, ";") {
-		if strings.TrimSpace(stripComments(stmt)) == "" {
+	// Comment lines go first, so a ';' inside a comment does not split a statement.
+	for _, stmt := range strings.Split(stripComments(body), ";") {
+		if strings.TrimSpace(stmt) == "" {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {

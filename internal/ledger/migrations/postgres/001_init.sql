@@ -66,11 +66,12 @@ CREATE TABLE registered (
 
 -- Ballots carry no voter identity. Sequence values can commit out of order when several writers insert at
 -- once, so the relay reads by (txid, seq) and only below the oldest transaction still running (see the
--- relay package): txid is the inserting transaction's 64-bit id.
+-- relay package): txid is the inserting transaction's 64-bit id. ballot_id is 122 random bits and is
+-- deliberately not indexed (see the SQLite migration).
 CREATE TABLE ballots (
     seq             BIGSERIAL PRIMARY KEY,
     txid            XID8 NOT NULL DEFAULT pg_current_xact_id(),
-    ballot_id       TEXT NOT NULL UNIQUE,
+    ballot_id       TEXT NOT NULL,
     candidate_id    TEXT NOT NULL REFERENCES candidates (candidate_id),
     constituency_id TEXT NOT NULL,
     state_code      TEXT NOT NULL,
