@@ -47,6 +47,12 @@ func CastMinute(t time.Time) string {
 	return t.UTC().Truncate(time.Minute).Format("2006-01-02 15:04:05")
 }
 
+// maxBallotsPerInsert and maxVotersPerMark keep statements under SQLite's 32,766 placeholders.
+const (
+	maxBallotsPerInsert = 2000
+	maxVotersPerMark    = 5000
+)
+
 // CastBatch casts several ballots in one transaction (group commit). It returns, per request, a receipt
 // or the reason it was refused; a non-nil error means the transaction failed and nothing was cast.
 func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRequest, now time.Time) ([]Receipt, []error, error) {
@@ -112,12 +118,16 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 		}
 		// Shuffled, so the order of ballot rows (and of their seq values) does not follow voter order.
 		mrand.Shuffle(len(ballots), func(a, b int) { ballots[a], ballots[b] = ballots[b], ballots[a] })
-		args := make([]any, 0, len(ballots)*5)
-		for _, b := range ballots {
-			args = append(args, b...)
-		}
-		if _, err := tx.ExecContext(ctx, s.values(s.q["InsertBallots"], len(ballots), 5), args...); err != nil {
-			return fmt.Errorf("insert %d ballots: %w", len(ballots), err)
+		// In chunks: one statement's placeholders must stay under SQLite's limit (32,766).
+		for start := 0; start < len(ballots); start += maxBallotsPerInsert {
+			chunk := ballots[start:min(start+maxBallotsPerInsert, len(ballots))]
+			args := make([]any, 0, len(chunk)*5)
+			for _, b := range chunk {
+				args = append(args, b...)
+			}
+			if _, err := tx.ExecContext(ctx, s.values(s.q["InsertBallots"], len(chunk), 5), args...); err != nil {
+				return fmt.Errorf("insert %d ballots: %w", len(chunk), err)
+			}
 		}
 		return nil
 	})
@@ -234,7 +244,7 @@ type pending struct {
 type CasterConfig struct {
 	// Workers is how many batches may be in flight at once: 1 for SQLite (one writer), more for PostgreSQL.
 	Workers int
-	// MaxBatch caps the ballots in one transaction.
+	// MaxBatch caps the ballots in one transaction (at most 5,000: one statement marks them all).
 	MaxBatch int
 }
 
@@ -246,8 +256,8 @@ func NewCaster(store *Store, ix *election.Index, cfg CasterConfig, log *slog.Log
 			cfg.Workers = 4
 		}
 	}
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 2000
+	if cfg.MaxBatch <= 0 || cfg.MaxBatch > maxVotersPerMark {
+		cfg.MaxBatch = maxVotersPerMark // one marking statement per batch
 	}
 	return &Caster{store: store, ix: ix, log: log, workers: cfg.Workers, max: cfg.MaxBatch,
 		reqs: make(chan *pending, cfg.MaxBatch*cfg.Workers)}
