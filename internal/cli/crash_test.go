@@ -86,20 +86,7 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 				cmd.Wait()
 				t.Logf("life %d: stopped with %v", i+1, sig)
 			}
-			cmd := child(t, &logs, up...)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("final run: %v\n%s", err, tail(logs.String(), 60))
-				}
-			case <-time.After(4 * time.Minute):
-				// A goroutine dump says where it is stuck.
-				cmd.Process.Signal(syscall.SIGQUIT)
-				<-done
-				t.Fatalf("final run did not finish\n%s", tail(logs.String(), 400))
-			}
+			finish(t, child(t, &logs, up...), "final run", &logs)
 			var out, errs bytes.Buffer
 			code := cli.Main(append([]string{"audit", "--wait", "30s"}, conn...), &out, &errs)
 			if code != 0 || !strings.Contains(out.String(), "discrepancy 0") {
@@ -110,6 +97,24 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 			}
 			t.Log(out.String())
 		})
+	}
+}
+
+// finish waits up to four minutes for a child to exit successfully; a child still running then is asked
+// for a goroutine dump (SIGQUIT), which the failure shows with the child's logs.
+func finish(t testing.TB, cmd *exec.Cmd, what string, logs *bytes.Buffer) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", what, err, tail(logs.String(), 80))
+		}
+	case <-time.After(4 * time.Minute):
+		cmd.Process.Signal(syscall.SIGQUIT)
+		<-done
+		t.Fatalf("%s did not finish\n%s", what, tail(logs.String(), 400))
 	}
 }
 

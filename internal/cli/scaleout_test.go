@@ -44,18 +44,8 @@ func TestScaleOutWithAKilledTally(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	tallyA.Process.Signal(syscall.SIGKILL)
 	tallyA.Wait()
-	for _, s := range []interface{ Wait() error }{simA, simB} {
-		done := make(chan error, 1)
-		go func() { done <- s.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("simulator: %v\n%s", err, tail(logs.String(), 80))
-			}
-		case <-time.After(4 * time.Minute):
-			t.Fatalf("simulator did not finish\n%s", tail(logs.String(), 80))
-		}
-	}
+	finish(t, simA, "simulator a", &logs)
+	finish(t, simB, "simulator b", &logs)
 	out.Reset()
 	errs.Reset()
 	if code := cli.Main(append([]string{"close"}, conn...), &out, &errs); code != 0 {
