@@ -74,12 +74,12 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 			var logs bytes.Buffer
 			n := kills(t)
-			for i := range n {
+			for i := range n + 1 { // n SIGKILLs, then one SIGTERM
 				cmd := child(t, &logs, up...)
 				// The sleep is the point here: it picks the random moment of the kill.
 				time.Sleep(time.Duration(300+rng.IntN(2000)) * time.Millisecond)
 				sig := syscall.SIGKILL
-				if i == n-1 {
+				if i == n {
 					sig = syscall.SIGTERM // once, the clean stop Ctrl-C gives
 				}
 				cmd.Process.Signal(sig)
