@@ -147,14 +147,21 @@ func (r *Relay) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pos := held[0]
-	for _, h := range held[1:] {
-		if before(h, pos) {
-			pos = h
+	parts := int32(len(held))
+	// Resume from the partition furthest behind; a partition no constituency maps to never receives a
+	// ballot and must not hold the others back to the start of the ledger.
+	used := map[int32]bool{}
+	for _, c := range r.cfg.Index.Constituencies {
+		used[stream.PartitionFor(c.ID, parts)] = true
+	}
+	var pos ledger.Position
+	first := true
+	for p, h := range held {
+		if used[int32(p)] && (first || before(h, pos)) {
+			pos, first = h, false
 		}
 	}
 	r.cfg.Logger.Info("relay resuming", "from_position", pos.String(), "partitions", len(held))
-	parts := int32(len(held))
 	for {
 		ballots, err := r.cfg.Store.BallotsAfter(ctx, pos, r.cfg.BatchSize)
 		if err != nil {
