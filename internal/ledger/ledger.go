@@ -132,9 +132,6 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	return nil
 }
 
-// Dialect is "sqlite" or "postgres".
-func (s *Store) Dialect() string { return s.dialect }
-
 // Close releases the connections.
 func (s *Store) Close() {
 	if s.r != nil && s.r != s.w {

@@ -2,12 +2,12 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/lifecycle"
 	"github.com/election/election/internal/metrics"
 	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/relay"
@@ -57,7 +57,12 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 			stops[i]()
 		}
 	}()
-	var failed []<-chan struct{} // closed when a role stops by itself
+	// roles that can stop by themselves (a failure a new session cannot fix)
+	type role struct {
+		name   string
+		runner *lifecycle.Runner
+	}
+	var watched []role
 
 	var rel *relay.Relay
 	if cfg.Roles.Relay {
@@ -66,7 +71,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		}
 		rel.Start(ctx)
 		stops = append(stops, rel.Stop)
-		failed = append(failed, rel.Done())
+		watched = append(watched, role{"relay", &rel.Runner})
 	}
 	if cfg.Roles.Tally {
 		t, err := tally.New(tally.Config{Index: ix, Stream: sc, Metrics: m, Logger: log, Instance: cfg.Instance})
@@ -75,7 +80,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		}
 		t.Start(ctx)
 		stops = append(stops, t.Stop)
-		failed = append(failed, t.Done())
+		watched = append(watched, role{"tally", &t.Runner})
 	}
 	if cfg.Roles.Serve || cfg.Roles.Simulate && cfg.Target == "" {
 		run.Caster = ledger.NewCaster(store, ix, ledger.CasterConfig{}, log)
@@ -146,16 +151,12 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 	}()
 	stops = append(stops, func() { stopStatus(); <-statusDone })
 
-	anyFailed := make(chan struct{})
-	for _, ch := range failed {
+	failed := make(chan error, len(watched)) // buffered: no sender ever blocks
+	for _, r := range watched {
 		go func() {
 			select {
-			case <-ch:
-				select {
-				case <-anyFailed:
-				default:
-					close(anyFailed)
-				}
+			case <-r.runner.Done():
+				failed <- fmt.Errorf("%s stopped: %w", r.name, r.runner.Err())
 			case <-ctx.Done():
 			}
 		}()
@@ -168,8 +169,8 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 	case <-ctx.Done():
 		log.Info("stopping")
 		return nil
-	case <-anyFailed:
-		return errors.New("a pipeline role stopped; see the log above")
+	case err := <-failed:
+		return err
 	case <-finished:
 		log.Info("simulation finished and counted", "ballots", run.View.Current().BallotsCounted)
 		return run.SimErr

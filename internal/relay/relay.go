@@ -31,7 +31,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -81,7 +80,6 @@ type Relay struct {
 	lifecycle.Runner // Stop aborts a round in flight; the next relay redoes it
 	cfg              Config
 	nudge            chan struct{}
-	relayed          atomic.Int64
 }
 
 // New checks the config.
@@ -102,9 +100,6 @@ func (r *Relay) Nudge() {
 
 // Start runs the relay in the background until Stop or a fatal error (see Done and Err).
 func (r *Relay) Start(ctx context.Context) { r.Runner.Start(ctx, "relay", r.cfg.Logger, r.Run) }
-
-// Relayed is how many ballots this relay has committed to Kafka since it started.
-func (r *Relay) Relayed() int64 { return r.relayed.Load() }
 
 // Run relays until ctx ends or an error that a retry cannot fix (such as being fenced by another relay).
 func (r *Relay) Run(ctx context.Context) error {
@@ -192,7 +187,6 @@ func (r *Relay) session(ctx context.Context) error {
 			}
 		}
 		pos = ballots[len(ballots)-1].Pos
-		r.relayed.Add(int64(len(send)))
 		r.cfg.Metrics.BallotsRelayed.Add(float64(len(send)))
 		r.cfg.Metrics.RelayBatch.Observe(time.Since(start).Seconds())
 	}

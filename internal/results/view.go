@@ -198,19 +198,3 @@ func (v *View) Subscribe() (<-chan struct{}, func()) {
 		v.mu.Unlock()
 	}
 }
-
-// WaitFor waits until the results satisfy ok, or ctx ends.
-func (v *View) WaitFor(ctx context.Context, ok func(*Results) bool) (*Results, error) {
-	ch, unsub := v.Subscribe()
-	defer unsub()
-	for {
-		if r := v.Current(); ok(r) {
-			return r, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return v.Current(), ctx.Err()
-		}
-	}
-}
