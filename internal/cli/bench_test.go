@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"bytes"
-	"os"
 	"strconv"
 	"syscall"
 	"testing"
@@ -15,12 +14,7 @@ import (
 // million) with `election register` in a child process on SQLite and the embedded broker (voters are
 // also published to voters_topic), and reports the time taken and the child's peak resident memory.
 func BenchmarkRegisterNational(b *testing.B) {
-	n := int64(10_000_000)
-	if v := os.Getenv("ELECTION_BENCH_REGISTER_VOTERS"); v != "" {
-		var err error
-		n, err = strconv.ParseInt(v, 10, 64)
-		testenv.Must(b, err, "ELECTION_BENCH_REGISTER_VOTERS")
-	}
+	n := testenv.IntEnv(b, "ELECTION_BENCH_REGISTER_VOTERS", 10_000_000)
 	var logs bytes.Buffer
 	start := time.Now()
 	cmd := child(b, &logs, "register", "--preset", "national", "--voters", strconv.FormatInt(n, 10),

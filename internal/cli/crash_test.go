@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,15 +40,6 @@ func child(t testing.TB, logs *bytes.Buffer, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func kills(t *testing.T) int {
-	if v := os.Getenv("ELECTION_CRASH_KILLS"); v != "" {
-		n, err := strconv.Atoi(v)
-		testenv.Must(t, err, "ELECTION_CRASH_KILLS")
-		return n
-	}
-	return 5
-}
-
 func TestCrashAndRestartLosesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
@@ -73,7 +63,7 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 				"--http", "127.0.0.1:0", "--instance", "crash", "--exit-when-done"}, conn...)
 			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 			var logs bytes.Buffer
-			n := kills(t)
+			n := int(testenv.IntEnv(t, "ELECTION_CRASH_KILLS", 5))
 			for i := range n + 1 { // n SIGKILLs, then one SIGTERM
 				cmd := child(t, &logs, up...)
 				// The sleep is the point here: it picks the random moment of the kill.

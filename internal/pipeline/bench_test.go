@@ -2,9 +2,7 @@ package pipeline_test
 
 import (
 	"context"
-	"os"
 	"sort"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -18,12 +16,7 @@ import (
 // time until the results first counted k ballots. Voters are registered before the clock starts.
 // ELECTION_BENCH_VOTERS sets the size (default 300,000 national voters, all of whom vote).
 func BenchmarkPipeline(b *testing.B) {
-	voters := int64(300_000)
-	if v := os.Getenv("ELECTION_BENCH_VOTERS"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		testenv.Must(b, err, "ELECTION_BENCH_VOTERS")
-		voters = n
-	}
+	voters := testenv.IntEnv(b, "ELECTION_BENCH_VOTERS", 300_000)
 	for _, be := range backends(b) {
 		b.Run(be.name, func(b *testing.B) {
 			cfg := config(b, be, "national", voters)
