@@ -44,13 +44,14 @@ type Results struct {
 	Timeline       []MinuteRow    `json:"timeline"`
 }
 
-// CandidateRow is one candidate's result.
+// CandidateRow is one candidate's result. Fields that never change are omitted from deltas (see Diff);
+// they are never empty in full results.
 type CandidateRow struct {
 	CandidateID   string  `json:"candidate_id"`
-	CandidateName string  `json:"candidate_name"`
-	Party         string  `json:"party"`
-	PartyName     string  `json:"party_name"`
-	Constituency  string  `json:"constituency"`
+	CandidateName string  `json:"candidate_name,omitempty"`
+	Party         string  `json:"party,omitempty"`
+	PartyName     string  `json:"party_name,omitempty"`
+	Constituency  string  `json:"constituency,omitempty"`
 	PhotoURL      string  `json:"photo_url,omitempty"`
 	Votes         int64   `json:"votes"`
 	Share         float64 `json:"share"` // of the ballots in the candidate's constituency
@@ -59,20 +60,20 @@ type CandidateRow struct {
 // PartyRow is one party's result.
 type PartyRow struct {
 	PartyID      string  `json:"party_id"`
-	Name         string  `json:"name"`
-	Short        string  `json:"short"`
+	Name         string  `json:"name,omitempty"`
+	Short        string  `json:"short,omitempty"`
 	Colour       string  `json:"colour,omitempty"`
 	Votes        int64   `json:"votes"`
 	Share        float64 `json:"share"`
 	SeatsWon     int     `json:"seats_won"`
 	SeatsLeading int     `json:"seats_leading"`
-	Candidates   int     `json:"candidates"`
+	Candidates   int     `json:"candidates,omitempty"`
 }
 
 // StateRow is turnout in one state.
 type StateRow struct {
 	State      string  `json:"state"`
-	Name       string  `json:"name"`
+	Name       string  `json:"name,omitempty"`
 	Ballots    int64   `json:"ballots"`
 	Registered int64   `json:"registered"`
 	Turnout    float64 `json:"turnout"`
@@ -83,7 +84,7 @@ type StateRow struct {
 // RaceRow is one constituency's race.
 type RaceRow struct {
 	Constituency string  `json:"constituency_id"`
-	Name         string  `json:"name"`
+	Name         string  `json:"name,omitempty"`
 	State        string  `json:"state,omitempty"`
 	Ballots      int64   `json:"ballots"`
 	Registered   int64   `json:"registered"`

@@ -112,3 +112,26 @@ func TestComputeEmpty(t *testing.T) {
 		t.Fatalf("empty results: %+v", r)
 	}
 }
+
+// Deltas carry keys and changing figures only; the fixed fields come from the snapshot.
+func TestDiffLeavesOutFixedFields(t *testing.T) {
+	seed, _ := election.Preset("seed")
+	ix := election.NewIndex(seed)
+	before := Compute(Inputs{Index: ix, Now: time.Unix(0, 0)})
+	snap := &stream.Snapshot{Partition: 0, Candidates: map[string]int64{"cand-2": 3}, States: map[string]int64{"N": 3}, Ballots: 3,
+		Minutes: map[string]int64{"2026-11-25 10:00": 3}}
+	after := Compute(Inputs{Index: ix, Snapshots: map[int32]*stream.Snapshot{0: snap}, Now: time.Unix(1, 0)})
+	d := Diff(before, after)
+	if len(d.Candidates) != 1 || d.Candidates[0] != (CandidateRow{CandidateID: "cand-2", Votes: 3, Share: 1}) {
+		t.Errorf("candidates in the delta: %+v", d.Candidates)
+	}
+	if len(d.Constituencies) != 1 || d.Constituencies[0].Name != "" || d.Constituencies[0].Leader != "cand-2" {
+		t.Errorf("constituencies in the delta: %+v", d.Constituencies)
+	}
+	if len(d.States) != 1 || d.States[0].Name != "" || d.States[0].Ballots != 3 {
+		t.Errorf("states in the delta: %+v", d.States)
+	}
+	if full := diff(before, after, false); full.Candidates[0].CandidateName == "" || full.Constituencies[0].Name == "" {
+		t.Errorf("the publisher's diff lost the names: %+v", full.Candidates[0])
+	}
+}

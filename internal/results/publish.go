@@ -73,7 +73,7 @@ func (p *Publisher) Stop() {
 
 func (p *Publisher) publish(ctx context.Context, cl *kgo.Client, last, cur *Results) error {
 	t := p.cfg.Topics()
-	d := Diff(last, cur)
+	d := diff(last, cur, false)
 	var recs []*kgo.Record
 	add := func(topic, key string, v any) {
 		value, _ := json.Marshal(v)

@@ -4,17 +4,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/election/election/internal/results"
 )
 
 // events streams the results as Server-Sent Events: first a "snapshot" event with the full results, then
-// a "delta" event for each change. Changes are coalesced: a subscriber that falls behind gets one delta
-// from what it last received to the newest results, never a queue, so a slow client costs nothing to the
-// others. Each event's id is the results' version; a client reconnecting with Last-Event-ID equal to the
-// current version gets no snapshot until something changes, and otherwise a fresh snapshot, so resuming
-// works across server restarts and across instances.
+// a "delta" event for each change. Changes are coalesced: a subscriber gets at most one event per
+// EventInterval, and one that falls behind gets one delta from what it last received to the newest
+// results, never a queue, so a slow client costs nothing to the others. Each event is encoded once and
+// the same bytes go to every subscriber at the same point (see eventCache), so thousands of subscribers
+// cost a write each, not a diff and an encoding each.
+//
+// Each event's id is the results' version; a client reconnecting with Last-Event-ID equal to the current
+// version gets no snapshot until something changes, and otherwise a fresh snapshot, so resuming works
+// across server restarts and across instances.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	// An event stream outlives any write timeout.
@@ -30,13 +35,17 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Metrics.SSEClients.Inc()
 	defer s.cfg.Metrics.SSEClients.Dec()
 
+	// Browsers wait about 3 s before reconnecting by default; a results page should come back sooner.
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", s.cfg.Retry.Milliseconds()); err != nil {
+		return
+	}
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
 		last = r.URL.Query().Get("last_event_id")
 	}
 	var sent *results.Results
 	if cur := s.cfg.View.Current(); cur.Version() != last {
-		if err := writeEvent(w, "snapshot", cur.Version(), cur); err != nil {
+		if _, err := w.Write(s.cache.event(nil, cur)); err != nil {
 			return
 		}
 		sent = cur
@@ -50,6 +59,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	heartbeat := time.NewTicker(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
+	var wait <-chan time.Time // set while this subscriber must let EventInterval pass
+	pending := false
 	for {
 		select {
 		case <-r.Context().Done():
@@ -59,22 +70,25 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-ch:
-			cur := s.cfg.View.Current()
-			if sent != nil && cur.Version() == sent.Version() && cur.UpdatedAt.Equal(sent.UpdatedAt) {
+			if wait != nil {
+				pending = true
 				continue
 			}
-			var err error
-			if sent == nil {
-				err = writeEvent(w, "snapshot", cur.Version(), cur)
-			} else {
-				d := results.Diff(sent, cur)
-				if d.Candidates == nil && d.Parties == nil && d.States == nil && d.Constituencies == nil && d.Timeline == nil && cur.Version() == sent.Version() {
-					continue
-				}
-				err = writeEvent(w, "delta", cur.Version(), d)
+		case <-wait:
+			wait = nil
+			if !pending {
+				continue
 			}
-			if err != nil {
-				return
+			pending = false
+		}
+		cur := s.cfg.View.Current()
+		if sent == nil || cur != sent {
+			ev := s.cache.event(sent, cur)
+			if ev != nil {
+				if _, err := w.Write(ev); err != nil {
+					return
+				}
+				wait = time.After(s.cfg.EventInterval)
 			}
 			sent = cur
 		}
@@ -84,11 +98,54 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func writeEvent(w http.ResponseWriter, event, id string, v any) error {
+// eventCache holds the encoded events from recent results to the current ones. Subscribers that saw the
+// same results ask for the same event, so it is diffed and encoded once, by whichever asks first.
+type eventCache struct {
+	mu      sync.Mutex
+	to      *results.Results // every entry leads to these results
+	entries map[*results.Results]*cachedEvent
+}
+
+type cachedEvent struct {
+	once sync.Once
+	data []byte
+}
+
+// event returns the encoded event that takes a subscriber from results `from` (nil: nothing yet) to
+// `to`: a snapshot, a delta, or nil when nothing a client shows has changed.
+func (c *eventCache) event(from, to *results.Results) []byte {
+	c.mu.Lock()
+	if c.to != to {
+		// Results only move forward: older targets are never asked for again.
+		c.to, c.entries = to, map[*results.Results]*cachedEvent{}
+	}
+	e := c.entries[from]
+	if e == nil {
+		e = &cachedEvent{}
+		c.entries[from] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.data = encodeEvent(from, to) })
+	return e.data
+}
+
+func encodeEvent(from, to *results.Results) []byte {
+	if from == nil {
+		return frame("snapshot", to.Version(), to)
+	}
+	d := results.Diff(from, to)
+	if d.Candidates == nil && d.Parties == nil && d.States == nil && d.Constituencies == nil && d.Timeline == nil &&
+		to.Version() == from.Version() {
+		return nil
+	}
+	return frame("delta", to.Version(), d)
+}
+
+func frame(event, id string, v any) []byte {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return err
+		// Results are plain data: this cannot fail short of a bug, which the client sees as a comment.
+		return []byte(": cannot encode " + event + ": " + err.Error() + "\n\n")
 	}
-	_, err = fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", id, event, data)
-	return err
+	return fmt.Appendf(nil, "id: %s\nevent: %s\ndata: %s\n\n", id, event, data)
 }

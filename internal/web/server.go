@@ -4,11 +4,9 @@ package web
 
 import (
 	"context"
-	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,8 +18,6 @@ import (
 	"github.com/election/election/internal/results"
 )
 
-//go:embed static
-var static embed.FS
 
 // Config wires a server.
 type Config struct {
@@ -33,6 +29,10 @@ type Config struct {
 	Logger  *slog.Logger
 	// Heartbeat is how often an idle event stream gets a comment line, so proxies keep it open.
 	Heartbeat time.Duration
+	// EventInterval is the least time between two events to one subscriber; changes in between are
+	// coalesced into the next event. Retry is how soon a disconnected browser should reconnect.
+	EventInterval time.Duration
+	Retry         time.Duration
 }
 
 func (c *Config) validate() error {
@@ -49,15 +49,23 @@ func (c *Config) validate() error {
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
 	}
+	if c.EventInterval <= 0 {
+		c.EventInterval = 250 * time.Millisecond
+	}
+	if c.Retry <= 0 {
+		c.Retry = time.Second
+	}
 	return nil
 }
 
 // Server is the HTTP server.
 type Server struct {
-	cfg  Config
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{}
+	cfg    Config
+	srv    *http.Server
+	ln     net.Listener
+	done   chan struct{}
+	cache  eventCache
+	assets *assets
 }
 
 // New checks the config and builds the routes.
@@ -65,7 +73,11 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg}
+	a, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, assets: a}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/results", s.getResults)
 	mux.HandleFunc("GET /api/v1/election", s.getElection)
@@ -77,8 +89,12 @@ func New(cfg Config) (*Server, error) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /metrics", cfg.Metrics.Handler())
-	sub, _ := fs.Sub(static, "static")
-	mux.Handle("GET /", http.FileServerFS(sub))
+	// The results page: one document for every view, so each view has its own URL and deep links work.
+	for _, view := range []string{"/{$}", "/parties", "/map", "/constituencies", "/constituencies/{id}", "/turnout", "/timeline"} {
+		mux.HandleFunc("GET "+view, s.page)
+	}
+	mux.HandleFunc("GET /static/{path...}", s.asset)
+	mux.HandleFunc("GET /favicon.ico", s.favicon)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
 }

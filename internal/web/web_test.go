@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -195,7 +196,14 @@ func TestCastOverHTTPAndWatchItArrive(t *testing.T) {
 	resp2, err := http.DefaultClient.Do(req)
 	testenv.Must(t, err, "resume")
 	defer resp2.Body.Close()
-	line, _ := bufio.NewReader(resp2.Body).ReadString('\n')
+	// The stream opens by telling the browser how soon to reconnect, then says it resumed.
+	br := bufio.NewReader(resp2.Body)
+	line, _ := br.ReadString('\n')
+	if line != "retry: 1000\n" {
+		t.Fatalf("event stream began with %q, not a retry interval", line)
+	}
+	br.ReadString('\n')
+	line, _ = br.ReadString('\n')
 	if line != ": resumed\n" {
 		t.Fatalf("resume at the current version began with %q", line)
 	}
@@ -230,4 +238,53 @@ func TestSimulatorOverHTTP(t *testing.T) {
 		}
 	}
 	t.Fatalf("results count %d of 50 ballots", res.BallotsCounted)
+}
+
+// The page: every view's URL serves the same document with a strict content security policy; files are
+// served gzipped when asked, revalidated by ETag; unknown paths are 404.
+func TestPageServing(t *testing.T) {
+	t.Parallel()
+	base, _ := serve(t)
+	get := func(path string, header ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		// A bare transport: the default one would ask for gzip and decode it behind our back.
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		testenv.Must(t, err, "GET %s", path)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	var doc []byte
+	for _, path := range []string{"/", "/parties", "/map", "/constituencies", "/constituencies/nation", "/turnout", "/timeline"} {
+		resp := get(path)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Errorf("GET %s: %s, CSP %q", path, resp.Status, resp.Header.Get("Content-Security-Policy"))
+		}
+		if doc != nil && string(body) != string(doc) {
+			t.Errorf("GET %s serves another document", path)
+		}
+		doc = body
+	}
+	for _, path := range []string{"/nowhere", "/static/nothing.js", "/constituencies/a/b"} {
+		if resp := get(path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %s, want 404", path, resp.Status)
+		}
+	}
+	js := get("/static/js/app.js", "Accept-Encoding", "gzip")
+	if js.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(js.Header.Get("Content-Type"), "text/javascript") {
+		t.Errorf("app.js: encoding %q, type %q", js.Header.Get("Content-Encoding"), js.Header.Get("Content-Type"))
+	}
+	zr, err := gzip.NewReader(js.Body)
+	testenv.Must(t, err, "gunzip")
+	plain, _ := io.ReadAll(zr)
+	if !strings.Contains(string(plain), "import") {
+		t.Errorf("app.js does not decompress to the script: %.60q", plain)
+	}
+	if again := get("/static/js/app.js", "If-None-Match", js.Header.Get("ETag")); again.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidating with the ETag: %s", again.Status)
+	}
 }

@@ -1,0 +1,141 @@
+// Charts, drawn as SVG. Every chart carries its numbers as text too (labels, legends, <title>s), so
+// colour is never the only way to read it.
+
+import { s, h, num, pct, initials } from './dom.js';
+
+export const OTHERS = '#9aa0a6';
+
+// truncate shortens a label to n characters for a fixed-width column (the full text goes in a <title>).
+const truncate = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
+
+// bars draws a horizontal bar chart: items are {label, value, colour, note}; note is shown after the value.
+// width is the space it has, in CSS pixels, so its text stays readable from a phone to a wide screen.
+export function bars(items, { title, width = 540 }) {
+  width = Math.max(280, Math.round(width));
+  const row = 26, labelW = Math.min(170, Math.round(width * 0.36)), valueW = 100, barW = width - labelW - valueW;
+  const chars = Math.max(10, Math.floor(labelW / 7));
+  const max = Math.max(1, ...items.map((i) => i.value));
+  const svg = s('svg', { viewBox: `0 0 ${width} ${Math.max(row, items.length * row)}`, role: 'img', 'aria-label': title, class: 'chart bars' },
+    s('title', {}, title));
+  items.forEach((it, i) => {
+    const y = i * row, w = (it.value / max) * barW;
+    svg.append(s('g', { class: 'bar' },
+      s('title', {}, `${it.label}: ${num(it.value)}${it.note ? ` (${it.note})` : ''}`),
+      s('text', { x: labelW - 8, y: y + row / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'label' }, truncate(it.label, chars)),
+      s('rect', { x: labelW, y: y + 5, width: Math.max(w, it.value > 0 ? 2 : 0), height: row - 10, fill: it.colour || OTHERS, rx: 3 }),
+      s('text', { x: labelW + w + 6, y: y + row / 2, 'dominant-baseline': 'middle', class: 'value' },
+        `${num(it.value)}${it.note ? ` · ${it.note}` : ''}`)));
+  });
+  return svg;
+}
+
+// donut draws shares of a whole with a legend beside it: items are {label, value, colour}.
+export function donut(items, { title }) {
+  const total = items.reduce((a, i) => a + i.value, 0);
+  const R = 90, r = 55, c = 100;
+  const svg = s('svg', { viewBox: '0 0 200 200', role: 'img', 'aria-label': title, class: 'chart donut' }, s('title', {}, title));
+  if (total === 0) {
+    svg.append(s('circle', { cx: c, cy: c, r: (R + r) / 2, fill: 'none', stroke: OTHERS, 'stroke-width': R - r, opacity: 0.3 }),
+      s('text', { x: c, y: c, 'text-anchor': 'middle', 'dominant-baseline': 'middle', class: 'value' }, 'no votes yet'));
+  }
+  let a0 = -Math.PI / 2;
+  for (const it of items) {
+    if (!it.value) continue;
+    const frac = it.value / total;
+    const a1 = a0 + frac * 2 * Math.PI;
+    const title = s('title', {}, `${it.label}: ${num(it.value)} (${pct(frac)})`);
+    if (frac > 0.9999) {
+      svg.append(s('circle', { cx: c, cy: c, r: (R + r) / 2, fill: 'none', stroke: it.colour, 'stroke-width': R - r }, title));
+    } else {
+      // Slices of one party share a colour: a gap between slices keeps them apart.
+      svg.append(s('path', { d: arc(c, R, r, a0, a1), fill: it.colour, class: 'slice' }, title));
+    }
+    a0 = a1;
+  }
+  const legend = h('ul', { class: 'legend' }, items.map((it) =>
+    h('li', {}, swatch(it.colour), h('span', { class: 'name' }, it.label), ' ',
+      h('span', { class: 'muted' }, `${num(it.value)} · ${pct(total ? it.value / total : 0)}`))));
+  return h('div', { class: 'donut-wrap' }, svg, legend);
+}
+
+function arc(c, R, r, a0, a1) {
+  const large = a1 - a0 > Math.PI ? 1 : 0;
+  const p = (rad, a) => `${(c + rad * Math.cos(a)).toFixed(2)} ${(c + rad * Math.sin(a)).toFixed(2)}`;
+  return `M ${p(R, a0)} A ${R} ${R} 0 ${large} 1 ${p(R, a1)} L ${p(r, a1)} A ${r} ${r} 0 ${large} 0 ${p(r, a0)} Z`;
+}
+
+// swatch is a small colour square for legends (always beside a text label).
+export function swatch(colour, leading = false) {
+  return s('svg', { viewBox: '0 0 12 12', class: 'swatch', 'aria-hidden': 'true' },
+    s('rect', { width: 12, height: 12, rx: 2, fill: colour || OTHERS }),
+    leading ? s('rect', { width: 12, height: 12, rx: 2, fill: 'url(#hatch)' }) : null);
+}
+
+// patterns defines the hatching that marks "leading" (not yet won) seats; the page includes it once.
+export function patterns() {
+  return s('svg', { width: 0, height: 0, class: 'defs', 'aria-hidden': 'true' },
+    s('defs', {}, s('pattern', { id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' },
+      s('rect', { width: 3, height: 6, fill: 'rgba(255,255,255,0.55)' }))));
+}
+
+// seats draws one stacked bar of the whole house: each party's won seats solid, its leads hatched, the
+// undecided rest grey, and a line at the majority.
+export function seats(parties, { total, majority, title }) {
+  const W = 800, top = 26, H = 40;
+  const svg = s('svg', { viewBox: `0 0 ${W} ${top + H + 24}`, role: 'img', 'aria-label': title, class: 'chart seats' }, s('title', {}, title));
+  let x = 0;
+  const scale = (n) => (total ? (n / total) * W : 0);
+  for (const p of parties) {
+    for (const [n, leading] of [[p.seats_won, false], [p.seats_leading, true]]) {
+      if (!n) continue;
+      const w = scale(n);
+      const label = `${p.name}: ${n} ${leading ? 'leading' : 'won'}`;
+      svg.append(s('g', {}, s('title', {}, label),
+        s('rect', { x, y: top, width: w, height: H, fill: p.colour || OTHERS }),
+        leading ? s('rect', { x, y: top, width: w, height: H, fill: 'url(#hatch)' }) : null,
+        // A label only where it fits (about 9 units a character); the <title> and the table have the rest.
+        w > `${p.short} ${n}`.length * 9 + 8 ? s('text', { x: x + w / 2, y: top + H / 2, 'text-anchor': 'middle', 'dominant-baseline': 'middle', class: 'on-colour' }, `${p.short} ${n}`) : null));
+      x += w;
+    }
+  }
+  if (x < W) svg.append(s('rect', { x, y: top, width: W - x, height: H, fill: OTHERS, opacity: 0.25 }, s('title', {}, 'Not yet decided')));
+  const mx = scale(majority);
+  svg.append(s('line', { x1: mx, x2: mx, y1: top - 6, y2: top + H + 6, class: 'majority' }),
+    s('text', { x: Math.min(Math.max(mx, 60), W - 60), y: top - 10, 'text-anchor': 'middle', class: 'label' }, `${num(majority)} for a majority`),
+    s('text', { x: 0, y: top + H + 20, class: 'label' }, `0`),
+    s('text', { x: W, y: top + H + 20, 'text-anchor': 'end', class: 'label' }, `${num(total)} seats`));
+  return svg;
+}
+
+// columns draws a column chart over time: rows are {label, value}.
+export function columns(rows, { title }) {
+  const W = 800, H = 220, left = 56, bottom = 28, top = 10;
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart columns' }, s('title', {}, title));
+  const plotW = W - left - 8, plotH = H - top - bottom;
+  const bw = rows.length ? plotW / rows.length : plotW;
+  for (const f of [0, 0.5, 1]) {
+    const y = top + plotH * (1 - f);
+    svg.append(s('line', { x1: left, x2: W - 8, y1: y, y2: y, class: 'grid' }),
+      s('text', { x: left - 6, y, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'label' }, num(Math.round(max * f))));
+  }
+  rows.forEach((r, i) => {
+    const hgt = (r.value / max) * plotH;
+    svg.append(s('rect', { x: left + i * bw + bw * 0.1, y: top + plotH - hgt, width: Math.max(1, bw * 0.8), height: hgt, class: 'column' },
+      s('title', {}, `${r.label}: ${num(r.value)}`)));
+  });
+  const ticks = rows.length <= 1 ? [0] : [0, Math.floor((rows.length - 1) / 2), rows.length - 1];
+  for (const i of new Set(ticks)) {
+    if (!rows[i]) continue;
+    svg.append(s('text', { x: left + i * bw + bw / 2, y: H - 8, 'text-anchor': 'middle', class: 'label' }, rows[i].label));
+  }
+  if (!rows.length) svg.append(s('text', { x: left + plotW / 2, y: top + plotH / 2, 'text-anchor': 'middle', class: 'label' }, 'no ballots counted yet'));
+  return svg;
+}
+
+// avatar is a generated picture for a candidate without a photo: initials on the party's colour.
+export function avatar(name, colour, size = 64) {
+  return s('svg', { viewBox: '0 0 64 64', width: size, height: size, class: 'avatar', role: 'img', 'aria-label': `${name} (no photo)` },
+    s('circle', { cx: 32, cy: 32, r: 32, fill: colour || OTHERS }),
+    s('text', { x: 32, y: 33, 'text-anchor': 'middle', 'dominant-baseline': 'middle', class: 'initials' }, initials(name)));
+}

@@ -1,0 +1,366 @@
+// The page's views. Each view is built once when its URL is opened (build) and then brought up to date
+// after every change of the results (update), so live updates never reset what the reader has typed or
+// where the keyboard focus is.
+
+import { h, num, pct, figure, safeURL, keepFocus } from './dom.js';
+import { bars, donut, seats, columns, avatar, swatch, OTHERS } from './charts.js';
+import { Table, query, setQuery } from './table.js';
+import { layout } from './tiles.js';
+
+const TOP = 10; // candidates shown by name in the overview's charts; the rest are "Others"
+
+// --- shared bits ---------------------------------------------------------------------------------------
+
+function stat(label, test, value, text) {
+  return h('div', { class: 'stat' }, h('span', { class: 'label' }, label), figure(value, text, { class: 'value', 'data-test': test }));
+}
+
+function partyTag(live, id) {
+  const p = live.party(id);
+  if (!p) return h('span', { class: 'muted' }, '—');
+  return h('span', { class: 'party' }, swatch(p.colour), h('abbr', { title: p.name }, p.short || p.name));
+}
+
+function candidateName(live, id) {
+  const c = live.candidate(id);
+  return c ? c.candidate_name : '';
+}
+
+// picture is the candidate's photo, or an avatar with initials when there is none (or it fails to load).
+export function picture(live, c, size = 64) {
+  const colour = (live.party(c.party) || {}).colour;
+  const url = safeURL(c.photo_url);
+  if (!url) return avatar(c.candidate_name, colour, size);
+  const img = h('img', { src: url, alt: `Photo of ${c.candidate_name}`, width: size, height: size, class: 'photo', referrerpolicy: 'no-referrer' });
+  img.addEventListener('error', () => img.replaceWith(avatar(c.candidate_name, colour, size)), { once: true });
+  return img;
+}
+
+function statusTag(status) {
+  return h('span', { class: `status status-${status.replace(/\s+/g, '-')}` }, status);
+}
+
+function consLink(race) {
+  return h('a', { href: `/constituencies/${encodeURIComponent(race.constituency_id)}` }, race.name || race.constituency_id);
+}
+
+function section(title, ...kids) {
+  return h('section', { class: 'card' }, h('h2', {}, title), ...kids);
+}
+
+function updatedText(r) {
+  const t = new Date(r.updated_at);
+  return isNaN(t) ? '—' : t.toLocaleTimeString();
+}
+
+// --- 1. Overview ---------------------------------------------------------------------------------------
+
+function overview(live) {
+  const stats = h('div', { class: 'stats' });
+  const leader = h('div', { class: 'leader' });
+  const candBars = h('div', {}), candDonut = h('div', {}), partyBars = h('div', {});
+  const multi = live.results.constituencies.length > 1;
+  const table = new Table({
+    name: 'candidates', rowKey: (c) => c.candidate_id, defaults: { sort: 'votes', dir: 'desc' },
+    searchText: (c) => `${c.candidate_name} ${c.party_name} ${c.constituency}`,
+    columns: [
+      { id: 'name', label: 'Candidate', value: (c) => c.candidate_name },
+      { id: 'party', label: 'Party', value: (c) => c.party_name, cell: (c) => partyTag(live, c.party) },
+      multi ? { id: 'constituency', label: 'Constituency', value: (c) => consName(live, c.constituency),
+        cell: (c) => h('a', { href: `/constituencies/${encodeURIComponent(c.constituency)}` }, consName(live, c.constituency)) } : null,
+      { id: 'votes', label: 'Votes', num: true, value: (c) => c.votes, cell: (c) => num(c.votes) },
+      { id: 'share', label: multi ? '% in race' : '%', num: true, value: (c) => c.share, cell: (c) => pct(c.share) },
+    ].filter(Boolean),
+  });
+  const el = h('div', { class: 'view overview' },
+    stats,
+    h('div', { class: 'grid two' }, section('Leading candidate', leader), section('Votes per party', partyBars)),
+    h('div', { class: 'grid two' }, section('Votes per candidate', candBars), section('Share of the vote', candDonut)),
+    section('Results', table.el));
+  return {
+    title: 'Overview', el,
+    update() {
+      const r = live.results;
+      const declared = r.constituencies.filter((c) => c.status === 'declared').length;
+      stats.replaceChildren(
+        stat('Registered voters', 'registered', r.registered_voters, num(r.registered_voters)),
+        stat('Candidates', 'candidates', r.candidates.length, num(r.candidates.length)),
+        stat('Ballots counted', 'ballots', r.ballots_counted, num(r.ballots_counted)),
+        stat('Turnout', 'turnout', r.turnout, pct(r.turnout, 2)),
+        stat('Races declared', 'declared', declared, `${num(declared)} of ${num(r.constituencies.length)}`),
+        stat('Last update', 'updated', r.updated_at, updatedText(r)));
+
+      const lead = live.candidate(r.leader);
+      leader.replaceChildren(...(lead ? [
+        picture(live, lead, 96),
+        h('div', {},
+          h('p', { class: 'big', 'data-test': 'leader-name' }, lead.candidate_name),
+          h('p', {}, partyTag(live, lead.party), ' ', lead.party_name),
+          h('p', {}, figure(lead.votes, `${num(lead.votes)} votes`, { 'data-test': 'leader-votes' }), ' · ',
+            figure(lead.share, pct(lead.share), { 'data-test': 'leader-share' }),
+            multi ? ` of the votes in ${consName(live, lead.constituency)}` : ' of the votes')),
+      ] : [h('p', { class: 'muted' }, 'No ballots counted yet.')]));
+
+      const ranked = [...r.candidates].sort((a, b) => b.votes - a.votes);
+      const top = ranked.slice(0, TOP).map((c) => ({ label: multi ? `${c.candidate_name} (${(live.party(c.party) || {}).short || ''})` : c.candidate_name,
+        value: c.votes, colour: (live.party(c.party) || {}).colour }));
+      const rest = ranked.slice(TOP).reduce((a, c) => a + c.votes, 0);
+      if (ranked.length > TOP) top.push({ label: `Others (${num(ranked.length - TOP)})`, value: rest, colour: OTHERS });
+      candBars.replaceChildren(bars(top, { title: 'Votes per candidate', width: candBars.clientWidth }));
+      candDonut.replaceChildren(donut(top, { title: 'Share of the vote per candidate' }));
+      partyBars.replaceChildren(bars([...r.parties].sort((a, b) => b.votes - a.votes)
+        .map((p) => ({ label: p.name, value: p.votes, colour: p.colour, note: pct(p.share) })), { title: 'Votes per party', width: partyBars.clientWidth }));
+      table.update(r.candidates);
+    },
+  };
+}
+
+function consName(live, id) {
+  const c = live.index.constituencies.get(id);
+  return c ? c.name : id;
+}
+
+// --- 2. Parties and seats ------------------------------------------------------------------------------
+
+function parties(live) {
+  const headline = h('p', { class: 'headline' });
+  const chart = h('div', {});
+  const table = new Table({
+    name: 'parties', rowKey: (p) => p.party_id, defaults: { sort: 'total', dir: 'desc' },
+    columns: [
+      { id: 'party', label: 'Party', value: (p) => p.name, cell: (p) => h('span', { class: 'party' }, swatch(p.colour), p.name, ' ', h('span', { class: 'muted' }, `(${p.short})`)) },
+      { id: 'won', label: 'Won', num: true, value: (p) => p.seats_won },
+      { id: 'leading', label: 'Leading', num: true, value: (p) => p.seats_leading },
+      { id: 'total', label: 'Total', num: true, value: (p) => p.seats_won + p.seats_leading },
+      { id: 'votes', label: 'Votes', num: true, value: (p) => p.votes, cell: (p) => num(p.votes) },
+      { id: 'share', label: 'Vote share', num: true, value: (p) => p.share, cell: (p) => pct(p.share) },
+    ],
+  });
+  const el = h('div', { class: 'view parties' },
+    section('Seats', headline, chart,
+      h('p', { class: 'muted legend-note' }, swatch('#777'), ' solid: won · ', swatch('#777', true), ' hatched: leading (still counting)')),
+    section('Parties', table.el));
+  return {
+    title: 'Parties and seats', el,
+    update() {
+      const r = live.results;
+      const ranked = [...r.parties].sort((a, b) => b.seats_won + b.seats_leading - (a.seats_won + a.seats_leading) || b.votes - a.votes);
+      const first = ranked[0];
+      const firstTotal = first ? first.seats_won + first.seats_leading : 0;
+      headline.replaceChildren(
+        figure(r.majority, `${num(r.majority)} of ${num(r.seats)} seats`, { 'data-test': 'majority' }), ' make a majority. ',
+        first && firstTotal ? `${first.name} has ${num(first.seats_won)} won and ${num(first.seats_leading)} leading` +
+          (first.seats_won >= r.majority ? ': a majority.' : firstTotal >= r.majority ? ': on course for a majority.' : '.') : 'No seat has a leader yet.');
+      chart.replaceChildren(seats(ranked, { total: r.seats, majority: r.majority, title: `Seats won and leading against the majority of ${r.majority}` }));
+      table.update(r.parties);
+    },
+  };
+}
+
+// --- 3. Map --------------------------------------------------------------------------------------------
+
+function map(live) {
+  const r0 = live.results;
+  const pos = layout(r0.states.map((s) => s.state));
+  const info = h('div', { class: 'tile-info', 'aria-live': 'polite' }, 'Point at or focus a state to see its turnout; select it to open its constituencies.');
+  const cols = Math.max(1, ...[...pos.values()].map(([c]) => c + 1));
+  const grid = h('div', { class: 'tiles', role: 'list', style: { gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))`, maxWidth: `${cols * 7}rem` } });
+  const legend = h('ul', { class: 'legend' });
+  const tiles = new Map();
+  let shown = null;
+  const describe = (st) => {
+    const p = live.party(st.leading_party);
+    return `${st.name}: turnout ${pct(st.turnout)} (${num(st.ballots)} of ${num(st.registered)} registered)` +
+      (p ? `; most seats won or leading: ${p.name}` : '; no seat leader yet');
+  };
+  for (const st of r0.states) {
+    const [c, row] = pos.get(st.state);
+    const a = h('a', { href: `/constituencies?state=${encodeURIComponent(st.state)}`, class: 'tile', role: 'listitem', 'data-state': st.state,
+      'data-focus': `tile-${st.state}`, style: { gridColumn: String(c + 1), gridRow: String(row + 1) } });
+    const show = () => { shown = st.state; info.textContent = describe(live.index.states.get(st.state)); };
+    a.addEventListener('mouseenter', show);
+    a.addEventListener('focus', show);
+    tiles.set(st.state, a);
+    grid.append(a);
+  }
+  const el = h('div', { class: 'view map' }, section('States and union territories', h('div', { class: 'map-wrap' }, grid, h('div', {}, info, legend))));
+  return {
+    title: 'Map', el,
+    update() {
+      for (const st of live.results.states) {
+        const a = tiles.get(st.state);
+        const p = live.party(st.leading_party);
+        a.style.background = p ? p.colour : '';
+        a.classList.toggle('no-leader', !p);
+        a.setAttribute('aria-label', describe(st));
+        a.replaceChildren(h('span', { class: 'code' }, st.state), h('span', { class: 'lead' }, p ? p.short : '–'),
+          figure(st.turnout, pct(st.turnout, 0), { class: 'turnout' }));
+      }
+      if (shown) info.textContent = describe(live.index.states.get(shown));
+      const leading = new Set(live.results.states.map((s) => s.leading_party).filter(Boolean));
+      legend.replaceChildren(...live.results.parties.filter((p) => leading.has(p.party_id))
+        .map((p) => h('li', {}, swatch(p.colour), `${p.short}: ${p.name}`)),
+        h('li', {}, swatch('#9aa0a6', true), '–: no seat leader yet'));
+    },
+  };
+}
+
+// --- 4. Constituencies ---------------------------------------------------------------------------------
+
+function constituencies(live) {
+  const r0 = live.results;
+  const stateName = (code) => (live.index.states.get(code) || {}).name || code || '—';
+  const states = [...new Set(r0.constituencies.map((c) => c.state).filter(Boolean))];
+  const filter = states.length
+    ? h('select', { 'aria-label': 'State', 'data-focus': 'state', class: 'state-filter',
+        onchange: (e) => { setQuery({ state: e.target.value, page: '' }, true); draw(); } },
+        h('option', { value: '' }, 'All states'), states.map((s) => h('option', { value: s }, stateName(s))))
+    : null;
+  const heading = h('h2', {}, 'Constituencies');
+  const table = new Table({
+    name: 'constituencies', rowKey: (c) => c.constituency_id, defaults: { sort: 'name', dir: 'asc' }, controls: filter,
+    searchText: (c) => `${c.name} ${stateName(c.state)} ${candidateName(live, c.leader)} ${candidateName(live, c.runner_up)}`,
+    columns: [
+      { id: 'name', label: 'Constituency', value: (c) => c.name, cell: consLink },
+      states.length ? { id: 'state', label: 'State', value: (c) => stateName(c.state) } : null,
+      { id: 'leader', label: 'Leader', value: (c) => candidateName(live, c.leader),
+        cell: (c) => c.leader ? [candidateName(live, c.leader), ' ', partyTag(live, c.leader_party)] : h('span', { class: 'muted' }, '—') },
+      { id: 'runner_up', label: 'Runner-up', value: (c) => candidateName(live, c.runner_up),
+        cell: (c) => c.runner_up ? [candidateName(live, c.runner_up), ' ', partyTag(live, (live.candidate(c.runner_up) || {}).party)] : h('span', { class: 'muted' }, '—') },
+      { id: 'margin', label: 'Margin', num: true, value: (c) => c.margin, cell: (c) => num(c.margin) },
+      { id: 'ballots', label: 'Ballots', num: true, value: (c) => c.ballots, cell: (c) => num(c.ballots) },
+      { id: 'turnout', label: 'Turnout', num: true, value: (c) => c.turnout, cell: (c) => pct(c.turnout) },
+      { id: 'status', label: 'Status', value: (c) => c.status, cell: (c) => statusTag(c.status) },
+    ].filter(Boolean),
+  });
+  const el = h('div', { class: 'view constituencies' }, h('section', { class: 'card' }, heading, table.el));
+  function draw() {
+    const q = query();
+    if (filter) filter.value = q.state;
+    heading.textContent = q.state ? `Constituencies in ${stateName(q.state)}` : 'Constituencies';
+    table.update(live.results.constituencies.filter((c) => !q.state || c.state === q.state));
+  }
+  return { title: 'Constituencies', el, update: draw };
+}
+
+function constituency(live, id) {
+  const head = h('div', { class: 'stats' });
+  const title = h('h2', {});
+  const table = new Table({
+    name: 'candidates', rowKey: (c) => c.candidate_id, defaults: { sort: 'votes', dir: 'desc' },
+    columns: [
+      { id: 'name', label: 'Candidate', value: (c) => c.candidate_name,
+        cell: (c) => h('span', { class: 'who' }, picture(live, c, 32), h('span', {}, c.candidate_name, about.get(c.candidate_id) ? h('small', { class: 'muted bio' }, about.get(c.candidate_id)) : null)) },
+      { id: 'party', label: 'Party', value: (c) => c.party_name, cell: (c) => [partyTag(live, c.party), ' ', c.party_name] },
+      { id: 'votes', label: 'Votes', num: true, value: (c) => c.votes, cell: (c) => num(c.votes) },
+      { id: 'share', label: 'Share', num: true, value: (c) => c.share,
+        cell: (c) => h('span', { class: 'share' }, h('meter', { min: 0, max: 1, value: c.share, 'aria-hidden': 'true' }), ' ', pct(c.share)) },
+    ],
+  });
+  const about = new Map();
+  // Biographies are not part of the live results: fetch them once.
+  fetch('/api/v1/election').then((r) => r.json()).then((e) => {
+    for (const c of e.candidates || []) if (c.constituency === id && c.biography) about.set(c.id, c.biography);
+    view.update();
+  }).catch(() => {});
+  const el = h('div', { class: 'view constituency' },
+    h('p', {}, h('a', { href: '/constituencies' }, '‹ All constituencies')),
+    h('section', { class: 'card' }, title, head, table.el));
+  const view = {
+    title: 'Constituency', el,
+    update() {
+      const race = live.index.constituencies.get(id);
+      if (!race) {
+        title.textContent = 'No such constituency';
+        head.replaceChildren(h('p', {}, `There is no constituency “${id}” in this election.`));
+        table.el.hidden = true;
+        return;
+      }
+      const state = live.index.states.get(race.state);
+      view.title = race.name;
+      title.replaceChildren(race.name, state ? h('span', { class: 'muted' }, ` · ${state.name}`) : null, ' ', statusTag(race.status));
+      head.replaceChildren(
+        stat('Ballots', 'race-ballots', race.ballots, num(race.ballots)),
+        stat('Registered', 'race-registered', race.registered, num(race.registered)),
+        stat('Turnout', 'race-turnout', race.turnout, pct(race.turnout)),
+        stat('Leader', 'race-leader', race.leader, candidateName(live, race.leader) || '—'),
+        stat('Margin', 'race-margin', race.margin, num(race.margin)));
+      table.update(live.results.candidates.filter((c) => c.constituency === id));
+    },
+  };
+  return view;
+}
+
+// --- 5. Turnout by location ----------------------------------------------------------------------------
+
+function turnout(live) {
+  const table = new Table({
+    name: 'states', rowKey: (s) => s.state, defaults: { sort: 'ballots', dir: 'desc' },
+    searchText: (s) => `${s.name} ${s.state}`,
+    columns: [
+      { id: 'state', label: 'State', value: (s) => s.name,
+        cell: (s) => h('a', { href: `/constituencies?state=${encodeURIComponent(s.state)}` }, s.name) },
+      { id: 'ballots', label: 'Ballots', num: true, value: (s) => s.ballots, cell: (s) => num(s.ballots) },
+      { id: 'registered', label: 'Registered', num: true, value: (s) => s.registered, cell: (s) => num(s.registered) },
+      { id: 'turnout', label: 'Turnout', num: true, value: (s) => s.turnout,
+        cell: (s) => h('span', { class: 'share' }, h('meter', { min: 0, max: 1, value: s.turnout, 'aria-hidden': 'true' }), ' ', pct(s.turnout, 2)) },
+    ],
+  });
+  const total = h('p', { class: 'headline' });
+  const el = h('div', { class: 'view turnout' }, section('Turnout by location', total, table.el));
+  return {
+    title: 'Turnout', el,
+    update() {
+      const r = live.results;
+      total.replaceChildren(figure(r.ballots_counted, num(r.ballots_counted), { 'data-test': 'ballots' }), ' ballots counted of ',
+        figure(r.registered_voters, num(r.registered_voters), { 'data-test': 'registered' }), ' registered voters: ',
+        figure(r.turnout, pct(r.turnout, 2), { 'data-test': 'turnout' }), ' turnout.');
+      table.update(r.states);
+    },
+  };
+}
+
+// --- 6. Timeline ---------------------------------------------------------------------------------------
+
+function timeline(live) {
+  const chart = h('div', {});
+  const summary = h('div', { class: 'stats' });
+  const table = new Table({
+    name: 'minutes', rowKey: (m) => m.minute, defaults: { sort: 'minute', dir: 'desc' },
+    columns: [
+      { id: 'minute', label: 'Minute (UTC)', value: (m) => m.minute },
+      { id: 'ballots', label: 'Ballots', num: true, value: (m) => m.ballots, cell: (m) => num(m.ballots) },
+    ],
+  });
+  const el = h('div', { class: 'view timeline' }, section('Ballots per minute', summary, chart), section('Minutes', table.el));
+  return {
+    title: 'Timeline', el,
+    update() {
+      const t = live.results.timeline || [];
+      const peak = t.reduce((a, m) => (m.ballots > a.ballots ? m : a), { minute: '—', ballots: 0 });
+      summary.replaceChildren(
+        stat('Minutes with ballots', 'minutes', t.length, num(t.length)),
+        stat('Ballots', 'timeline-ballots', t.reduce((a, m) => a + m.ballots, 0), num(t.reduce((a, m) => a + m.ballots, 0))),
+        stat('Busiest minute', 'peak', peak.ballots, `${num(peak.ballots)} at ${peak.minute.slice(11) || '—'}`));
+      chart.replaceChildren(columns(t.map((m) => ({ label: m.minute.slice(11), value: m.ballots })), { title: 'Ballots per minute (UTC)' }));
+      table.update(t);
+    },
+  };
+}
+
+// route maps a path to a view.
+export function route(live, path) {
+  const m = path.match(/^\/constituencies\/([^/]+)$/);
+  if (m) return constituency(live, decodeURIComponent(m[1]));
+  switch (path) {
+    case '/': return overview(live);
+    case '/parties': return parties(live);
+    case '/map': return map(live);
+    case '/constituencies': return constituencies(live);
+    case '/turnout': return turnout(live);
+    case '/timeline': return timeline(live);
+    default: return null;
+  }
+}
+
+export { keepFocus };
