@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the real services the full test suite uses:
 #   - PostgreSQL from Debian's packages, with a role and database "election";
-#   - a single-node Apache Kafka 4.x broker (KRaft) from Maven Central jars, on the machine's Java.
+#   - a single-node Apache Kafka 4.x broker (KRaft) from Maven Central jars, on the machine's Java;
+#   - Chromium from Debian's packages, for the results page's browser tests.
 # Idempotent: running it again leaves running services alone. Prints the environment variables the tests
 # read; `eval "$(scripts/services.sh --env)"` sets them in the calling shell.
 # Needs root (apt-get, pg_ctlcluster), as on CI and on the project's machines.
@@ -102,6 +103,8 @@ if [ "${1:-}" = "--stop" ]; then stop_all; exit 0; fi
 if ! $only_env; then
   start_postgres
   start_kafka
+  need_pkg chromium chromium
 fi
 echo "export ELECTION_TEST_POSTGRES='$pg_url'"
 echo "export ELECTION_TEST_KAFKA='127.0.0.1:$kafka_port'"
+if command -v chromium >/dev/null 2>&1; then echo "export ELECTION_TEST_CHROMIUM='$(command -v chromium)'"; fi

@@ -18,7 +18,6 @@ import (
 	"github.com/election/election/internal/results"
 )
 
-
 // Config wires a server.
 type Config struct {
 	Addr    string
