@@ -65,7 +65,7 @@ func testElection() *election.Election {
 
 // site is a running pipeline serving the page, with a way to cast ballots and to restart it.
 type site struct {
-	t       *testing.T
+	t       testing.TB
 	cfg     pipeline.Config
 	base    string
 	gen     *synth.Generator
@@ -85,7 +85,7 @@ func newSite(t *testing.T, voters int64) *site {
 
 // startSite runs the pipeline on an election (file or preset); with simulate, the simulator casts for
 // half the voters, as fast as it can, and startSite returns once the results count them all.
-func startSite(t *testing.T, election string, voters int64, simulate bool) *site {
+func startSite(t testing.TB, election string, voters int64, simulate bool) *site {
 	t.Helper()
 	s := &site{t: t, cfg: pipeline.Config{DataDir: t.TempDir(), KafkaListen: freeAddr(t), Prefix: testenv.Namespace(), Partitions: 2,
 		Election: election, Voters: voters, Turnout: 1, HTTPAddr: freeAddr(t), Instance: "browser", Logger: testenv.Logger(t),
@@ -103,7 +103,7 @@ func startSite(t *testing.T, election string, voters int64, simulate bool) *site
 	return s
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	testenv.Must(t, err, "listen")
 	defer ln.Close()
@@ -172,13 +172,13 @@ func (s *site) counted(n int64) *results.Results {
 // A browser session, recording the errors the page reports.
 type page struct {
 	ctx    context.Context
-	t      *testing.T
+	t      testing.TB
 	mu     sync.Mutex
 	errors []string
 	origin string
 }
 
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	if p := os.Getenv("ELECTION_TEST_CHROMIUM"); p != "" {
 		return p
 	}
@@ -191,7 +191,7 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-func newPage(t *testing.T, origin string) *page {
+func newPage(t testing.TB, origin string) *page {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),

@@ -41,7 +41,7 @@ func serve(t *testing.T) (string, *synth.Generator) {
 	return "", nil
 }
 
-func post(t *testing.T, url, body string) (int, map[string]string) {
+func post(t testing.TB, url, body string) (int, map[string]string) {
 	t.Helper()
 	resp, err := http.Post(url+"/api/v1/ballots", "application/json", strings.NewReader(body))
 	testenv.Must(t, err, "post")
@@ -51,7 +51,7 @@ func post(t *testing.T, url, body string) (int, map[string]string) {
 	return resp.StatusCode, out
 }
 
-func getJSON(t *testing.T, url string, v any) {
+func getJSON(t testing.TB, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)
 	testenv.Must(t, err, "get %s", url)

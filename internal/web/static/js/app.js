@@ -24,6 +24,8 @@ function render(focus) {
   if (view) {
     main.replaceChildren(view.el);
     view.update();
+    // For the page-load benchmark: when the first results were on the page.
+    if (!performance.getEntriesByName('results-shown').length) performance.mark('results-shown');
   } else {
     main.replaceChildren(h('section', { class: 'card' }, h('h2', {}, 'Page not found'),
       h('p', {}, `There is no view at ${location.pathname}. `, h('a', { href: '/' }, 'Go to the overview'), '.')));
