@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +20,11 @@ import (
 // the same bytes go to every subscriber at the same point (see eventCache), so thousands of subscribers
 // cost a write each, not a diff and an encoding each.
 //
+// Streams are gzipped for clients that accept it, without compressing per subscriber: each event is
+// deflated once, on its own, ending on a flush boundary, and such pieces may follow one another in one
+// deflate stream (none refers back into another). A national delta shrinks several times; a thousand
+// subscribers then cost a thousand writes of the small piece.
+//
 // Each event's id is the results' version; a client reconnecting with Last-Event-ID equal to the current
 // version gets no snapshot until something changes, and otherwise a fresh snapshot, so resuming works
 // across server restarts and across instances.
@@ -28,7 +36,27 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
+
+	gz := strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Add("Vary", "Accept-Encoding")
 	w.WriteHeader(http.StatusOK)
+	write := func(f *frame) error {
+		var err error
+		if gz {
+			_, err = w.Write(f.deflated())
+		} else {
+			_, err = w.Write(f.plain)
+		}
+		return err
+	}
+	if gz {
+		if _, err := w.Write(gzipHeader); err != nil {
+			return
+		}
+	}
 
 	ch, unsubscribe := s.cfg.View.Subscribe()
 	defer unsubscribe()
@@ -36,7 +64,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	defer s.cfg.Metrics.SSEClients.Dec()
 
 	// Browsers wait about 3 s before reconnecting by default; a results page should come back sooner.
-	if _, err := fmt.Fprintf(w, "retry: %d\n\n", s.cfg.Retry.Milliseconds()); err != nil {
+	if err := write(s.retry); err != nil {
 		return
 	}
 	last := r.Header.Get("Last-Event-ID")
@@ -45,14 +73,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	var sent *results.Results
 	if cur := s.cfg.View.Current(); cur.Version() != last {
-		if _, err := w.Write(s.cache.event(nil, cur)); err != nil {
+		if err := write(s.cache.event(nil, cur)); err != nil {
 			return
 		}
 		sent = cur
 	} else {
 		// Resuming at the current version: what the client holds is current. Deltas need a base,
 		// so the next change is sent as a snapshot.
-		fmt.Fprint(w, ": resumed\n\n")
+		if err := write(resumed); err != nil {
+			return
+		}
 	}
 	if err := rc.Flush(); err != nil {
 		return
@@ -66,7 +96,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-heartbeat.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+			if err := write(keepAlive); err != nil {
 				return
 			}
 		case <-ch:
@@ -85,7 +115,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		if sent == nil || cur != sent {
 			ev := s.cache.event(sent, cur)
 			if ev != nil {
-				if _, err := w.Write(ev); err != nil {
+				if err := write(ev); err != nil {
 					return
 				}
 				wait = time.After(s.cfg.EventInterval)
@@ -106,14 +136,46 @@ type eventCache struct {
 	entries map[*results.Results]*cachedEvent
 }
 
-type cachedEvent struct {
-	once sync.Once
-	data []byte
+// gzipHeader opens a gzip stream (deflate, no name, no time, unknown OS). The stream never ends, so it
+// never needs the trailer.
+var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// Frames every stream may send.
+var (
+	keepAlive = newFrame([]byte(": keep-alive\n\n"))
+	resumed   = newFrame([]byte(": resumed\n\n"))
+)
+
+// frame is one piece of an event stream, plain and (made on first use, once) deflated.
+type frame struct {
+	plain []byte
+	once  sync.Once
+	gz    []byte
 }
 
-// event returns the encoded event that takes a subscriber from results `from` (nil: nothing yet) to
-// `to`: a snapshot, a delta, or nil when nothing a client shows has changed.
-func (c *eventCache) event(from, to *results.Results) []byte {
+func newFrame(plain []byte) *frame { return &frame{plain: plain} }
+
+// deflated is the frame compressed on its own and flushed to a byte boundary, so it can follow any
+// other such piece in a deflate stream.
+func (f *frame) deflated() []byte {
+	f.once.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := flate.NewWriter(&buf, flate.BestSpeed)
+		zw.Write(f.plain)
+		zw.Flush() // not Close: the final-block bit would end the stream
+		f.gz = buf.Bytes()
+	})
+	return f.gz
+}
+
+type cachedEvent struct {
+	once  sync.Once
+	frame *frame
+}
+
+// event returns the event that takes a subscriber from results `from` (nil: nothing yet) to `to`: a
+// snapshot, a delta, or nil when nothing a client shows has changed.
+func (c *eventCache) event(from, to *results.Results) *frame {
 	c.mu.Lock()
 	if c.to != to {
 		// Results only move forward: older targets are never asked for again.
@@ -125,23 +187,27 @@ func (c *eventCache) event(from, to *results.Results) []byte {
 		c.entries[from] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { e.data = encodeEvent(from, to) })
-	return e.data
+	e.once.Do(func() {
+		if data := encodeEvent(from, to); data != nil {
+			e.frame = newFrame(data)
+		}
+	})
+	return e.frame
 }
 
 func encodeEvent(from, to *results.Results) []byte {
 	if from == nil {
-		return frame("snapshot", to.Version(), to)
+		return encode("snapshot", to.Version(), to)
 	}
 	d := results.Diff(from, to)
 	if d.Candidates == nil && d.Parties == nil && d.States == nil && d.Constituencies == nil && d.Timeline == nil &&
 		to.Version() == from.Version() {
 		return nil
 	}
-	return frame("delta", to.Version(), d)
+	return encode("delta", to.Version(), d)
 }
 
-func frame(event, id string, v any) []byte {
+func encode(event, id string, v any) []byte {
 	data, err := json.Marshal(v)
 	if err != nil {
 		// Results are plain data: this cannot fail short of a bug, which the client sees as a comment.

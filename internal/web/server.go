@@ -65,6 +65,7 @@ type Server struct {
 	done   chan struct{}
 	cache  eventCache
 	assets *assets
+	retry  *frame // the event stream's first line: how soon to reconnect
 }
 
 // New checks the config and builds the routes.
@@ -76,7 +77,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, assets: a}
+	s := &Server{cfg: cfg, assets: a, retry: newFrame(fmt.Appendf(nil, "retry: %d\n\n", cfg.Retry.Milliseconds()))}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/results", s.getResults)
 	mux.HandleFunc("GET /api/v1/election", s.getElection)

@@ -287,4 +287,21 @@ func TestPageServing(t *testing.T) {
 	if again := get("/static/js/app.js", "If-None-Match", js.Header.Get("ETag")); again.StatusCode != http.StatusNotModified {
 		t.Errorf("revalidating with the ETag: %s", again.Status)
 	}
+
+	// The event stream, plain and gzipped: the same events either way, readable as they come.
+	plainEvents := bufio.NewReader(get("/api/v1/events").Body)
+	gzEvents := get("/api/v1/events", "Accept-Encoding", "gzip")
+	if gzEvents.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("event stream asked for gzip: Content-Encoding %q", gzEvents.Header.Get("Content-Encoding"))
+	}
+	zr, err = gzip.NewReader(gzEvents.Body)
+	testenv.Must(t, err, "gzip event stream header")
+	unzipped := bufio.NewReader(zr)
+	for _, want := range []string{"retry: 1000\n", "\n", "id: 0.50.0\n", "event: snapshot\n"} {
+		for name, r := range map[string]*bufio.Reader{"plain": plainEvents, "gzip": unzipped} {
+			if line, err := r.ReadString('\n'); line != want {
+				t.Errorf("%s event stream: read %q (%v), want %q", name, line, err, want)
+			}
+		}
+	}
 }
