@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"compress/flate"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,11 +15,12 @@ import (
 )
 
 // events streams the results as Server-Sent Events: first a "snapshot" event with the full results, then
-// a "delta" event for each change. Changes are coalesced: a subscriber gets at most one event per
-// EventInterval, and one that falls behind gets one delta from what it last received to the newest
-// results, never a queue, so a slow client costs nothing to the others. Each event is encoded once and
-// the same bytes go to every subscriber at the same point (see eventCache), so thousands of subscribers
-// cost a write each, not a diff and an encoding each.
+// a "delta" event for each change. Changes are coalesced: the server publishes results to its streams at
+// most once per EventInterval (see clock), and a subscriber that falls behind gets one delta from what it
+// last received to the newest results, never a queue, so a slow client costs nothing to the others.
+// Every subscriber sends the same published results, so those in step need the same event: it is
+// encoded once and the same bytes go to all of them (see eventCache); thousands of subscribers cost a
+// write each, not a diff and an encoding each.
 //
 // Streams are gzipped for clients that accept it, without compressing per subscriber: each event is
 // deflated once, on its own, ending on a flush boundary, and such pieces may follow one another in one
@@ -58,7 +60,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	ch, unsubscribe := s.cfg.View.Subscribe()
+	ch, unsubscribe := s.clock.subscribe()
 	defer unsubscribe()
 	s.cfg.Metrics.SSEClients.Inc()
 	defer s.cfg.Metrics.SSEClients.Dec()
@@ -72,7 +74,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		last = r.URL.Query().Get("last_event_id")
 	}
 	var sent *results.Results
-	if cur := s.cfg.View.Current(); cur.Version() != last {
+	if cur := s.clock.published(); cur.Version() != last {
 		if err := write(s.cache.event(nil, cur)); err != nil {
 			return
 		}
@@ -89,8 +91,6 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	heartbeat := time.NewTicker(s.cfg.Heartbeat)
 	defer heartbeat.Stop()
-	var wait <-chan time.Time // set while this subscriber must let EventInterval pass
-	pending := false
 	for {
 		select {
 		case <-r.Context().Done():
@@ -100,30 +100,79 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-ch:
-			if wait != nil {
-				pending = true
-				continue
-			}
-		case <-wait:
-			wait = nil
-			if !pending {
-				continue
-			}
-			pending = false
-		}
-		cur := s.cfg.View.Current()
-		if sent == nil || cur != sent {
-			ev := s.cache.event(sent, cur)
-			if ev != nil {
-				if err := write(ev); err != nil {
-					return
+			if cur := s.clock.published(); cur != sent {
+				if ev := s.cache.event(sent, cur); ev != nil {
+					if err := write(ev); err != nil {
+						return
+					}
 				}
-				wait = time.After(s.cfg.EventInterval)
+				sent = cur
 			}
-			sent = cur
 		}
 		if err := rc.Flush(); err != nil {
 			return
+		}
+	}
+}
+
+// clock publishes the view's results to the event streams: at once when they change, then not again
+// until EventInterval has passed (changes meanwhile are coalesced into the next publication). All
+// streams send published results, never the view's own, so streams in step ask for the same event.
+type clock struct {
+	mu   sync.Mutex
+	cur  *results.Results
+	subs map[chan struct{}]struct{}
+}
+
+func (c *clock) published() *results.Results {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur
+}
+
+// subscribe returns a channel signalled (at most one signal pending) at each publication.
+func (c *clock) subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	c.mu.Lock()
+	c.subs[ch] = struct{}{}
+	c.mu.Unlock()
+	return ch, func() {
+		c.mu.Lock()
+		delete(c.subs, ch)
+		c.mu.Unlock()
+	}
+}
+
+func (c *clock) publish(r *results.Results) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r == c.cur {
+		return
+	}
+	c.cur = r
+	for ch := range c.subs {
+		select {
+		case ch <- struct{}{}:
+		default: // a signal is pending: the subscriber will read the newest anyway
+		}
+	}
+}
+
+// runClock follows the view until ctx ends.
+func (s *Server) runClock(ctx context.Context) {
+	ch, unsubscribe := s.cfg.View.Subscribe()
+	defer unsubscribe()
+	for {
+		s.clock.publish(s.cfg.View.Current())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.cfg.EventInterval):
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
 		}
 	}
 }

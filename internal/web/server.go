@@ -28,7 +28,7 @@ type Config struct {
 	Logger  *slog.Logger
 	// Heartbeat is how often an idle event stream gets a comment line, so proxies keep it open.
 	Heartbeat time.Duration
-	// EventInterval is the least time between two events to one subscriber; changes in between are
+	// EventInterval is the least time between two publications to the event streams; changes in between are
 	// coalesced into the next event. Retry is how soon a disconnected browser should reconnect.
 	EventInterval time.Duration
 	Retry         time.Duration
@@ -59,13 +59,16 @@ func (c *Config) validate() error {
 
 // Server is the HTTP server.
 type Server struct {
-	cfg    Config
-	srv    *http.Server
-	ln     net.Listener
-	done   chan struct{}
-	cache  eventCache
-	assets *assets
-	retry  *frame // the event stream's first line: how soon to reconnect
+	cfg       Config
+	srv       *http.Server
+	ln        net.Listener
+	done      chan struct{}
+	cache     eventCache
+	assets    *assets
+	retry     *frame // the event stream's first line: how soon to reconnect
+	clock     clock
+	stopClock context.CancelFunc
+	clockDone chan struct{}
 }
 
 // New checks the config and builds the routes.
@@ -77,7 +80,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, assets: a, retry: newFrame(fmt.Appendf(nil, "retry: %d\n\n", cfg.Retry.Milliseconds()))}
+	s := &Server{cfg: cfg, assets: a, retry: newFrame(fmt.Appendf(nil, "retry: %d\n\n", cfg.Retry.Milliseconds())),
+		clock: clock{cur: cfg.View.Current(), subs: map[chan struct{}]struct{}{}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/results", s.getResults)
 	mux.HandleFunc("GET /api/v1/election", s.getElection)
@@ -107,6 +111,12 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.srv.BaseContext = func(net.Listener) context.Context { return ctx }
+	clockCtx, stop := context.WithCancel(ctx)
+	s.stopClock, s.clockDone = stop, make(chan struct{})
+	go func() {
+		defer close(s.clockDone)
+		s.runClock(clockCtx)
+	}()
 	s.done = make(chan struct{})
 	go func() {
 		defer close(s.done)
@@ -128,6 +138,10 @@ func (s *Server) Stop() {
 		s.srv.Close()
 	}
 	<-s.done
+	if s.stopClock != nil {
+		s.stopClock()
+		<-s.clockDone
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
