@@ -261,6 +261,13 @@ func (p *page) mustWait(expr string) {
 	}
 }
 
+// choose sets a select or input to value, as a user's choice would (the page's change handler runs).
+func (p *page) choose(sel, value string) {
+	p.t.Helper()
+	p.run(chromedp.SetValue(sel, value, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector(`+strconv.Quote(sel)+`).dispatchEvent(new Event('change'))`, nil))
+}
+
 // click clicks the element sel selects, as a user's click would (the page's own handlers run).
 func (p *page) click(sel string) {
 	p.t.Helper()
@@ -381,7 +388,7 @@ func TestPageViewsShowTheAPIsNumbers(t *testing.T) {
 		}
 		equalNum(t, "leader votes", f["leader-votes"], float64(leader.Votes))
 		// Every candidate, with 100 rows a page.
-		p.run(chromedp.SetValue(`select.size`, "100", chromedp.ByQuery), chromedp.Evaluate(`document.querySelector('select.size').dispatchEvent(new Event('change'))`, nil))
+		p.choose(`select.size`, "100")
 		keys, rows := p.rows("candidates")
 		if len(keys) != len(res.Candidates) {
 			t.Fatalf("results table shows %d candidates, API has %d", len(keys), len(res.Candidates))
@@ -595,7 +602,7 @@ func TestPageTableControls(t *testing.T) {
 	check("by votes, fewest first", byVotesAsc[:10])
 
 	// Page size 25 shows all 12.
-	p.run(chromedp.SetValue(`select.size`, "25", chromedp.ByQuery), chromedp.Evaluate(`document.querySelector('select.size').dispatchEvent(new Event('change'))`, nil))
+	p.choose(`select.size`, "25")
 	p.mustWait(`location.search.includes('size=25')`)
 	check("25 a page", byVotesAsc)
 
@@ -645,7 +652,7 @@ func TestPageUpdatesLive(t *testing.T) {
 	}
 
 	// Paused: nothing moves; the choice survives a reload; live again catches up.
-	p.run(chromedp.SetValue(`#mode`, "paused", chromedp.ByQuery), chromedp.Evaluate(`document.querySelector('#mode').dispatchEvent(new Event('change'))`, nil))
+	p.choose(`#mode`, "paused")
 	p.mustWait(`document.querySelector('#conn').dataset.state === 'paused'`)
 	castSome(s, 5)
 	want := s.counted(int64(10 + 7*3 + 5)).BallotsCounted
@@ -658,13 +665,13 @@ func TestPageUpdatesLive(t *testing.T) {
 	if shown == strconv.FormatInt(want, 10) {
 		t.Errorf("paused page shows the newest count %s", shown)
 	}
-	p.run(chromedp.SetValue(`#mode`, "live", chromedp.ByQuery), chromedp.Evaluate(`document.querySelector('#mode').dispatchEvent(new Event('change'))`, nil))
+	p.choose(`#mode`, "live")
 	p.mustWait(fmt.Sprintf(`document.querySelector('#conn').dataset.state === 'live' && document.querySelector('[data-test="ballots"]').dataset.value === '%d'`, want))
 
 	// Every N seconds: polls instead of streaming.
-	p.run(chromedp.SetValue(`#mode`, "interval", chromedp.ByQuery), chromedp.Evaluate(`document.querySelector('#mode').dispatchEvent(new Event('change'))`, nil))
+	p.choose(`#mode`, "interval")
 	p.mustWait(`document.querySelector('#conn').dataset.state === 'interval' && !document.querySelector('#every').hidden`)
-	p.run(chromedp.SetValue(`#interval`, "1", chromedp.ByQuery), chromedp.Evaluate(`document.querySelector('#interval').dispatchEvent(new Event('change'))`, nil))
+	p.choose(`#interval`, "1")
 	castSome(s, 2)
 	want = s.counted(want + 2).BallotsCounted
 	p.mustWait(fmt.Sprintf(`document.querySelector('#conn').textContent === 'Every 1 s' && document.querySelector('[data-test="ballots"]').dataset.value === '%d'`, want))

@@ -2,7 +2,7 @@
 // after every change of the results (update), so live updates never reset what the reader has typed or
 // where the keyboard focus is.
 
-import { h, num, pct, figure, safeURL, keepFocus } from './dom.js';
+import { h, num, pct, figure, safeURL } from './dom.js';
 import { bars, donut, seats, columns, avatar, swatch, OTHERS } from './charts.js';
 import { Table, query, setQuery } from './table.js';
 import { layout } from './tiles.js';
@@ -363,4 +363,3 @@ export function route(live, path) {
   }
 }
 
-export { keepFocus };
