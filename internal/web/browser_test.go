@@ -155,7 +155,8 @@ func (s *site) cast(n int, pick func(voter int64, ballot []*election.Candidate) 
 	}
 }
 
-// counted waits until the results count n ballots, and returns them.
+// counted waits until the results count n ballots, and returns them: it polls the API (the condition)
+// until a deadline; the short sleep is only the polling interval.
 func (s *site) counted(n int64) *results.Results {
 	s.t.Helper()
 	var res results.Results
@@ -708,6 +709,8 @@ func TestPageHoldsOneEventStream(t *testing.T) {
 		p.open(path)
 	}
 	var text string
+	// The server notices a closed stream a moment after the browser closes it: poll the gauge (the
+	// condition) until a deadline.
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		resp, err := http.Get(s.base + "/metrics")
 		testenv.Must(t, err, "metrics")
