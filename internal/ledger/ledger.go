@@ -4,14 +4,16 @@
 //
 // Secret ballot. A ballot row holds a random ballot id, the candidate, the constituency, the voter's state
 // and the minute it was cast; nothing that names the voter. Casting writes the ballot in the same
-// transaction that marks the voter as having voted, and ballots of one commit batch are inserted in a
-// shuffled order, so the order of ballot rows does not mirror the order of voters within a batch. The
-// voters table keeps no time of voting.
+// transaction that records the voter in the voted table (voter id and state, no time), and ballots of one
+// commit batch are inserted in a shuffled order, so the order of ballot rows does not mirror the order of
+// voters within a batch. On SQLite the voted table is stored in voter id order, not in the order of voting.
 //
 // What an insider holding the database can still infer: (1) someone watching the database live, or reading
-// its write-ahead log, sees each commit's voter updates next to its ballot inserts; when a batch holds a
-// single ballot (low traffic), that links a voter to a ballot. (2) Ballots are dated to the minute and
-// carry the voter's state and constituency; in a small constituency with few voters in a minute, that
+// its write-ahead log, sees each commit's voted rows next to its ballot inserts; when a batch holds a
+// single ballot (low traffic), that links a voter to a ballot. On PostgreSQL the same link survives in the
+// tables themselves until they are vacuumed and frozen: a row's xmin names the transaction that wrote it,
+// and the ballots table keeps that transaction id as its read position. (2) Ballots are dated to the minute
+// and carry the voter's state and constituency; in a small constituency with few voters in a minute, that
 // narrows who cast it. (3) A constituency where every voter chose the same candidate reveals every vote,
 // as in any election. Operators who need stronger guarantees should batch casts over a mixing delay.
 //
@@ -64,6 +66,10 @@ type Store struct {
 
 // Open connects, applies migrations, and returns the store.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	return open(ctx, cfg, 0)
+}
+
+func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -81,7 +87,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, schema); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -308,3 +308,52 @@ func TestReadingWhileCastingMissesNothing(t *testing.T) {
 		}
 	})
 }
+
+// A ledger written by a binary with schema 1 (who has voted kept as voters.has_voted) keeps every voter's
+// state when a newer binary opens it: voters who had voted are still refused, the others may vote, and
+// the totals carry over.
+func TestUpgradeFromSchema1KeepsWhoHasVoted(t *testing.T) {
+	t.Parallel()
+	for _, db := range testenv.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := testenv.Context(t)
+			cfg := ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
+			old, err := ledger.OpenAtSchemaForTest(ctx, cfg, 1)
+			testenv.Must(t, err, "open at schema 1")
+			_, g := seeded(t, old, 10)
+			v0, v1, v2 := g.Voter(0), g.Voter(1), g.Voter(2)
+			testenv.Must(t, old.ExecForTest(ctx, "UPDATE voters SET has_voted = TRUE WHERE voter_id IN ('"+v0.ID+"', '"+v1.ID+"')"), "mark voted")
+			old.Close()
+
+			s, err := ledger.Open(ctx, cfg)
+			testenv.Must(t, err, "open and upgrade")
+			defer s.Close()
+			tot, err := s.Totals(ctx)
+			testenv.Must(t, err, "totals")
+			if tot.VotersVoted != 2 {
+				t.Fatalf("voters marked voted after the upgrade: %d, want 2", tot.VotersVoted)
+			}
+			wantByState := map[string]int64{}
+			wantByState[v0.State]++
+			wantByState[v1.State]++
+			for st, n := range wantByState {
+				if tot.VotedByState[st] != n {
+					t.Fatalf("voted in %s after the upgrade: %d, want %d (all: %v)", st, tot.VotedByState[st], n, tot.VotedByState)
+				}
+			}
+			e, err := s.Election(ctx)
+			testenv.Must(t, err, "election")
+			ix := election.NewIndex(e)
+			reqs := []ledger.CastRequest{
+				{VoterID: v0.ID, Credential: g.Credential(v0.ID), CandidateID: "cand-1"},
+				{VoterID: v2.ID, Credential: g.Credential(v2.ID), CandidateID: "cand-2"},
+			}
+			_, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
+			testenv.Must(t, err, "cast")
+			if !errors.Is(errs[0], ledger.ErrAlreadyVoted) || errs[1] != nil {
+				t.Fatalf("casts after the upgrade: %v, want [already voted, accepted]", errs)
+			}
+		})
+	}
+}

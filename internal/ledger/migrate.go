@@ -11,8 +11,9 @@ import (
 )
 
 // migrate applies the dialect's numbered migrations in order, each in its own transaction, recording the
-// version reached. A database from a newer binary (a version we do not know) is refused untouched.
-func (s *Store) migrate(ctx context.Context) error {
+// version reached. A database from a newer binary (a version we do not know) is refused untouched. upTo
+// stops at that version (tests of an upgrade start from an older schema); 0 means the latest.
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("ledger: migrate: %w", err)
@@ -53,7 +54,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for _, f := range files {
 		v := version(f)
-		if v <= current {
+		if v <= current || upTo > 0 && v > upTo {
 			continue
 		}
 		body, err := sqlFiles.ReadFile(f)

@@ -38,7 +38,8 @@ ON CONFLICT (constituency_id, state_code) DO UPDATE SET voters = registered.vote
 SELECT constituency_id, state_code, voters FROM registered;
 
 -- name: FindVoter
-SELECT constituency_id, address_state, credential_hash, has_voted FROM voters WHERE voter_id = $1;
+SELECT v.constituency_id, v.address_state, v.credential_hash, EXISTS (SELECT 1 FROM voted WHERE voted.voter_id = v.voter_id)
+FROM voters AS v WHERE v.voter_id = $1;
 
 -- name: InsertBallots
 -- The VALUES rows are appended by the caller, one per ballot, 5 columns each.
@@ -48,7 +49,7 @@ INSERT INTO ballots (ballot_id, candidate_id, constituency_id, state_code, cast_
 SELECT COUNT(*) FROM ballots;
 
 -- name: CountVoted
-SELECT COUNT(*) FROM voters WHERE has_voted;
+SELECT COUNT(*) FROM voted;
 
 -- name: BallotsPerCandidate
 SELECT candidate_id, COUNT(*) FROM ballots GROUP BY candidate_id;
@@ -57,7 +58,7 @@ SELECT candidate_id, COUNT(*) FROM ballots GROUP BY candidate_id;
 SELECT state_code, COUNT(*) FROM ballots GROUP BY state_code;
 
 -- name: VotedPerState
-SELECT address_state, COUNT(*) FROM voters WHERE has_voted GROUP BY address_state;
+SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
 
 -- name: ExistingVoters
 -- The IN list is appended by the caller.

@@ -11,13 +11,16 @@ LIMIT $3;
 
 -- name: MarkVotedBatch
 -- The happy path of casting for a whole batch, in one round trip: right credential, standing in the
--- candidate's constituency, not yet voted. The guard "NOT has_voted" is what makes one ballot per voter
--- hold under concurrent casts: the row lock serialises two updates of one voter, and the second sees
--- has_voted already true and changes nothing. When a voter's row is not returned, FindVoter tells why.
--- $1, $2, $3 are arrays of voter ids, credential hashes and constituencies, sorted by voter id. A voter
--- listed twice is updated (and returned) once.
-UPDATE voters AS v SET has_voted = TRUE
+-- candidate's constituency, not voted yet. The primary key of voted is what makes one ballot per voter
+-- hold under concurrent casts: a second transaction inserting the same voter waits for the first, and
+-- once that commits its own insert does nothing (ON CONFLICT DO NOTHING) and returns no row. When a
+-- voter's row is not returned, FindVoter tells why. $1, $2, $3 are arrays of voter ids, credential
+-- hashes and constituencies, sorted by voter id (so two batches take their keys in the same order). A
+-- voter listed twice is inserted (and returned) once.
+INSERT INTO voted (voter_id, state_code)
+SELECT v.voter_id, v.address_state
 FROM unnest($1::text[], $2::text[], $3::text[]) AS r(voter_id, credential_hash, constituency_id)
-WHERE v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
-  AND v.constituency_id = r.constituency_id AND NOT v.has_voted
-RETURNING v.voter_id, v.address_state;
+JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
+  AND v.constituency_id = r.constituency_id
+ON CONFLICT (voter_id) DO NOTHING
+RETURNING voter_id, state_code;

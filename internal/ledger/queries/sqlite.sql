@@ -9,12 +9,16 @@ LIMIT $3;
 
 
 -- name: MarkVotedBatch
--- As in postgres.sql: the happy path of casting for a whole batch in one statement (SQLite has one
--- writer, so the guard "NOT has_voted" is never raced). /*rows*/ becomes the VALUES rows (voter id,
--- credential hash, constituency), sorted by voter id. A voter listed twice is updated once.
-UPDATE voters SET has_voted = TRUE
+-- As in postgres.sql: the happy path of casting for a whole batch in one statement; a voter already in
+-- voted is skipped by the primary key and not returned. /*rows*/ becomes the VALUES rows (voter id,
+-- credential hash, constituency), sorted by voter id. A voter listed twice is inserted once. "WHERE
+-- TRUE" is SQLite's way to tell an INSERT ... SELECT's join from the ON CONFLICT clause.
+INSERT INTO voted (voter_id, state_code)
+SELECT v.voter_id, v.address_state
 FROM (SELECT column1 AS voter_id, column2 AS credential_hash, column3 AS constituency_id
       FROM (VALUES /*rows*/)) AS r
-WHERE voters.voter_id = r.voter_id AND voters.credential_hash = r.credential_hash
-  AND voters.constituency_id = r.constituency_id AND NOT voters.has_voted
-RETURNING voters.voter_id, voters.address_state;
+JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
+  AND v.constituency_id = r.constituency_id
+WHERE TRUE
+ON CONFLICT (voter_id) DO NOTHING
+RETURNING voter_id, state_code;
