@@ -16,6 +16,12 @@ func TestBadInputFailsCleanly(t *testing.T) {
 	dir := t.TempDir()
 	badFile := filepath.Join(dir, "bad.json")
 	os.WriteFile(badFile, []byte("{\n  \"name\": \"x\",\n  \"parties\": [,]\n}"), 0o644)
+	// An election file whose candidates come from a CSV, and a CSV with a bad third line.
+	noCandidates := filepath.Join(dir, "union.json")
+	os.WriteFile(noCandidates, []byte(unionElection), 0o644)
+	badCandidates := filepath.Join(dir, "candidates.csv")
+	os.WriteFile(badCandidates, []byte("candidate_id,candidate_name,party_affiliation,constituency_id\n"+
+		"asha,Asha Rao,slate-a,floor-1\nravi,Ravi Iyer,greens,floor-2\n"), 0o644)
 	cases := []struct {
 		name string
 		args []string
@@ -26,6 +32,9 @@ func TestBadInputFailsCleanly(t *testing.T) {
 		{"missing election file", []string{"register", "--preset", filepath.Join(dir, "none.json")}, "no such file"},
 		{"unreachable kafka", []string{"register", "--kafka", "127.0.0.1:1"}, "cannot reach Kafka at 127.0.0.1:1"},
 		{"unreachable postgres", []string{"register", "--postgres", "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2"}, "cannot reach PostgreSQL at postgres://u:***@127.0.0.1:1/db"},
+		{"bad candidates CSV", []string{"register", "--preset", noCandidates, "--candidates", badCandidates}, badCandidates + `:3: column party_affiliation: unknown party "greens" (the election's party ids: slate-a, ind); nothing was imported`},
+		{"election file without candidates", []string{"register", "--preset", noCandidates}, `constituencies[0]: "floor-1" has no candidates`},
+		{"candidates without an election", []string{"register", "--candidates", badCandidates}, "--candidates needs --preset"},
 		{"bad flag value", []string{"up", "--turnout", "2"}, "--turnout 2: must be more than 0 and at most 1"},
 		{"bad environment", []string{"up"}, `environment variable ELECTION_VOTERS="many"`},
 		{"unknown command", []string{"vote"}, `unknown command "vote"`},
@@ -57,3 +66,11 @@ func TestBadInputFailsCleanly(t *testing.T) {
 		})
 	}
 }
+
+// unionElection lists no candidates: they are imported from a CSV with it.
+const unionElection = `{
+  "name": "Union steward election",
+  "parties": [{"id": "slate-a", "name": "Slate A", "short": "A"}, {"id": "ind", "name": "Independent", "short": "IND"}],
+  "states": [{"code": "HQ", "name": "Headquarters"}],
+  "constituencies": [{"id": "floor-1", "name": "Floor 1", "state": "HQ"}, {"id": "floor-2", "name": "Floor 2", "state": "HQ"}]
+}`

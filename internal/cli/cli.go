@@ -24,7 +24,7 @@ const usage = `election — a real-time election pipeline in one binary
 
 Usage:
   election up        run everything in one process (embedded Kafka and SQLite by default)
-  election register  register the election and voters, then exit (--csv imports a roll)
+  election register  register the election and voters, then exit (--candidates and --csv import CSV files)
   election relay     run only the relay (ledger -> votes_topic)
   election tally     run only the tally (votes_topic -> results topics), one of several
   election serve     run only the results API and ballot casting over HTTP
@@ -87,6 +87,7 @@ type flags struct {
 	fs                                                       *flag.FlagSet
 	preset, data, httpAddr, kafkaListen, kafka, postgres     string
 	prefix, instance, logLevel, csvPath, credentials, target string
+	candidates                                               string
 	voters                                                   int64
 	rate, turnout                                            float64
 	partitions, workers                                      int
@@ -113,6 +114,7 @@ func (f *flags) connection() {
 func (f *flags) election() {
 	f.fs.StringVar(&f.preset, "preset", "", "election: seed, national, or an election file (default: the registered one, else seed)")
 	f.fs.Int64Var(&f.voters, "voters", 0, "synthetic voters (default: 1000 for seed, 1000000 for national)")
+	f.fs.StringVar(&f.candidates, "candidates", "", "a CSV of candidates to add to the --preset election's when it is first registered")
 }
 
 func (f *flags) simulation() {
@@ -163,7 +165,7 @@ func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
 	}
 	return pipeline.Config{
 		DataDir: f.data, PostgresURL: f.postgres, Brokers: brokers, KafkaListen: f.kafkaListen, Prefix: f.prefix,
-		Partitions: int32(f.partitions), Election: f.preset, Voters: f.voters, Turnout: f.turnout, Rate: f.rate,
+		Partitions: int32(f.partitions), Election: f.preset, Candidates: f.candidates, Voters: f.voters, Turnout: f.turnout, Rate: f.rate,
 		Workers: f.workers, HTTPAddr: f.httpAddr, Target: f.target, Instance: f.instance, Roles: roles, ExitWhenDone: f.exitWhenDone,
 		Logger: log,
 	}

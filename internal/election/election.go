@@ -65,22 +65,47 @@ type Window struct {
 	Closes time.Time `json:"closes,omitzero"`
 }
 
-// Load reads an election file (JSON). Errors name the file and, for syntax errors, the line.
+// Load reads and validates an election file (JSON). Errors name the file and, for syntax errors, the line.
 func Load(path string) (*Election, error) {
+	e, err := LoadDraft(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("election file %s: %w", path, err)
+	}
+	return e, nil
+}
+
+// LoadDraft reads an election file without validating it, for callers that complete the definition
+// first (candidates from a CSV file) and then call Validate.
+func LoadDraft(path string) (*Election, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("election file: %w", err)
 	}
-	e, err := Parse(data)
+	e, err := decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("election file %s: %w", path, err)
 	}
 	return e, nil
 }
 
-// Parse decodes and validates an election definition. Unknown fields are errors: a misspelt field name
-// would otherwise be silently ignored.
+// Parse decodes and validates an election definition.
 func Parse(data []byte) (*Election, error) {
+	e, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// decode reads an election definition. Unknown fields are errors: a misspelt field name would otherwise
+// be silently ignored.
+func decode(data []byte) (*Election, error) {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	var e Election
@@ -95,9 +120,6 @@ func Parse(data []byte) (*Election, error) {
 			line, col := position(data, typ.Offset)
 			return nil, fmt.Errorf("line %d column %d: field %q: %v", line, col, typ.Field, err)
 		}
-		return nil, err
-	}
-	if err := e.Validate(); err != nil {
 		return nil, err
 	}
 	return &e, nil

@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/stream"
 )
 
@@ -41,6 +43,7 @@ type Config struct {
 	Prefix      string   // topic/group prefix
 	Partitions  int32
 	Election    string  // preset name or election file; "" means the one registered, or "seed"
+	Candidates  string  // a candidates CSV added to Election's candidates when it is registered
 	Voters      int64   // synthetic voters; 0 means the preset's default
 	Turnout     float64 // share of voters the simulator casts for
 	Rate        float64 // ballots per second; 0 as fast as possible; <0 paced to last about 90 s
@@ -69,6 +72,9 @@ func (c *Config) validate() error {
 	if c.Turnout <= 0 || c.Turnout > 1 {
 		return fmt.Errorf("pipeline: --turnout %v: must be more than 0 and at most 1", c.Turnout)
 	}
+	if c.Candidates != "" && c.Election == "" {
+		return errors.New("pipeline: --candidates needs --preset: the election (file) whose parties and constituencies the candidates stand for")
+	}
 	if c.Voters < 0 {
 		return fmt.Errorf("pipeline: --voters %d: must not be negative", c.Voters)
 	}
@@ -94,17 +100,33 @@ func DefaultVoters(e *election.Election) int64 {
 	return 1000
 }
 
-// loadElection resolves --preset: a built-in name or a file path.
-func loadElection(name string) (*election.Election, error) {
-	for _, p := range election.Presets {
-		if p == name {
-			return election.Preset(name)
-		}
+// loadElection resolves --preset (a built-in name or a file path) and adds the candidates of --candidates.
+func loadElection(name, candidatesCSV string) (*election.Election, error) {
+	var e *election.Election
+	var err error
+	switch {
+	case slices.Contains(election.Presets, name):
+		e, err = election.Preset(name)
+	case strings.ContainsAny(name, "/.") && candidatesCSV == "":
+		e, err = election.Load(name)
+	case strings.ContainsAny(name, "/."):
+		// Not validated yet: the file may list no candidates, as they come from the CSV.
+		e, err = election.LoadDraft(name)
+	default:
+		e, err = election.Preset(name) // unknown name: Preset's error lists the presets
 	}
-	if strings.ContainsAny(name, "/.") {
-		return election.Load(name)
+	if err != nil || candidatesCSV == "" {
+		return e, err
 	}
-	return election.Preset(name) // unknown name: Preset's error lists the presets
+	cands, err := register.ReadCandidatesCSV(candidatesCSV, e)
+	if err != nil {
+		return nil, err
+	}
+	e.Candidates = append(e.Candidates, cands...)
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("election %s with the candidates of %s: %w", name, candidatesCSV, err)
+	}
+	return e, nil
 }
 
 // Connect opens the ledger and, unless brokers are given, starts the embedded broker; then checks Kafka
@@ -156,7 +178,7 @@ func CheckElection(cfg *Config) error {
 	if cfg.Election == "" {
 		return nil
 	}
-	_, err := loadElection(cfg.Election)
+	_, err := loadElection(cfg.Election, cfg.Candidates)
 	return err
 }
 
@@ -175,7 +197,7 @@ func Election(ctx context.Context, cfg *Config, store *ledger.Store) (*election.
 	if name == "" {
 		name = "seed"
 	}
-	want, err := loadElection(name)
+	want, err := loadElection(name, cfg.Candidates)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,47 +59,53 @@ func openCSV(path string, ix *election.Index) (*csvReader, io.Closer, error) {
 	}
 	r := csv.NewReader(f)
 	r.ReuseRecord = true
-	cr := &csvReader{file: path, ix: ix, r: r, col: map[string]int{}}
-	header, err := r.Read()
-	if err != nil {
+	cr := &csvReader{file: path, ix: ix, r: r}
+	if cr.col, err = readHeader(r, path, CSVColumns, requiredColumns); err != nil {
 		f.Close()
-		if err == io.EOF {
-			return nil, nil, &CSVError{File: path, Line: 1, Msg: "the file is empty; a header row naming the columns is needed"}
-		}
-		return nil, nil, cr.wrap(err)
-	}
-	known := map[string]bool{}
-	for _, c := range CSVColumns {
-		known[c] = true
-	}
-	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		if !known[h] {
-			f.Close()
-			return nil, nil, &CSVError{File: path, Line: 1, Column: strconv.Itoa(i + 1), Msg: fmt.Sprintf("unknown column %q (known: %s)", h, strings.Join(CSVColumns, ", "))}
-		}
-		if _, dup := cr.col[h]; dup {
-			f.Close()
-			return nil, nil, &CSVError{File: path, Line: 1, Column: h, Msg: "column named twice"}
-		}
-		cr.col[h] = i
-	}
-	for _, req := range requiredColumns {
-		if _, ok := cr.col[req]; !ok {
-			f.Close()
-			return nil, nil, &CSVError{File: path, Line: 1, Column: req, Msg: "required column missing from the header"}
-		}
+		return nil, nil, err
 	}
 	return cr, f, nil
 }
 
-func (cr *csvReader) wrap(err error) error {
+// readHeader reads the header row, which names the columns (from known, in any order; all of required).
+// It returns each column's position.
+func readHeader(r *csv.Reader, path string, known, required []string) (map[string]int, error) {
+	header, err := r.Read()
+	if err != nil {
+		if err == io.EOF {
+			return nil, &CSVError{File: path, Line: 1, Msg: "the file is empty; a header row naming the columns is needed"}
+		}
+		return nil, wrapCSV(path, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		if !slices.Contains(known, h) {
+			return nil, &CSVError{File: path, Line: 1, Column: strconv.Itoa(i + 1), Msg: fmt.Sprintf("unknown column %q (known: %s)", h, strings.Join(known, ", "))}
+		}
+		if _, dup := col[h]; dup {
+			return nil, &CSVError{File: path, Line: 1, Column: h, Msg: "column named twice"}
+		}
+		col[h] = i
+	}
+	for _, req := range required {
+		if _, ok := col[req]; !ok {
+			return nil, &CSVError{File: path, Line: 1, Column: req, Msg: "required column missing from the header"}
+		}
+	}
+	return col, nil
+}
+
+// wrapCSV gives a CSV syntax error its file, line and column.
+func wrapCSV(path string, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &CSVError{File: cr.file, Line: pe.Line, Column: strconv.Itoa(pe.Column), Msg: pe.Err.Error()}
+		return &CSVError{File: path, Line: pe.Line, Column: strconv.Itoa(pe.Column), Msg: pe.Err.Error()}
 	}
-	return fmt.Errorf("voters CSV %s: %w", cr.file, err)
+	return fmt.Errorf("CSV %s: %w", path, err)
 }
+
+func (cr *csvReader) wrap(err error) error { return wrapCSV(cr.file, err) }
 
 // next reads and checks one row; it returns nil at the end of the file.
 func (cr *csvReader) next() (*synth.Voter, int, error) {
