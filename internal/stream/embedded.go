@@ -1,10 +1,12 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -15,16 +17,26 @@ import (
 type Embedded struct {
 	cluster *kfake.Cluster
 	addr    string
+	unlock  func()
 }
 
 // StartEmbedded starts the broker listening on addr (host:port; port 0 picks a free one), storing its
-// data in dir.
+// data in dir. One process at a time may use dir: two brokers writing one directory would corrupt it, and
+// two relays on one ledger and broker would not fence each other (each run gets fresh transactional ids).
 func StartEmbedded(addr, dir string, log *slog.Logger) (*Embedded, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("stream: embedded broker: %w", err)
 	}
+	unlock, err := lockDir(dir + ".lock")
+	if errors.Is(err, errInUse) {
+		return nil, fmt.Errorf("stream: the data directory %s is %w: stop that process first, or use its broker with --kafka", filepath.Dir(dir), err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stream: embedded broker: lock %s: %w", dir+".lock", err)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("stream: embedded broker cannot listen on %s: %w (pass --kafka-listen with a free address)", addr, err)
 	}
 	used := false
@@ -42,16 +54,23 @@ func StartEmbedded(addr, dir string, log *slog.Logger) (*Embedded, error) {
 	)
 	if err != nil {
 		ln.Close()
+		unlock()
 		return nil, fmt.Errorf("stream: embedded broker (data in %s): %w", dir, err)
 	}
-	return &Embedded{cluster: c, addr: ln.Addr().String()}, nil
+	return &Embedded{cluster: c, addr: ln.Addr().String(), unlock: unlock}, nil
 }
 
 // Addr is the broker's listening address.
 func (e *Embedded) Addr() string { return e.addr }
 
-// Stop closes the broker, flushing its data to disk.
-func (e *Embedded) Stop() { e.cluster.Close() }
+// errInUse: another process holds the data directory.
+var errInUse = errors.New("in use by another election process")
+
+// Stop closes the broker, flushing its data to disk, and then lets another process use the directory.
+func (e *Embedded) Stop() {
+	e.cluster.Close()
+	e.unlock()
+}
 
 type kfakeLog struct{ l *slog.Logger }
 
