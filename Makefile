@@ -18,9 +18,11 @@ lint:
 	go vet ./...
 	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-# Throughput, freshness and raw limits, embedded and (when services run) PostgreSQL + Kafka.
+# Throughput, freshness and raw limits, embedded and (when services run) PostgreSQL + Kafka. -p 1: one
+# package's benchmarks at a time; by default go test runs packages side by side, and they would share
+# (and skew) the machine's cores.
 bench:
-	eval "$$(scripts/services.sh)"; go test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	eval "$$(scripts/services.sh)"; go test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
 services:
 	scripts/services.sh
