@@ -16,6 +16,7 @@ import (
 // time until the results first counted k ballots. Voters are registered before the clock starts.
 // ELECTION_BENCH_VOTERS sets the size (default 300,000 national voters, all of whom vote).
 func BenchmarkPipeline(b *testing.B) {
+	pipeline.TuneGC() // as the election command does
 	voters := testenv.IntEnv(b, "ELECTION_BENCH_VOTERS", 300_000)
 	for _, be := range backends(b) {
 		b.Run(be.name, func(b *testing.B) {
