@@ -35,6 +35,7 @@ func TestBadInputFailsCleanly(t *testing.T) {
 		{"bad candidates CSV", []string{"register", "--preset", noCandidates, "--candidates", badCandidates}, badCandidates + `:3: column party_affiliation: unknown party "greens" (the election's party ids: slate-a, ind); nothing was imported`},
 		{"election file without candidates", []string{"register", "--preset", noCandidates}, `constituencies[0]: "floor-1" has no candidates`},
 		{"candidates without an election", []string{"register", "--candidates", badCandidates}, "--candidates needs --preset"},
+		{"candidates without an election, with a roll", []string{"register", "--candidates", badCandidates, "--csv", badCandidates}, "--candidates needs --preset"},
 		{"bad flag value", []string{"up", "--turnout", "2"}, "--turnout 2: must be more than 0 and at most 1"},
 		{"bad environment", []string{"up"}, `environment variable ELECTION_VOTERS="many"`},
 		{"unknown command", []string{"vote"}, `unknown command "vote"`},

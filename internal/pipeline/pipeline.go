@@ -72,9 +72,6 @@ func (c *Config) validate() error {
 	if c.Turnout <= 0 || c.Turnout > 1 {
 		return fmt.Errorf("pipeline: --turnout %v: must be more than 0 and at most 1", c.Turnout)
 	}
-	if c.Candidates != "" && c.Election == "" {
-		return errors.New("pipeline: --candidates needs --preset: the election (file) whose parties and constituencies the candidates stand for")
-	}
 	if c.Voters < 0 {
 		return fmt.Errorf("pipeline: --voters %d: must not be negative", c.Voters)
 	}
@@ -172,9 +169,12 @@ func Connect(ctx context.Context, cfg *Config) (*ledger.Store, stream.Config, fu
 	return store, sc, done, nil
 }
 
-// CheckElection loads cfg.Election (when given) without connecting anywhere, so a bad preset name or
-// election file is reported before anything is created.
+// CheckElection loads cfg.Election (when given) and cfg.Candidates without connecting anywhere, so a bad
+// preset name, election file or candidates CSV is reported before anything is created.
 func CheckElection(cfg *Config) error {
+	if cfg.Candidates != "" && cfg.Election == "" {
+		return errors.New("pipeline: --candidates needs --preset: the election (file) whose parties and constituencies the candidates stand for")
+	}
 	if cfg.Election == "" {
 		return nil
 	}
