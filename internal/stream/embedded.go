@@ -27,7 +27,7 @@ func StartEmbedded(addr, dir string, log *slog.Logger) (*Embedded, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("stream: embedded broker: %w", err)
 	}
-	unlock, err := lockDir(dir + ".lock")
+	unlock, err := lockFile(dir + ".lock")
 	if errors.Is(err, errInUse) {
 		return nil, fmt.Errorf("stream: the data directory %s is %w: stop that process first, or use its broker with --kafka", filepath.Dir(dir), err)
 	}

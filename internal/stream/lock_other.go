@@ -2,5 +2,5 @@
 
 package stream
 
-// lockDir does nothing where flock(2) is missing: do not run two embedded brokers on one data directory.
-func lockDir(string) (func(), error) { return func() {}, nil }
+// lockFile does nothing where flock(2) is missing: do not run two embedded brokers on one data directory.
+func lockFile(string) (func(), error) { return func() {}, nil }
