@@ -10,9 +10,9 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive lock on the file at path, or fails at once if another process holds it. The lock
-// lives as long as the open file: release closes it, and the kernel drops it when the process dies, even
-// by SIGKILL, so a crash never leaves the directory locked.
+// lockFile takes an exclusive lock on the file at path, or fails at once if another process holds it.
+// The lock lives as long as the open file: release closes it, and the kernel drops it when the process
+// dies, even by SIGKILL, so a crash never leaves the directory locked.
 func lockFile(path string) (release func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
