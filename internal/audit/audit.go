@@ -67,7 +67,9 @@ type kafkaSide struct {
 	published map[string]int64
 }
 
-func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) error {
+// follow consumes until ctx ends; the returned channel is closed once the client is closed, so the caller
+// can stop an embedded broker without the client complaining that it is gone.
+func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) (<-chan struct{}, error) {
 	t := cfg.Topics()
 	cl, err := kgo.NewClient(cfg.ClientOpts(
 		kgo.ConsumeTopics(t.TallyState, t.PerCandidate),
@@ -75,9 +77,11 @@ func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) error {
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	)...)
 	if err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return nil, fmt.Errorf("audit: %w", err)
 	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		defer cl.Close()
 		for {
 			fetches := cl.PollFetches(ctx)
@@ -100,18 +104,23 @@ func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) error {
 			})
 		}
 	}()
-	return nil
+	return done, nil
 }
 
 // Run audits, comparing again as Kafka's side catches up, until everything agrees or Wait has passed;
 // then it prints the report.
 func Run(ctx context.Context, cfg Config) (Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	k := &kafkaSide{snaps: map[int32]*stream.Snapshot{}, published: map[string]int64{}}
-	if err := k.follow(ctx, cfg.Stream); err != nil {
+	followed, err := k.follow(ctx, cfg.Stream)
+	if err != nil {
+		cancel()
 		return Report{}, err
 	}
+	defer func() {
+		cancel()
+		<-followed
+	}()
 	deadline := time.Now().Add(cfg.Wait)
 	// The ledger's totals are a scan of every ballot: read them again at most every two seconds, while
 	// Kafka's side (kept in memory by the follower) is compared every 200 ms.
@@ -119,7 +128,6 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var read time.Time
 	for {
 		if time.Since(read) >= 2*time.Second {
-			var err error
 			if tot, err = cfg.Store.Totals(ctx); err != nil {
 				return Report{}, err
 			}
