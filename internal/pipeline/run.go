@@ -120,7 +120,8 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 			return err
 		}
 		stops = append(stops, run.Server.Stop)
-		log.Info("results API listening", "url", "http://"+run.Server.Addr()+"/api/v1/results")
+		base := "http://" + run.Server.Addr()
+		log.Info("results page and API listening", "page", base+"/", "api", base+"/api/v1/results")
 	}
 	if cfg.Roles.Simulate {
 		simCtx, stopSim := context.WithCancel(ctx)
