@@ -32,6 +32,23 @@ func freePort(t testing.TB) string {
 	return ln.Addr().String()
 }
 
+// reusablePort is a free port below Linux's default ephemeral range (32768-60999), for a child that is
+// restarted on the same port many times: between two lives the kernel would otherwise be free to hand it
+// to another test's listener on port 0, or to a connection as its source port, and the next life could
+// not listen.
+func reusablePort(t testing.TB) string {
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+	for range 100 {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rng.IntN(12000)))
+		if err == nil {
+			defer ln.Close()
+			return ln.Addr().String()
+		}
+	}
+	t.Fatal("no free port found below the ephemeral range")
+	return ""
+}
+
 func child(t testing.TB, logs *bytes.Buffer, args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "ELECTION_TEST_CHILD_ARGS="+strings.Join(args, "\x1f"))
@@ -49,7 +66,7 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 		name string
 		args func(t *testing.T) []string
 	}
-	modes := []mode{{"embedded", func(t *testing.T) []string { return []string{"--kafka-listen", freePort(t)} }}}
+	modes := []mode{{"embedded", func(t *testing.T) []string { return []string{"--kafka-listen", reusablePort(t)} }}}
 	if testenv.HasPostgres(t) && testenv.KafkaBrokers(t) != "" {
 		modes = append(modes, mode{"postgres+kafka", func(t *testing.T) []string {
 			return []string{"--postgres", testenv.PostgresURL(t), "--kafka", testenv.KafkaBrokers(t), "--topic-prefix", testenv.Namespace()}
