@@ -55,15 +55,23 @@ const (
 
 // CastBatch casts several ballots in one transaction (group commit). It returns, per request, a receipt
 // or the reason it was refused; a non-nil error means the transaction failed and nothing was cast.
+//
+// Each request is decided as if it were cast alone, after the requests before it in the batch: an unknown
+// candidate is refused first, then an unknown voter or a wrong credential, then a voter who has voted
+// (before this batch, or by an earlier request in it), then a candidate standing elsewhere. A ballot is
+// written only for a request whose own credential and constituency matched, with that request's
+// candidate, and only that request gets its receipt: another request naming the same voter, whatever its
+// credential, can never take the voter's ballot.
 func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRequest, now time.Time) ([]Receipt, []error, error) {
 	receipts := make([]Receipt, len(reqs))
 	errs := make([]error, len(reqs))
-	// Voters are locked in id order, so two batches on PostgreSQL cannot deadlock on each other.
+	// Voters are locked in id order, so two batches on PostgreSQL cannot deadlock on each other; requests
+	// naming the same voter stay in batch order.
 	order := make([]int, len(reqs))
 	for i := range order {
 		order[i] = i
 	}
-	sort.Slice(order, func(a, b int) bool { return reqs[order[a]].VoterID < reqs[order[b]].VoterID })
+	sort.SliceStable(order, func(a, b int) bool { return reqs[order[a]].VoterID < reqs[order[b]].VoterID })
 	minute := CastMinute(now)
 	refuseAll := func(why error) ([]Receipt, []error, error) {
 		for i := range errs {
@@ -90,18 +98,27 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 		case err != sql.ErrNoRows:
 			return fmt.Errorf("read polls closed: %w", err)
 		}
-		states, err := s.markVoters(ctx, tx, ix, reqs, order)
+		for i, r := range reqs {
+			if ix.Candidate[r.CandidateID] == nil {
+				errs[i] = ErrUnknownCandidate
+			}
+		}
+		// Requests naming a voter named before them in the batch are decided here, so the marking
+		// statement sees each voter at most once (see markVoters).
+		if err := s.settleDuplicates(ctx, tx, ix, reqs, order, errs); err != nil {
+			return err
+		}
+		states, err := s.markVoters(ctx, tx, ix, reqs, order, errs)
 		if err != nil {
 			return err
 		}
 		var ballots [][]any
 		for _, i := range order {
-			r := reqs[i]
-			cand := ix.Candidate[r.CandidateID]
-			if cand == nil {
-				errs[i] = ErrUnknownCandidate
+			if errs[i] != nil {
 				continue
 			}
+			r := reqs[i]
+			cand := ix.Candidate[r.CandidateID]
 			state, ok := states[i]
 			if !ok {
 				if errs[i], err = s.whyRefused(ctx, tx, r, cand); err != nil {
@@ -140,23 +157,73 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 	return receipts, errs, nil
 }
 
-// markVoters marks as voted every request's voter whose credential and constituency match and who has not
-// voted yet, and returns, by request index, the state of each voter it marked. A voter named twice is
-// marked for the first request only. Requests are visited in order (sorted by voter id).
-func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, reqs []CastRequest, order []int) (map[int]string, error) {
-	states := make(map[int]string, len(reqs))
-	ids, hashes, cons := make([]string, 0, len(reqs)), make([]string, 0, len(reqs)), make([]string, 0, len(reqs))
-	first := make(map[string]int, len(reqs)) // voter id -> the first request naming it
-	for _, i := range order {
-		r := reqs[i]
-		cand := ix.Candidate[r.CandidateID]
-		if cand == nil {
+// settleDuplicates decides, for every voter named by more than one still-undecided request, all of those
+// requests but one: it reads the voter once and walks the requests in batch order, refusing a wrong
+// credential, a voter who has voted (before the batch, or through an earlier request here) and a
+// candidate standing elsewhere, and leaves undecided only the first request that passes every check. That
+// one goes on to the marking statement, which, seeing each voter once, cannot credit the voter's row to
+// the wrong request. Voters named once (nearly all of them) cost nothing here.
+func (s *Store) settleDuplicates(ctx context.Context, tx *sql.Tx, ix *election.Index, reqs []CastRequest, order []int, errs []error) error {
+	for start := 0; start < len(order); {
+		end := start + 1
+		for end < len(order) && reqs[order[end]].VoterID == reqs[order[start]].VoterID {
+			end++
+		}
+		var group []int // the undecided requests naming this voter, in batch order
+		for _, i := range order[start:end] {
+			if errs[i] == nil {
+				group = append(group, i)
+			}
+		}
+		start = end
+		if len(group) < 2 {
 			continue
 		}
-		if _, dup := first[r.VoterID]; !dup {
-			first[r.VoterID] = i
+		var cons, state, hash string
+		var voted bool
+		err := tx.QueryRowContext(ctx, s.q["FindVoter"], reqs[group[0]].VoterID).Scan(&cons, &state, &hash, &voted)
+		if err != nil && err != sql.ErrNoRows {
+			return fmt.Errorf("find a voter named %d times in one batch: %w", len(group), err)
 		}
-		ids, hashes, cons = append(ids, r.VoterID), append(hashes, HashCredential(r.Credential)), append(cons, cand.Constituency)
+		known := err == nil
+		taken := false
+		for _, i := range group {
+			r := reqs[i]
+			switch {
+			case !known || subtle.ConstantTimeCompare([]byte(hash), []byte(HashCredential(r.Credential))) != 1:
+				errs[i] = ErrInvalidCredential
+			case voted || taken:
+				errs[i] = ErrAlreadyVoted
+			case ix.Candidate[r.CandidateID].Constituency != cons:
+				errs[i] = ErrNotOnBallot
+			default:
+				taken = true // left undecided: the marking statement records it
+			}
+		}
+	}
+	return nil
+}
+
+// markVoters marks as voted the voter of every undecided request whose credential and constituency match
+// and who has not voted yet, and returns, by request index, the state of each voter it marked. The caller
+// guarantees that at most one undecided request names any voter, so a row the statement returns belongs
+// to exactly one request: the one whose own credential and constituency the statement matched.
+func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, reqs []CastRequest, order []int, errs []error) (map[int]string, error) {
+	states := make(map[int]string, len(reqs))
+	ids, hashes, cons := make([]string, 0, len(reqs)), make([]string, 0, len(reqs)), make([]string, 0, len(reqs))
+	byVoter := make(map[string]int, len(reqs)) // voter id -> the one undecided request naming it
+	for _, i := range order {
+		if errs[i] != nil {
+			continue
+		}
+		r := reqs[i]
+		if _, dup := byVoter[r.VoterID]; dup {
+			// settleDuplicates leaves one request per voter; crediting a row to the wrong request is
+			// the one thing this function must never do, so check rather than assume.
+			return nil, fmt.Errorf("voter named by two undecided requests in one batch")
+		}
+		byVoter[r.VoterID] = i
+		ids, hashes, cons = append(ids, r.VoterID), append(hashes, HashCredential(r.Credential)), append(cons, ix.Candidate[r.CandidateID].Constituency)
 	}
 	if len(ids) == 0 {
 		return states, nil
@@ -184,7 +251,11 @@ func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, 
 		if err := rows.Scan(&id, &state); err != nil {
 			return nil, err
 		}
-		states[first[id]] = state
+		i, ok := byVoter[id]
+		if !ok {
+			return nil, fmt.Errorf("marking returned voter %q, which no request named", id)
+		}
+		states[i] = state
 	}
 	return states, rows.Err()
 }
@@ -198,7 +269,7 @@ func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand 
 	case err == sql.ErrNoRows:
 		return ErrInvalidCredential, nil
 	case err != nil:
-		return nil, fmt.Errorf("find voter %s: %w", r.VoterID, err)
+		return nil, fmt.Errorf("find a voter: %w", err)
 	case subtle.ConstantTimeCompare([]byte(hash), []byte(HashCredential(r.Credential))) != 1:
 		return ErrInvalidCredential, nil
 	case voted:
@@ -206,7 +277,7 @@ func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand 
 	case cons != cand.Constituency:
 		return ErrNotOnBallot, nil
 	}
-	return nil, fmt.Errorf("voter %s: cast refused for no known reason", r.VoterID)
+	return nil, errors.New("a cast was refused for no known reason")
 }
 
 // newBallotID is a random UUID (version 4): nothing in it derives from the voter or the time.

@@ -17,7 +17,15 @@
 // narrows who cast it. (3) A constituency where every voter chose the same candidate reveals every vote,
 // as in any election. Operators who need stronger guarantees should batch casts over a mixing delay.
 //
-// What it must never do: store anything on a ballot that identifies a voter, or count a voter twice.
+// One ballot per voter, and it is that voter's own. The voted table's primary key admits each voter once,
+// across concurrent batches and processes. Within a batch, the marking statement sees each voter at most
+// once (CastBatch settles the other requests naming that voter first, in batch order), and it matches the
+// voter's row on that request's own credential hash and constituency; so the row it returns, and the
+// ballot written for it, belong to the request that proved the voter's credential, with that request's
+// candidate. A request with a wrong credential can never be credited with another request's match.
+//
+// What it must never do: store anything on a ballot that identifies a voter, count a voter twice, or write
+// a ballot for any request but the one whose credential matched.
 package ledger
 
 import (
