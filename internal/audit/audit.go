@@ -72,7 +72,7 @@ type kafkaSide struct {
 func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) (<-chan struct{}, error) {
 	t := cfg.Topics()
 	cl, err := kgo.NewClient(cfg.ClientOpts(
-		kgo.ConsumeTopics(t.TallyState, t.PerCandidate),
+		kgo.ConsumeTopics(t.TallyState.Name, t.PerCandidate.Name),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 	)...)
@@ -92,12 +92,12 @@ func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) (<-chan struc
 				k.mu.Lock()
 				defer k.mu.Unlock()
 				switch r.Topic {
-				case t.TallyState:
-					if s, err := stream.Decode[stream.Snapshot](r.Topic, r.Partition, r.Offset, r.Value); err == nil {
+				case t.TallyState.Name:
+					if s, err := t.TallyState.Decode(r); err == nil {
 						k.snaps[s.Partition] = s
 					}
-				case t.PerCandidate:
-					if c, err := stream.Decode[stream.CandidateTotal](r.Topic, r.Partition, r.Offset, r.Value); err == nil {
+				case t.PerCandidate.Name:
+					if c, err := t.PerCandidate.Decode(r); err == nil {
 						k.published[c.CandidateID] = max(k.published[c.CandidateID], c.TotalVotes)
 					}
 				}

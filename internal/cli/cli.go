@@ -15,9 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/election/election/internal/audit"
-	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/pipeline"
+	"github.com/election/election/internal/register"
 )
 
 const usage = `election — a real-time election pipeline in one binary
@@ -42,7 +41,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	pipeline.TuneGC()
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
@@ -157,19 +156,32 @@ func (f *flags) logger(stderr io.Writer) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), nil
 }
 
-func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
+// conn is the connection part of the configuration.
+func (f *flags) conn() pipeline.ConnConfig {
 	var brokers []string
 	for _, b := range strings.Split(f.kafka, ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			brokers = append(brokers, b)
 		}
 	}
-	return pipeline.Config{
-		DataDir: f.data, PostgresURL: f.postgres, Brokers: brokers, KafkaListen: f.kafkaListen, Prefix: f.prefix,
-		Partitions: int32(f.partitions), Election: f.preset, Candidates: f.candidates, Voters: f.voters, Turnout: f.turnout, Rate: f.rate,
-		Workers: f.workers, HTTPAddr: f.httpAddr, Target: f.target, Instance: f.instance, Roles: roles, ExitWhenDone: f.exitWhenDone,
-		Logger: log,
+	return pipeline.ConnConfig{DataDir: f.data, PostgresURL: f.postgres, Brokers: brokers, KafkaListen: f.kafkaListen,
+		Prefix: f.prefix, Partitions: int32(f.partitions)}
+}
+
+// config is the whole configuration for the roles the command runs.
+func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
+	cfg := pipeline.Config{Roles: roles, Conn: f.conn(), Election: register.Want{Preset: f.preset, Candidates: f.candidates},
+		Voters: f.voters, HTTP: pipeline.HTTPConfig{Addr: f.httpAddr}, Tally: pipeline.TallyConfig{Instance: f.instance}, Logger: log}
+	// Only registration may create an election; every other command works on one that exists.
+	cfg.Conn.Existing = !roles.Register
+	if roles.Simulate {
+		cfg.Sim = pipeline.SimConfig{Rate: f.rate, Paced: f.rate < 0, Turnout: f.turnout, Workers: f.workers, Target: f.target,
+			ExitWhenDone: f.exitWhenDone, ClosePolls: roles == pipeline.All}
+		if cfg.Sim.Paced {
+			cfg.Sim.Rate = 0
+		}
 	}
+	return cfg
 }
 
 func runRoles(ctx context.Context, cmd string, args []string, roles pipeline.Roles, stderr io.Writer) error {
@@ -178,7 +190,6 @@ func runRoles(ctx context.Context, cmd string, args []string, roles pipeline.Rol
 	if roles.Register {
 		f.election()
 	}
-	f.turnout = 0.7
 	if roles.Simulate {
 		f.simulation()
 	}
@@ -208,14 +219,7 @@ func runClose(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	cfg := f.config(pipeline.Roles{}, log)
-	cfg.Turnout = 1
-	store, _, done, err := pipeline.Connect(ctx, &cfg)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if err := store.ClosePolls(ctx, time.Now()); err != nil {
+	if err := pipeline.ClosePolls(ctx, f.conn(), log); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "polls closed")
@@ -233,18 +237,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if err != nil {
 		return 0, err
 	}
-	cfg := f.config(pipeline.Roles{}, log)
-	cfg.Turnout = 1
-	store, sc, done, err := pipeline.Connect(ctx, &cfg)
-	if err != nil {
-		return 0, err
-	}
-	defer done()
-	e, err := store.Election(ctx)
-	if err != nil {
-		return 0, err
-	}
-	rep, err := audit.Run(ctx, audit.Config{Store: store, Index: election.NewIndex(e), Stream: sc, Wait: f.wait, Out: stdout})
+	rep, err := pipeline.Audit(ctx, f.conn(), log, f.wait, stdout)
 	if err != nil {
 		return 0, err
 	}
@@ -264,10 +257,18 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if f.csvPath != "" {
-		return importCSV(ctx, f, log, stdout)
-	}
 	cfg := f.config(pipeline.Roles{Register: true}, log)
-	cfg.Turnout = 1
-	return pipeline.Register(ctx, cfg)
+	if f.csvPath == "" {
+		return pipeline.Register(ctx, cfg)
+	}
+	creds := f.credentials
+	if creds == "" {
+		creds = f.csvPath + ".credentials.csv"
+	}
+	n, err := pipeline.ImportVoters(ctx, cfg, f.csvPath, creds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d voters from %s; their credentials are in %s (keep it secret)\n", n, f.csvPath, creds)
+	return nil
 }

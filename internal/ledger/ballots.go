@@ -4,58 +4,21 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
+
+	"github.com/election/election/internal/ballot"
 )
-
-// Position is where the relay has read the ballots table up to. On SQLite Tx is always 0; on PostgreSQL
-// it is the inserting transaction's id (see the BallotsAfter query).
-type Position struct {
-	Tx  int64 `json:"tx"`
-	Seq int64 `json:"seq"`
-}
-
-func (p Position) String() string {
-	return strconv.FormatInt(p.Tx, 10) + ":" + strconv.FormatInt(p.Seq, 10)
-}
-
-// ParsePosition reads a Position written by String.
-func ParsePosition(s string) (Position, error) {
-	tx, seq, ok := strings.Cut(s, ":")
-	if !ok {
-		return Position{}, fmt.Errorf("ledger: bad position %q", s)
-	}
-	var p Position
-	var err error
-	if p.Tx, err = strconv.ParseInt(tx, 10, 64); err != nil {
-		return Position{}, fmt.Errorf("ledger: bad position %q: %w", s, err)
-	}
-	if p.Seq, err = strconv.ParseInt(seq, 10, 64); err != nil {
-		return Position{}, fmt.Errorf("ledger: bad position %q: %w", s, err)
-	}
-	return p, nil
-}
-
-// Ballot is a committed ballot as the relay reads it.
-type Ballot struct {
-	Pos          Position
-	ID           string
-	Candidate    string
-	Constituency string
-	State        string
-	CastMinute   string
-}
 
 // BallotsAfter returns up to limit committed ballots after pos, in position order. Every ballot committed
 // is eventually returned exactly once to a reader that advances pos to the last ballot it was given.
-func (s *Store) BallotsAfter(ctx context.Context, pos Position, limit int) ([]Ballot, error) {
+func (s *Store) BallotsAfter(ctx context.Context, pos ballot.Position, limit int) ([]ballot.Ballot, error) {
 	rows, err := s.r.QueryContext(ctx, s.q["BallotsAfter"], strconv.FormatInt(pos.Tx, 10), pos.Seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: read ballots after %s: %w", pos, err)
 	}
 	defer rows.Close()
-	out := make([]Ballot, 0, limit)
+	out := make([]ballot.Ballot, 0, limit)
 	for rows.Next() {
-		var b Ballot
+		var b ballot.Ballot
 		if err := rows.Scan(&b.Pos.Tx, &b.Pos.Seq, &b.ID, &b.Candidate, &b.Constituency, &b.State, &b.CastMinute); err != nil {
 			return nil, fmt.Errorf("ledger: read ballots: %w", err)
 		}

@@ -11,12 +11,12 @@ import (
 	mrand "math/rand/v2"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/lifecycle"
 )
 
 // Reasons a cast is refused. ErrInvalidCredential covers both an unknown voter and a wrong credential, so
@@ -291,15 +291,15 @@ func newBallotID() string {
 
 // Caster funnels concurrent casts into batched transactions (group commit): while one batch commits, the
 // next one gathers. Every caller waits for its own batch's commit, so a receipt means the ballot is durable.
+// It is a lifecycle.Service.
 type Caster struct {
+	lifecycle.Base
 	store   *Store
 	ix      *election.Index
 	log     *slog.Logger
 	workers int
 	max     int
 	reqs    chan *pending
-	wg      sync.WaitGroup
-	stop    context.CancelFunc
 	// OnCommit, if set, is told how many ballots each committed batch held (for metrics).
 	OnCommit func(n int, took time.Duration)
 }
@@ -334,22 +334,22 @@ func NewCaster(store *Store, ix *election.Index, cfg CasterConfig, log *slog.Log
 		reqs: make(chan *pending, cfg.MaxBatch*cfg.Workers)}
 }
 
+// Name is the service's name.
+func (c *Caster) Name() string { return "caster" }
+
 // Start runs the batching workers until Stop.
-func (c *Caster) Start(ctx context.Context) {
-	ctx, c.stop = context.WithCancel(context.WithoutCancel(ctx))
-	for range c.workers {
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.run(ctx)
-		}()
+func (c *Caster) Start(ctx context.Context) error {
+	work := make([]func(context.Context) error, c.workers)
+	for i := range work {
+		work[i] = c.run
 	}
+	c.Base.Run(ctx, "caster", work...)
+	return nil
 }
 
 // Stop finishes the batches in flight, refuses queued ones, and waits for the workers.
 func (c *Caster) Stop() {
-	c.stop()
-	c.wg.Wait()
+	c.Base.Stop()
 	for {
 		select {
 		case p := <-c.reqs:
@@ -375,7 +375,7 @@ func (c *Caster) Cast(ctx context.Context, req CastRequest) (Receipt, error) {
 	return p.rec, p.err
 }
 
-func (c *Caster) run(ctx context.Context) {
+func (c *Caster) run(ctx context.Context) error {
 	batch := make([]*pending, 0, c.max)
 	for {
 		batch = batch[:0]
@@ -383,7 +383,7 @@ func (c *Caster) run(ctx context.Context) {
 		case p := <-c.reqs:
 			batch = append(batch, p)
 		case <-ctx.Done():
-			return
+			return nil
 		}
 	gather:
 		for len(batch) < c.max {
@@ -394,7 +394,8 @@ func (c *Caster) run(ctx context.Context) {
 				break gather
 			}
 		}
-		c.commit(ctx, batch)
+		// A batch already gathered is committed even if Stop comes meanwhile: its callers are waiting.
+		c.commit(context.WithoutCancel(ctx), batch)
 	}
 }
 

@@ -33,6 +33,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,8 +47,14 @@ import (
 type Config struct {
 	PostgresURL string
 	SQLitePath  string
-	Logger      *slog.Logger
+	// Existing opens only a ledger that exists already: nothing is created (no file, directory or
+	// table), and a missing ledger is ErrNoLedger. Every command but registration sets it.
+	Existing bool
+	Logger   *slog.Logger
 }
+
+// ErrNoLedger: Config.Existing was set and there is no ledger there.
+var ErrNoLedger = errors.New("no election is registered there")
 
 func (c Config) validate() error {
 	if c.PostgresURL == "" && c.SQLitePath == "" {
@@ -95,6 +102,12 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if cfg.Existing {
+		if err := s.mustExist(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if err := s.migrate(ctx, schema); err != nil {
 		s.Close()
 		return nil, err
@@ -120,7 +133,11 @@ func (s *Store) openPostgres(ctx context.Context, url string) error {
 
 func (s *Store) openSQLite(ctx context.Context, path string) error {
 	s.dialect = "sqlite"
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if s.cfg.Existing {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("ledger: %s: %w (is --data right? `election up` or `election register` creates it)", path, ErrNoLedger)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
 	// busy_timeout first so the other pragmas wait rather than fail; WAL lets readers run beside the
@@ -146,6 +163,23 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	}
 	r.SetMaxOpenConns(4)
 	s.w, s.r = w, r
+	return nil
+}
+
+// mustExist checks that the database holds a ledger (a schema version table), before anything creates one.
+func (s *Store) mustExist(ctx context.Context) error {
+	var exists bool
+	q := `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')`
+	where := s.cfg.SQLitePath
+	if s.dialect == "postgres" {
+		q, where = `SELECT to_regclass('schema_version') IS NOT NULL`, redact(s.cfg.PostgresURL)
+	}
+	if err := s.r.QueryRowContext(ctx, q).Scan(&exists); err != nil {
+		return fmt.Errorf("ledger: %s: %w", where, err)
+	}
+	if !exists {
+		return fmt.Errorf("ledger: %s: %w (`election up` or `election register` creates it)", where, ErrNoLedger)
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/election/election/internal/ballot"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/synth"
@@ -185,7 +186,7 @@ func TestConcurrentCastsCountOnce(t *testing.T) {
 		// page may come back empty while another transaction anywhere on the server (other tests') holds
 		// the horizon back, so read until all are seen or the deadline passes.
 		seen := map[string]bool{}
-		var pos ledger.Position
+		var pos ballot.Position
 		deadline := time.Now().Add(20 * time.Second)
 		for len(seen) < voters && time.Now().Before(deadline) {
 			page, err := s.BallotsAfter(ctx, pos, 37)
@@ -284,7 +285,7 @@ func TestReadingWhileCastingMissesNothing(t *testing.T) {
 		go func() { casting.Wait(); close(castingDone) }()
 
 		seen := map[string]bool{}
-		var pos ledger.Position
+		var pos ballot.Position
 		for deadline := time.Now().Add(30 * time.Second); len(seen) < voters && time.Now().Before(deadline); {
 			page, err := s.BallotsAfter(ctx, pos, 50)
 			testenv.Must(t, err, "read")

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/election/election/internal/election"
-	"github.com/election/election/internal/synth"
+	"github.com/election/election/internal/voter"
 )
 
 // ErrNoElection is returned when no election has been registered in the ledger yet.
@@ -127,7 +127,7 @@ func HashCredential(credential string) string {
 
 // RegisteredVoter is a voter with the hash of their credential.
 type RegisteredVoter struct {
-	synth.Voter
+	voter.Voter
 	CredentialHash string
 }
 

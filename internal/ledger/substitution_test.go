@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/election/election/internal/ballot"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/synth"
 	"github.com/election/election/internal/testenv"
+	"github.com/election/election/internal/voter"
 )
 
 // nationalVoters registers the national preset (543 constituencies, so "a candidate off this voter's
@@ -51,11 +53,11 @@ func candidatesOnAndOff(e *election.Election, constituency string) (on1, on2, of
 }
 
 // allBallots reads every ballot in the ledger by id.
-func allBallots(t *testing.T, s *ledger.Store) map[string]ledger.Ballot {
+func allBallots(t *testing.T, s *ledger.Store) map[string]ballot.Ballot {
 	t.Helper()
 	ctx := testenv.Context(t)
-	out := map[string]ledger.Ballot{}
-	var pos ledger.Position
+	out := map[string]ballot.Ballot{}
+	var pos ballot.Position
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		want, err := s.BallotCount(ctx)
@@ -222,11 +224,11 @@ func TestCastBatchProperty(t *testing.T) {
 				if rng.IntN(window+1) == 0 {
 					i = voters // an unregistered id
 				}
-				var v synth.Voter
+				var v voter.Voter
 				if i < voters {
 					v = g.Voter(i)
 				} else {
-					v = synth.Voter{ID: "no-such-voter", Constituency: e.Constituencies[0].ID}
+					v = voter.Voter{ID: "no-such-voter", Constituency: e.Constituencies[0].ID}
 				}
 				on1, on2, off := candidatesOnAndOff(e, v.Constituency)
 				r := ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: on1}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/election/election/internal/cli"
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/testenv"
 )
@@ -16,12 +17,12 @@ import (
 // time until the results first counted k ballots. Voters are registered before the clock starts.
 // ELECTION_BENCH_VOTERS sets the size (default 300,000 national voters, all of whom vote).
 func BenchmarkPipeline(b *testing.B) {
-	pipeline.TuneGC() // as the election command does
+	cli.TuneGC() // as the election command does
 	voters := testenv.IntEnv(b, "ELECTION_BENCH_VOTERS", 300_000)
 	for _, be := range backends(b) {
 		b.Run(be.name, func(b *testing.B) {
 			cfg := config(b, be, "national", voters)
-			cfg.Turnout, cfg.Workers = 1, 4096
+			cfg.Sim.Turnout, cfg.Sim.Workers = 1, 4096
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 			defer cancel()
 			testenv.Must(b, pipeline.Register(ctx, cfg), "register")
@@ -33,7 +34,7 @@ func BenchmarkPipeline(b *testing.B) {
 				counted int64
 			}
 			var updates []seen
-			cfg.OnCast = func() {
+			cfg.Sim.OnCast = func() {
 				now := time.Now()
 				mu.Lock()
 				casts = append(casts, now)

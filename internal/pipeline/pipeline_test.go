@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/election/election/internal/audit"
 	"github.com/election/election/internal/pipeline"
+	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/testenv"
 )
 
@@ -34,10 +34,12 @@ func config(t testing.TB, b backend, preset string, voters int64) pipeline.Confi
 		pg = testenv.PostgresURL(t)
 	}
 	return pipeline.Config{
-		DataDir: t.TempDir(), PostgresURL: pg, Brokers: b.brokers, KafkaListen: "127.0.0.1:0",
-		Prefix: testenv.Namespace(), Partitions: 4, Election: preset, Voters: voters, Turnout: 0.8, Rate: 0,
-		Workers: 64, HTTPAddr: "127.0.0.1:0", Instance: "test", Roles: pipeline.All, ExitWhenDone: true,
-		Logger: testenv.Logger(t),
+		Conn: pipeline.ConnConfig{DataDir: t.TempDir(), PostgresURL: pg, Brokers: b.brokers, KafkaListen: "127.0.0.1:0",
+			Prefix: testenv.Namespace(), Partitions: 4},
+		Election: register.Want{Preset: preset}, Voters: voters,
+		Sim:  pipeline.SimConfig{Turnout: 0.8, Workers: 64, ExitWhenDone: true, ClosePolls: true},
+		HTTP: pipeline.HTTPConfig{Addr: "127.0.0.1:0"}, Tally: pipeline.TallyConfig{Instance: "test"},
+		Roles: pipeline.All, Logger: testenv.Logger(t),
 	}
 }
 
@@ -46,14 +48,8 @@ func auditOf(t *testing.T, cfg pipeline.Config) (string, int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cfg.Roles = pipeline.Roles{}
-	store, sc, done, err := pipeline.Connect(ctx, &cfg)
-	testenv.Must(t, err, "connect for audit")
-	defer done()
-	e, err := store.Election(ctx)
-	testenv.Must(t, err, "election")
 	var out bytes.Buffer
-	rep, err := audit.Run(ctx, audit.Config{Store: store, Index: indexOf(e), Stream: sc, Wait: 10 * time.Second, Out: &out})
+	rep, err := pipeline.Audit(ctx, cfg.Conn, cfg.Logger, 10*time.Second, &out)
 	testenv.Must(t, err, "audit")
 	return out.String(), rep.Discrepancy()
 }
@@ -74,13 +70,14 @@ func TestPipelineCountsEveryBallotOnce(t *testing.T) {
 				var run *pipeline.Running
 				err := pipeline.Run(ctx, cfg, func(r *pipeline.Running) { run = r })
 				testenv.Must(t, err, "run")
-				if run.SimStat.Cast == 0 || run.SimStat.Failed != 0 {
-					t.Fatalf("simulation: %+v", run.SimStat)
+				st := run.Sim.Stats()
+				if st.Cast == 0 || st.Failed != 0 {
+					t.Fatalf("simulation: %+v", st)
 				}
 				res := run.View.Current()
-				if res.BallotsCounted != run.SimStat.Cast || res.RegisteredVoters != voters || !res.PollsClosed {
+				if res.BallotsCounted != st.Cast || res.RegisteredVoters != voters || !res.PollsClosed {
 					t.Fatalf("results: counted %d of %d cast, registered %d of %d, polls closed %v",
-						res.BallotsCounted, run.SimStat.Cast, res.RegisteredVoters, voters, res.PollsClosed)
+						res.BallotsCounted, st.Cast, res.RegisteredVoters, voters, res.PollsClosed)
 				}
 				var seats int
 				for _, p := range res.Parties {
@@ -107,8 +104,8 @@ func TestPipelineCountsEveryBallotOnce(t *testing.T) {
 				var again *pipeline.Running
 				err = pipeline.Run(ctx, cfg, func(r *pipeline.Running) { again = r })
 				testenv.Must(t, err, "second run")
-				if again.SimStat.Cast != 0 || again.View.Current().BallotsCounted != res.BallotsCounted {
-					t.Fatalf("second run cast %d and counts %d, want 0 and %d", again.SimStat.Cast, again.View.Current().BallotsCounted, res.BallotsCounted)
+				if again.Sim.Stats().Cast != 0 || again.View.Current().BallotsCounted != res.BallotsCounted {
+					t.Fatalf("second run cast %d and counts %d, want 0 and %d", again.Sim.Stats().Cast, again.View.Current().BallotsCounted, res.BallotsCounted)
 				}
 				if _, disc := auditOf(t, cfg); disc != 0 {
 					t.Fatal("audit after the second run found a discrepancy")

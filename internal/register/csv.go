@@ -17,7 +17,7 @@ import (
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
-	"github.com/election/election/internal/synth"
+	"github.com/election/election/internal/voter"
 )
 
 // CSVColumns are the columns a voters CSV may have (the tutorial's voter fields and the constituency).
@@ -108,7 +108,7 @@ func wrapCSV(path string, err error) error {
 func (cr *csvReader) wrap(err error) error { return wrapCSV(cr.file, err) }
 
 // next reads and checks one row; it returns nil at the end of the file.
-func (cr *csvReader) next() (*synth.Voter, int, error) {
+func (cr *csvReader) next() (*voter.Voter, int, error) {
 	rec, err := cr.r.Read()
 	if err == io.EOF {
 		return nil, 0, nil
@@ -123,10 +123,10 @@ func (cr *csvReader) next() (*synth.Voter, int, error) {
 		}
 		return ""
 	}
-	bad := func(col, format string, args ...any) (*synth.Voter, int, error) {
+	bad := func(col, format string, args ...any) (*voter.Voter, int, error) {
 		return nil, line, &CSVError{File: cr.file, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 	}
-	v := &synth.Voter{ID: get("voter_id"), Name: get("voter_name"), DateOfBirth: get("date_of_birth"), Gender: get("gender"),
+	v := &voter.Voter{ID: get("voter_id"), Name: get("voter_name"), DateOfBirth: get("date_of_birth"), Gender: get("gender"),
 		Nationality: get("nationality"), RegistrationNumber: get("registration_number"), Street: get("address_street"),
 		City: get("address_city"), State: get("address_state"), Country: get("address_country"), Postcode: get("address_postcode"),
 		Email: get("email"), Phone: get("phone_number"), Cell: get("cell_number"), Picture: get("picture"), Constituency: get("constituency_id")}

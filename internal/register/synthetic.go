@@ -4,7 +4,6 @@ package register
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -21,7 +20,7 @@ import (
 // by voter id, so a registration published twice (after a crash) is just an update of the same key.
 type Publisher struct {
 	cl    *kgo.Client
-	topic string
+	topic stream.Topic[stream.VoterRecord]
 }
 
 // NewPublisher returns a publisher on cfg's voters topic.
@@ -40,24 +39,13 @@ func (p *Publisher) Close() { p.cl.Close() }
 func (p *Publisher) Publish(ctx context.Context, voters []ledger.RegisteredVoter) error {
 	recs := make([]*kgo.Record, len(voters))
 	for i, v := range voters {
-		value, _ := json.Marshal(VoterRecord(v.Voter))
-		recs[i] = &kgo.Record{Topic: p.topic, Key: []byte(v.ID), Value: value}
+		r := stream.VoterRecordOf(v.Voter)
+		recs[i] = p.topic.Record(&r, 0)
 	}
 	if err := p.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return fmt.Errorf("register: publish to %s: %w", p.topic, err)
+		return fmt.Errorf("register: publish to %s: %w", p.topic.Name, err)
 	}
 	return nil
-}
-
-// VoterRecord is a voter in the seed's voters_topic shape.
-func VoterRecord(v synth.Voter) stream.VoterRecord {
-	return stream.VoterRecord{
-		VoterID: v.ID, VoterName: v.Name, DateOfBirth: v.DateOfBirth, Gender: v.Gender, Nationality: v.Nationality,
-		RegistrationNumber: v.RegistrationNumber,
-		Address:            stream.Address{Street: v.Street, City: v.City, State: v.State, Country: v.Country, Postcode: v.Postcode},
-		Email:              v.Email, PhoneNumber: v.Phone, CellNumber: v.Cell, Picture: v.Picture, RegisteredAge: v.RegisteredAge,
-		Constituency: v.Constituency,
-	}
 }
 
 // SyntheticConfig describes a synthetic registration.

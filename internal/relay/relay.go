@@ -26,7 +26,6 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,16 +34,23 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/election/election/internal/ballot"
 	"github.com/election/election/internal/election"
-	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/lifecycle"
 	"github.com/election/election/internal/metrics"
 	"github.com/election/election/internal/stream"
 )
 
+// Ballots is where the relay reads committed ballots from: the ledger.
+type Ballots interface {
+	// BallotsAfter returns up to limit committed ballots after pos, in position order; a position once
+	// passed never gains a ballot behind it (the ledger's guarantee, step 1 of the package doc).
+	BallotsAfter(ctx context.Context, pos ballot.Position, limit int) ([]ballot.Ballot, error)
+}
+
 // Config wires a relay.
 type Config struct {
-	Store   *ledger.Store
+	Store   Ballots
 	Index   *election.Index
 	Stream  stream.Config
 	Metrics *metrics.Metrics
@@ -75,11 +81,11 @@ func (c *Config) validate() error {
 	return c.Stream.Validate()
 }
 
-// Relay is one running relay.
+// Relay is one running relay, a lifecycle.Service. Stop aborts a round in flight; the next relay redoes it.
 type Relay struct {
-	lifecycle.Runner // Stop aborts a round in flight; the next relay redoes it
-	cfg              Config
-	nudge            chan struct{}
+	lifecycle.Base
+	cfg   Config
+	nudge chan struct{}
 }
 
 // New checks the config.
@@ -98,11 +104,17 @@ func (r *Relay) Nudge() {
 	}
 }
 
-// Start runs the relay in the background until Stop or a fatal error (see Done and Err).
-func (r *Relay) Start(ctx context.Context) { r.Runner.Start(ctx, "relay", r.cfg.Logger, r.Run) }
+// Name is the service's name.
+func (r *Relay) Name() string { return "relay" }
 
-// Run relays until ctx ends or an error that a retry cannot fix (such as being fenced by another relay).
-func (r *Relay) Run(ctx context.Context) error {
+// Start runs the relay in the background until Stop or a failure a retry cannot fix, such as being fenced
+// by another relay (see Done and Err).
+func (r *Relay) Start(ctx context.Context) error {
+	r.Base.Run(ctx, "relay", r.run)
+	return nil
+}
+
+func (r *Relay) run(ctx context.Context) error {
 	for {
 		err := r.session(ctx)
 		if ctx.Err() != nil {
@@ -111,7 +123,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		if errors.Is(err, errFenced) {
 			return err
 		}
-		r.cfg.Logger.Warn("relay round failed; restarting from the committed cursor", "err", err)
+		r.cfg.Logger.Warn("round failed; restarting from what Kafka holds", "err", err)
 		select {
 		case <-time.After(time.Second):
 		case <-ctx.Done():
@@ -149,14 +161,14 @@ func (r *Relay) session(ctx context.Context) error {
 	for _, c := range r.cfg.Index.Constituencies {
 		used[stream.PartitionFor(c.ID, parts)] = true
 	}
-	var pos ledger.Position
+	var pos ballot.Position
 	first := true
 	for p, h := range held {
-		if used[int32(p)] && (first || before(h, pos)) {
+		if used[int32(p)] && (first || h.Before(pos)) {
 			pos, first = h, false
 		}
 	}
-	r.cfg.Logger.Info("relay resuming", "from_position", pos.String(), "partitions", len(held))
+	r.cfg.Logger.Info("resuming", "from_position", pos.String(), "partitions", len(held))
 	for {
 		ballots, err := r.cfg.Store.BallotsAfter(ctx, pos, r.cfg.BatchSize)
 		if err != nil {
@@ -172,9 +184,9 @@ func (r *Relay) session(ctx context.Context) error {
 			continue
 		}
 		start := time.Now()
-		var send []ledger.Ballot
+		var send []ballot.Ballot
 		for _, b := range ballots {
-			if p := stream.PartitionFor(b.Constituency, parts); before(held[p], b.Pos) {
+			if p := stream.PartitionFor(b.Constituency, parts); held[p].Before(b.Pos) {
 				send = append(send, b)
 			}
 		}
@@ -192,45 +204,31 @@ func (r *Relay) session(ctx context.Context) error {
 	}
 }
 
-// before reports whether position a comes before b.
-func before(a, b ledger.Position) bool { return a.Tx < b.Tx || a.Tx == b.Tx && a.Seq < b.Seq }
-
 // Held returns, per partition of the votes topic, the ledger position of its last committed vote record
 // (zero where there is none).
-func Held(ctx context.Context, cfg stream.Config) ([]ledger.Position, error) {
-	parts, err := stream.PartitionCount(ctx, cfg, cfg.Topics().Votes)
+func Held(ctx context.Context, cfg stream.Config) ([]ballot.Position, error) {
+	votes := cfg.Topics().Votes
+	parts, err := stream.PartitionCount(ctx, cfg, votes.Name)
 	if err != nil {
 		return nil, err
 	}
-	held := make([]ledger.Position, parts)
+	held := make([]ballot.Position, parts)
 	for p := range parts {
-		rec, err := stream.LastCommitted(ctx, cfg, cfg.Topics().Votes, p, func(r *kgo.Record) bool { return positionHeader(r) != "" })
+		rec, err := stream.LastCommitted(ctx, cfg, votes.Name, p, votes.HasPosition)
 		if err != nil {
 			return nil, fmt.Errorf("relay: find the last ballot in partition %d: %w", p, err)
 		}
 		if rec != nil {
-			if held[p], err = ledger.ParsePosition(positionHeader(rec)); err != nil {
-				return nil, fmt.Errorf("relay: partition %d: %w", p, err)
+			if held[p], err = votes.Position(rec); err != nil {
+				return nil, fmt.Errorf("relay: %w", err)
 			}
 		}
 	}
 	return held, nil
 }
 
-// PositionHeader names the vote record header holding the ballot's ledger position.
-const PositionHeader = "ledger-position"
-
-func positionHeader(r *kgo.Record) string {
-	for _, h := range r.Headers {
-		if h.Key == PositionHeader {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
 // round produces one batch in one transaction.
-func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics, ballots []ledger.Ballot, parts int32) error {
+func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics, ballots []ballot.Ballot, parts int32) error {
 	if err := cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("relay: begin: %w", err)
 	}
@@ -246,14 +244,8 @@ func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics,
 		}
 	}
 	for _, b := range ballots {
-		value, err := json.Marshal(r.voteRecord(b))
-		if err != nil {
-			return err
-		}
-		cl.Produce(ctx, &kgo.Record{
-			Topic: topics.Votes, Partition: stream.PartitionFor(b.Constituency, parts), Key: []byte(b.Constituency), Value: value,
-			Headers: []kgo.RecordHeader{{Key: PositionHeader, Value: []byte(b.Pos.String())}},
-		}, promise)
+		v := stream.VoteRecordOf(r.cfg.Index, b)
+		cl.Produce(ctx, topics.Votes.Ballot(&v, b.Pos, parts), promise)
 	}
 	flushErr := cl.Flush(ctx)
 	mu.Lock()
@@ -277,19 +269,4 @@ func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics,
 		return fmt.Errorf("relay: produce: %w", failed)
 	}
 	return nil
-}
-
-func (r *Relay) voteRecord(b ledger.Ballot) stream.VoteRecord {
-	c := r.cfg.Index.Candidate[b.Candidate]
-	v := stream.VoteRecord{
-		BallotID: b.ID, CandidateID: b.Candidate, Constituency: b.Constituency,
-		VotingTime: b.CastMinute, Vote: 1, Address: stream.Address{State: b.State},
-	}
-	if c != nil {
-		v.CandidateName, v.PhotoURL = c.Name, c.PhotoURL
-		if p := r.cfg.Index.Party[c.Party]; p != nil {
-			v.PartyAffiliation = p.Name
-		}
-	}
-	return v
 }

@@ -2,12 +2,12 @@ package results
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/election/election/internal/lifecycle"
 	"github.com/election/election/internal/stream"
 )
 
@@ -17,11 +17,10 @@ import (
 // record per key ends with the exact final results. Several publishers (one per tally process) may run;
 // they publish the same values.
 type Publisher struct {
-	view   *View
-	cfg    stream.Config
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
+	lifecycle.Base
+	view *View
+	cfg  stream.Config
+	log  *slog.Logger
 }
 
 // NewPublisher returns a publisher for view's results.
@@ -29,68 +28,56 @@ func NewPublisher(view *View, cfg stream.Config, log *slog.Logger) *Publisher {
 	return &Publisher{view: view, cfg: cfg, log: log}
 }
 
+// Name is the service's name.
+func (p *Publisher) Name() string { return "results publisher" }
+
 // Start publishes in the background until Stop.
 func (p *Publisher) Start(ctx context.Context) error {
 	cl, err := kgo.NewClient(p.cfg.ClientOpts(kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
 	if err != nil {
 		return fmt.Errorf("results: publisher: %w", err)
 	}
-	ctx, p.cancel = context.WithCancel(ctx)
-	p.done = make(chan struct{})
 	ch, unsub := p.view.Subscribe()
-	go func() {
-		defer close(p.done)
+	p.Base.Run(ctx, "results publisher", func(ctx context.Context) error {
 		defer cl.Close()
 		defer unsub()
 		last := &Results{}
 		for {
 			select {
 			case <-ctx.Done():
-				return
+				return nil
 			case <-ch:
 			}
 			cur := p.view.Current()
 			if err := p.publish(ctx, cl, last, cur); err != nil {
 				if ctx.Err() == nil {
-					p.log.Warn("results: publishing aggregates failed; will publish everything again", "err", err)
+					p.log.Warn("publishing aggregates failed; will publish everything again", "err", err)
 				}
 				last = &Results{}
 				continue
 			}
 			last = cur
 		}
-	}()
+	})
 	return nil
-}
-
-// Stop stops publishing.
-func (p *Publisher) Stop() {
-	if p.cancel != nil {
-		p.cancel()
-		<-p.done
-	}
 }
 
 func (p *Publisher) publish(ctx context.Context, cl *kgo.Client, last, cur *Results) error {
 	t := p.cfg.Topics()
 	d := diff(last, cur, false)
 	var recs []*kgo.Record
-	add := func(topic, key string, v any) {
-		value, _ := json.Marshal(v)
-		recs = append(recs, &kgo.Record{Topic: topic, Partition: 0, Key: []byte(key), Value: value})
-	}
 	for _, s := range d.States {
-		add(t.Turnout, s.State, stream.TurnoutRecord{State: s.State, Count: s.Ballots, Registered: s.Registered, Turnout: s.Turnout})
+		recs = append(recs, t.Turnout.Record(&stream.TurnoutRecord{State: s.State, Count: s.Ballots, Registered: s.Registered, Turnout: s.Turnout}, 1))
 	}
 	for _, pr := range d.Parties {
-		add(t.Parties, pr.PartyID, stream.PartyRecord{PartyID: pr.PartyID, Name: pr.Name, Votes: pr.Votes, SeatsWon: pr.SeatsWon, SeatsLeading: pr.SeatsLeading})
+		recs = append(recs, t.Parties.Record(&stream.PartyRecord{PartyID: pr.PartyID, Name: pr.Name, Votes: pr.Votes, SeatsWon: pr.SeatsWon, SeatsLeading: pr.SeatsLeading}, 1))
 	}
 	for _, r := range d.Constituencies {
-		add(t.Races, r.Constituency, stream.RaceRecord{Constituency: r.Constituency, State: r.State, Ballots: r.Ballots,
-			Leader: r.Leader, RunnerUp: r.RunnerUp, Margin: r.Margin, Status: r.Status})
+		recs = append(recs, t.Races.Record(&stream.RaceRecord{Constituency: r.Constituency, State: r.State, Ballots: r.Ballots,
+			Leader: r.Leader, RunnerUp: r.RunnerUp, Margin: r.Margin, Status: r.Status}, 1))
 	}
 	for _, m := range d.Timeline {
-		add(t.Timeline, m.Minute, stream.MinuteRecord{Minute: m.Minute, Ballots: m.Ballots})
+		recs = append(recs, t.Timeline.Record(&stream.MinuteRecord{Minute: m.Minute, Ballots: m.Ballots}, 1))
 	}
 	if len(recs) == 0 {
 		return nil

@@ -3,26 +3,37 @@ package results
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/lifecycle"
 	"github.com/election/election/internal/metrics"
 	"github.com/election/election/internal/stream"
 )
 
+// Registry is what the view reads from the ledger: how many voters are registered where, and whether
+// the polls have closed.
+type Registry interface {
+	RegisteredCounts(ctx context.Context) ([]ledger.Registered, error)
+	PollsClosed(ctx context.Context) (bool, error)
+}
+
+// Snapshots delivers the tally's committed partition counts as they are committed, until ctx ends
+// (stream.StateFollower reads them from the state topic).
+type Snapshots interface {
+	Follow(ctx context.Context, each func([]*stream.Snapshot)) error
+}
+
 // ViewConfig wires a live view.
 type ViewConfig struct {
-	Index   *election.Index
-	Stream  stream.Config
-	Store   *ledger.Store // registered voters and whether the polls have closed
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	Index     *election.Index
+	Snapshots Snapshots
+	Registry  Registry
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
 	// Refresh is how often registered counts and the polls' state are re-read from the ledger.
 	Refresh time.Duration
 }
@@ -31,7 +42,9 @@ func (c *ViewConfig) validate() error {
 	switch {
 	case c.Index == nil:
 		return errors.New("results: no election")
-	case c.Store == nil:
+	case c.Snapshots == nil:
+		return errors.New("results: no source of tally snapshots")
+	case c.Registry == nil:
 		return errors.New("results: no ledger")
 	case c.Logger == nil:
 		return errors.New("results: no logger")
@@ -41,15 +54,15 @@ func (c *ViewConfig) validate() error {
 	if c.Refresh <= 0 {
 		c.Refresh = 2 * time.Second
 	}
-	return c.Stream.Validate()
+	return nil
 }
 
-// View follows the tally's state topic and keeps the current results. Any number of views (one per API
-// instance) can run: each reads every partition, so each shows the global results.
+// View follows the tally's committed counts and keeps the current results; it is a lifecycle.Service.
+// Any number of views (one per API instance) can run: each reads every partition, so each shows the
+// global results.
 type View struct {
-	cfg    ViewConfig
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	lifecycle.Base
+	cfg ViewConfig
 
 	mu         sync.Mutex
 	snaps      map[int32]*stream.Snapshot
@@ -69,59 +82,37 @@ func NewView(cfg ViewConfig) (*View, error) {
 	return v, nil
 }
 
-// Start loads the ledger's counts, then follows the state topic in the background.
+// Name is the service's name.
+func (v *View) Name() string { return "results view" }
+
+// Start loads the ledger's counts, then follows the tally in the background.
 func (v *View) Start(ctx context.Context) error {
 	if err := v.refresh(ctx); err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(v.cfg.Stream.ClientOpts(
-		kgo.ConsumeTopics(v.cfg.Stream.Topics().TallyState),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.FetchMaxWait(200*time.Millisecond),
-	)...)
-	if err != nil {
-		return fmt.Errorf("results: %w", err)
-	}
-	ctx, v.cancel = context.WithCancel(ctx)
-	v.wg.Add(2)
-	go func() {
-		defer v.wg.Done()
-		defer cl.Close()
-		v.follow(ctx, cl)
-	}()
-	go func() {
-		defer v.wg.Done()
+	v.Base.Run(ctx, "results view", v.follow, func(ctx context.Context) error {
 		t := time.NewTicker(v.cfg.Refresh)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
-				return
+				return nil
 			case <-t.C:
 				if err := v.refresh(ctx); err != nil && ctx.Err() == nil {
-					v.cfg.Logger.Warn("results: refresh from the ledger failed", "err", err)
+					v.cfg.Logger.Warn("refresh from the ledger failed", "err", err)
 				}
 			}
 		}
-	}()
+	})
 	return nil
 }
 
-// Stop stops following.
-func (v *View) Stop() {
-	if v.cancel != nil {
-		v.cancel()
-		v.wg.Wait()
-	}
-}
-
 func (v *View) refresh(ctx context.Context) error {
-	reg, err := v.cfg.Store.RegisteredCounts(ctx)
+	reg, err := v.cfg.Registry.RegisteredCounts(ctx)
 	if err != nil {
 		return err
 	}
-	closed, err := v.cfg.Store.PollsClosed(ctx)
+	closed, err := v.cfg.Registry.PollsClosed(ctx)
 	if err != nil {
 		return err
 	}
@@ -135,33 +126,26 @@ func (v *View) refresh(ctx context.Context) error {
 	return nil
 }
 
-func (v *View) follow(ctx context.Context, cl *kgo.Client) {
-	for {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		fetches.EachError(func(t string, p int32, err error) {
-			v.cfg.Logger.Warn("results: fetch failed", "topic", t, "partition", p, "err", err)
-		})
+// follow takes in each partition's newest snapshot; a snapshot never replaces a later one.
+func (v *View) follow(ctx context.Context) error {
+	err := v.cfg.Snapshots.Follow(ctx, func(snaps []*stream.Snapshot) {
 		changed := false
-		fetches.EachRecord(func(r *kgo.Record) {
-			s, err := stream.Decode[stream.Snapshot](r.Topic, r.Partition, r.Offset, r.Value)
-			if err != nil {
-				v.cfg.Logger.Error("results: skipping unreadable snapshot", "err", err)
-				return
-			}
-			v.mu.Lock()
+		v.mu.Lock()
+		for _, s := range snaps {
 			if old := v.snaps[s.Partition]; old == nil || s.NextOffset >= old.NextOffset {
 				v.snaps[s.Partition] = s
 				changed = true
 			}
-			v.mu.Unlock()
-		})
+		}
+		v.mu.Unlock()
 		if changed {
 			v.recompute()
 		}
+	})
+	if ctx.Err() != nil {
+		return nil
 	}
+	return err
 }
 
 func (v *View) recompute() {

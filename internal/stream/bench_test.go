@@ -35,7 +35,7 @@ func BenchmarkProduceConsume(b *testing.B) {
 			defer cancel()
 			cfg := stream.Config{Brokers: tg.brokers(b), Prefix: testenv.Namespace(), Partitions: 6, Logger: testenv.Logger(b)}
 			testenv.Must(b, stream.EnsureTopics(ctx, cfg), "topics")
-			topic := cfg.Topics().Votes
+			topic := cfg.Topics().Votes.Name
 			const n = 500_000
 			value := make([]byte, 250)
 			prod, err := kgo.NewClient(cfg.ClientOpts()...)

@@ -1,8 +1,9 @@
 package stream
 
 import (
-	"encoding/json"
-	"fmt"
+	"github.com/election/election/internal/ballot"
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/voter"
 )
 
 // Address is the seed's nested address object.
@@ -117,15 +118,6 @@ func NewSnapshot(p int32) *Snapshot {
 	return &Snapshot{Partition: p, Candidates: map[string]int64{}, States: map[string]int64{}, Minutes: map[string]int64{}}
 }
 
-// Decode decodes a JSON record value, naming the topic and offset on failure.
-func Decode[T any](topic string, partition int32, offset int64, value []byte) (*T, error) {
-	var v T
-	if err := json.Unmarshal(value, &v); err != nil {
-		return nil, fmt.Errorf("stream: %s[%d]@%d: bad record: %w", topic, partition, offset, err)
-	}
-	return &v, nil
-}
-
 // Sum adds up partitions' snapshots: the election-wide count of everything the tally has committed.
 func Sum(snaps map[int32]*Snapshot) *Snapshot {
 	total := NewSnapshot(-1)
@@ -138,4 +130,43 @@ func Sum(snaps map[int32]*Snapshot) *Snapshot {
 		}
 	}
 	return total
+}
+
+// VoterRecordOf is a registered voter in voters_topic's shape.
+func VoterRecordOf(v voter.Voter) VoterRecord {
+	return VoterRecord{
+		VoterID: v.ID, VoterName: v.Name, DateOfBirth: v.DateOfBirth, Gender: v.Gender, Nationality: v.Nationality,
+		RegistrationNumber: v.RegistrationNumber,
+		Address:            Address{Street: v.Street, City: v.City, State: v.State, Country: v.Country, Postcode: v.Postcode},
+		Email:              v.Email, PhoneNumber: v.Phone, CellNumber: v.Cell, Picture: v.Picture, RegisteredAge: v.RegisteredAge,
+		Constituency: v.Constituency,
+	}
+}
+
+// VoteRecordOf is a ballot in votes_topic's shape, with the candidate's name, party and photo from the
+// election.
+func VoteRecordOf(ix *election.Index, b ballot.Ballot) VoteRecord {
+	v := VoteRecord{
+		BallotID: b.ID, CandidateID: b.Candidate, Constituency: b.Constituency,
+		VotingTime: b.CastMinute, Vote: 1, Address: Address{State: b.State},
+	}
+	if c := ix.Candidate[b.Candidate]; c != nil {
+		v.CandidateName, v.PhotoURL = c.Name, c.PhotoURL
+		if p := ix.Party[c.Party]; p != nil {
+			v.PartyAffiliation = p.Name
+		}
+	}
+	return v
+}
+
+// CandidateTotalOf is a candidate's total in aggregated_votes_per_candidate's shape.
+func CandidateTotalOf(ix *election.Index, id string, total int64) CandidateTotal {
+	out := CandidateTotal{CandidateID: id, TotalVotes: total}
+	if c := ix.Candidate[id]; c != nil {
+		out.CandidateName, out.PhotoURL, out.Constituency = c.Name, c.PhotoURL, c.Constituency
+		if p := ix.Party[c.Party]; p != nil {
+			out.PartyAffiliation = p.Name
+		}
+	}
+	return out
 }

@@ -52,32 +52,6 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Topics names every topic the pipeline uses.
-type Topics struct {
-	Voters       string // voters_topic: registrations (seed shape)
-	Votes        string // votes_topic: one record per counted ballot (seed shape, no voter identity)
-	PerCandidate string // aggregated_votes_per_candidate (seed shape)
-	Turnout      string // aggregated_turnout_by_location (seed shape)
-	Parties      string // election.results.parties: votes and seats per party
-	Races        string // election.results.constituencies: leader, runner-up, margin per constituency
-	Timeline     string // election.results.timeline: ballots per minute
-	TallyState   string // election.tally.state: each ballots partition's tally, committed with its offsets
-}
-
-// TopicsFor returns the topic names under a prefix.
-func TopicsFor(prefix string) Topics {
-	return Topics{
-		Voters:       prefix + "voters_topic",
-		Votes:        prefix + "votes_topic",
-		PerCandidate: prefix + "aggregated_votes_per_candidate",
-		Turnout:      prefix + "aggregated_turnout_by_location",
-		Parties:      prefix + "election.results.parties",
-		Races:        prefix + "election.results.constituencies",
-		Timeline:     prefix + "election.results.timeline",
-		TallyState:   prefix + "election.tally.state",
-	}
-}
-
 // Names used for groups and transactional ids.
 func (c Config) TallyGroup() string { return c.Prefix + "election-tally" }
 func (c Config) RelayTxnID() string { return c.TxnID("election-relay") }
@@ -118,23 +92,16 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	t := cfg.Topics()
-	compacted := map[string]*string{"cleanup.policy": kadm.StringPtr("compact"), "segment.ms": kadm.StringPtr("600000")}
-	specs := []struct {
-		name    string
-		parts   int32
-		configs map[string]*string
-	}{
-		{t.Voters, cfg.Partitions, compacted},
-		{t.Votes, cfg.Partitions, nil},
-		{t.PerCandidate, 1, compacted},
-		{t.Turnout, 1, compacted},
-		{t.Parties, 1, compacted},
-		{t.Races, 1, compacted},
-		{t.Timeline, 1, compacted},
-		{t.TallyState, cfg.Partitions, compacted},
-	}
-	for _, s := range specs {
-		resp, err := adm.CreateTopic(ctx, s.parts, cfg.ReplicationFactor, s.configs, s.name)
+	for _, s := range t.specs() {
+		parts := s.partitions
+		if parts == 0 {
+			parts = cfg.Partitions
+		}
+		var configs map[string]*string
+		if s.compacted {
+			configs = map[string]*string{"cleanup.policy": kadm.StringPtr("compact"), "segment.ms": kadm.StringPtr("600000")}
+		}
+		resp, err := adm.CreateTopic(ctx, parts, cfg.ReplicationFactor, configs, s.name)
 		if err == nil {
 			err = resp.Err
 		}
@@ -147,11 +114,11 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 	// A topic just created can take a moment to appear in every broker's metadata.
 	var votes, state int
 	for wait := 10 * time.Millisecond; ; wait *= 2 {
-		details, err := adm.ListTopics(ctx, t.Votes, t.TallyState)
+		details, err := adm.ListTopics(ctx, t.Votes.Name, t.TallyState.Name)
 		if err != nil {
 			return fmt.Errorf("stream: describe topics on %s: %w", cfg, err)
 		}
-		votes, state = len(details[t.Votes].Partitions), len(details[t.TallyState].Partitions)
+		votes, state = len(details[t.Votes.Name].Partitions), len(details[t.TallyState.Name].Partitions)
 		if votes > 0 && state > 0 || wait > 5*time.Second {
 			break
 		}
@@ -162,7 +129,7 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 		}
 	}
 	if votes != state {
-		return fmt.Errorf("stream: topic %s has %d partitions but %s has %d; they must be equal", t.Votes, votes, t.TallyState, state)
+		return fmt.Errorf("stream: topic %s has %d partitions but %s has %d; they must be equal", t.Votes.Name, votes, t.TallyState.Name, state)
 	}
 	return nil
 }

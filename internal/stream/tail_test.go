@@ -33,7 +33,7 @@ func TestLastCommitted(t *testing.T) {
 			defer cancel()
 			cfg := stream.Config{Brokers: bs, Prefix: testenv.Namespace(), Partitions: 2, Logger: testenv.Logger(t)}
 			testenv.Must(t, stream.EnsureTopics(ctx, cfg), "topics")
-			topic := cfg.Topics().Votes
+			topic := cfg.Topics().Votes.Name
 			all := func(*kgo.Record) bool { return true }
 
 			got, err := stream.LastCommitted(ctx, cfg, topic, 0, all)

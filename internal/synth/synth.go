@@ -16,28 +16,8 @@ import (
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/names"
+	"github.com/election/election/internal/voter"
 )
-
-// Voter is one registered voter as the ledger and the voters_topic see them.
-type Voter struct {
-	ID                 string
-	Name               string
-	DateOfBirth        string // YYYY-MM-DD
-	Gender             string
-	Nationality        string
-	RegistrationNumber string
-	Street             string
-	City               string
-	State              string
-	Country            string
-	Postcode           string
-	Email              string
-	Phone              string
-	Cell               string
-	Picture            string
-	RegisteredAge      int
-	Constituency       string
-}
 
 // Generator makes the voters of one election.
 type Generator struct {
@@ -83,7 +63,7 @@ func (g *Generator) Constituency(i int64) string {
 
 // Voter returns voter i. Voters are spread evenly over constituencies (so over states in proportion to
 // their seats); voters of a nationwide constituency are spread evenly over the states.
-func (g *Generator) Voter(i int64) Voter {
+func (g *Generator) Voter(i int64) voter.Voter {
 	rng := rand.New(rand.NewPCG(g.seed, uint64(i)))
 	cons := g.ix.Constituency[g.Constituency(i)]
 	state := cons.State
@@ -96,7 +76,7 @@ func (g *Generator) Voter(i int64) Voter {
 	dob := g.asOf.AddDate(-age, 0, -rng.IntN(365))
 	gender := [...]string{"female", "male", "female", "male", "other"}[rng.IntN(5)]
 	id := VoterID(i)
-	return Voter{
+	return voter.Voter{
 		ID:                 id,
 		Name:               first + " " + last,
 		DateOfBirth:        dob.Format(time.DateOnly),

@@ -25,6 +25,7 @@ package tally
 import (
 	"maps"
 
+	"github.com/election/election/internal/ballot"
 	"github.com/election/election/internal/stream"
 )
 
@@ -43,18 +44,18 @@ func (c Count) Clone() Count {
 	return Count{&s}
 }
 
-// Apply counts one ballot record at offset with ledger position (tx, seq). It reports false, changing
-// nothing but the offset, for a ballot already counted: one before the count's next offset (a record read
-// again after a rewind), or at or below the last position counted (the same ballot sent twice).
-func (c Count) Apply(offset, tx, seq int64, v *stream.VoteRecord) bool {
+// Apply counts one ballot record at offset with ledger position pos. It reports false, changing nothing
+// but the offset, for a ballot already counted: one before the count's next offset (a record read again
+// after a rewind), or at or below the last position counted (the same ballot sent twice).
+func (c Count) Apply(offset int64, pos ballot.Position, v *stream.VoteRecord) bool {
 	if offset < c.NextOffset {
 		return false
 	}
 	c.NextOffset = offset + 1
-	if tx < c.LastTx || tx == c.LastTx && seq <= c.LastSeq {
+	if !(ballot.Position{Tx: c.LastTx, Seq: c.LastSeq}).Before(pos) {
 		return false
 	}
-	c.LastTx, c.LastSeq = tx, seq
+	c.LastTx, c.LastSeq = pos.Tx, pos.Seq
 	c.Ballots++
 	c.Candidates[v.CandidateID]++
 	c.States[v.Address.State]++

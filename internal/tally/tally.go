@@ -2,7 +2,6 @@ package tally
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,10 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/election/election/internal/election"
-	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/lifecycle"
 	"github.com/election/election/internal/metrics"
-	"github.com/election/election/internal/relay"
 	"github.com/election/election/internal/stream"
 )
 
@@ -50,9 +47,9 @@ func (c *Config) validate() error {
 	return c.Stream.Validate()
 }
 
-// Tally is one tally process's worker.
+// Tally is one tally process's worker, a lifecycle.Service.
 type Tally struct {
-	lifecycle.Runner
+	lifecycle.Base
 	cfg Config
 
 	mu sync.Mutex
@@ -69,9 +66,15 @@ func New(cfg Config) (*Tally, error) {
 	return &Tally{cfg: cfg, counts: map[int32]Count{}}, nil
 }
 
+// Name is the service's name.
+func (t *Tally) Name() string { return "tally" }
+
 // Start runs the tally in the background until Stop (which leaves the group, handing its partitions to
-// the other instances) or a fatal error (see Done and Err).
-func (t *Tally) Start(ctx context.Context) { t.Runner.Start(ctx, "tally", t.cfg.Logger, t.Run) }
+// the other instances).
+func (t *Tally) Start(ctx context.Context) error {
+	t.Base.Run(ctx, "tally", t.run)
+	return nil
+}
 
 func (t *Tally) drop(parts map[string][]int32) {
 	t.mu.Lock()
@@ -83,14 +86,14 @@ func (t *Tally) drop(parts map[string][]int32) {
 	}
 }
 
-// Run counts until ctx ends. It returns an error only for failures a new session cannot fix.
-func (t *Tally) Run(ctx context.Context) error {
+// run counts until ctx ends; a failed session is followed by a new one from the committed state.
+func (t *Tally) run(ctx context.Context) error {
 	for {
 		err := t.session(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		t.cfg.Logger.Warn("tally session failed; starting a new one from the committed state", "err", err)
+		t.cfg.Logger.Warn("session failed; starting a new one from the committed state", "err", err)
 		t.mu.Lock()
 		clear(t.counts)
 		t.mu.Unlock()
@@ -110,7 +113,7 @@ func (t *Tally) session(ctx context.Context) error {
 		kgo.ConsumerGroup(t.cfg.Stream.TallyGroup()),
 		// A tally killed without leaving the group holds its partitions until this runs out.
 		kgo.SessionTimeout(10*time.Second),
-		kgo.ConsumeTopics(topics.Votes),
+		kgo.ConsumeTopics(topics.Votes.Name),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { t.drop(p) }),
@@ -178,21 +181,21 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 			work[fp.Partition] = c
 		}
 		for _, r := range fp.Records {
-			v, err := stream.Decode[stream.VoteRecord](r.Topic, r.Partition, r.Offset, r.Value)
+			v, err := topics.Votes.Decode(r)
 			if err != nil {
 				// A record we cannot read is skipped (and logged), not allowed to stop the count: every
 				// record on this topic comes from our relay, so this means a foreign writer.
-				t.cfg.Logger.Error("tally: skipping unreadable ballot record", "err", err)
+				t.cfg.Logger.Error("skipping unreadable ballot record", "err", err)
 				c.NextOffset = max(c.NextOffset, r.Offset+1)
 				continue
 			}
-			tx, seq, err := position(r)
+			pos, err := topics.Votes.Position(r)
 			if err != nil {
-				t.cfg.Logger.Error("tally: skipping ballot record without a ledger position", "err", err)
+				t.cfg.Logger.Error("skipping ballot record without a ledger position", "err", err)
 				c.NextOffset = max(c.NextOffset, r.Offset+1)
 				continue
 			}
-			if c.Apply(r.Offset, tx, seq, v) {
+			if c.Apply(r.Offset, pos, v) {
 				counted++
 				changed[v.CandidateID] = true
 				c.Newest = max(c.Newest, r.Timestamp.UnixMilli())
@@ -213,14 +216,19 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 			mu.Unlock()
 		}
 	}
-	for p, c := range work {
+	for _, c := range work {
 		c.UpdatedAt = now
-		value, _ := json.Marshal(c.Snapshot)
-		sess.Produce(ctx, &kgo.Record{Topic: topics.TallyState, Partition: p, Key: fmt.Appendf(nil, "%d", p), Value: value}, promise)
+		sess.Produce(ctx, topics.TallyState.Record(c.Snapshot, 0), promise)
 	}
 	for id := range changed {
-		value, _ := json.Marshal(t.candidateTotal(id, work))
-		sess.Produce(ctx, &kgo.Record{Topic: topics.PerCandidate, Partition: 0, Key: []byte(id), Value: value}, promise)
+		// A candidate stands in one constituency, whose ballots all sit in one partition: the
+		// candidate's whole total is in that partition's count.
+		var total int64
+		for _, c := range work {
+			total += c.Candidates[id]
+		}
+		v := stream.CandidateTotalOf(t.cfg.Index, id, total)
+		sess.Produce(ctx, topics.PerCandidate.Record(&v, 1), promise)
 	}
 	committed, err := sess.End(ctx, kgo.TryCommit)
 	mu.Lock()
@@ -232,14 +240,14 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 		// Rebalanced mid-batch or a produce failed: nothing of this batch counts, and the counts here
 		// were never changed. The session has rewound to the group's committed offsets; move the
 		// partitions we still own to their counts' offsets, which are the truth (see the package doc).
-		t.cfg.Logger.Info("tally: transaction aborted; the batch will be counted again", "produce_err", prodErr)
+		t.cfg.Logger.Info("transaction aborted; the batch will be counted again", "produce_err", prodErr)
 		t.mu.Lock()
 		offsets := map[int32]kgo.EpochOffset{}
 		for p, c := range t.counts {
 			offsets[p] = kgo.EpochOffset{Epoch: -1, Offset: c.NextOffset}
 		}
 		t.mu.Unlock()
-		sess.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{topics.Votes: offsets})
+		sess.Client().SetOffsets(map[string]map[int32]kgo.EpochOffset{topics.Votes.Name: offsets})
 		return nil
 	}
 	t.mu.Lock()
@@ -252,31 +260,17 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 	return nil
 }
 
-func (t *Tally) candidateTotal(id string, work map[int32]Count) stream.CandidateTotal {
-	out := stream.CandidateTotal{CandidateID: id}
-	if c := t.cfg.Index.Candidate[id]; c != nil {
-		out.CandidateName, out.PhotoURL, out.Constituency = c.Name, c.PhotoURL, c.Constituency
-		if p := t.cfg.Index.Party[c.Party]; p != nil {
-			out.PartyAffiliation = p.Name
-		}
-	}
-	for _, c := range work {
-		out.TotalVotes += c.Candidates[id]
-	}
-	return out
-}
-
 // restore runs when partitions are assigned to this process: it restores each one's count from the
 // state topic and starts consuming where that count ends, whatever offset the group had committed.
 func (t *Tally) restore(ctx context.Context, assigned map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
-	votes := t.cfg.Stream.Topics().Votes
+	votes := t.cfg.Stream.Topics().Votes.Name
 	out := map[string]map[int32]kgo.Offset{votes: {}}
 	for p := range assigned[votes] {
 		c, err := Restore(ctx, t.cfg.Stream, p)
 		if err != nil {
 			return nil, err
 		}
-		t.cfg.Logger.Info("tally: restored partition", "partition", p, "next_offset", c.NextOffset, "ballots", c.Ballots)
+		t.cfg.Logger.Info("restored partition", "partition", p, "next_offset", c.NextOffset, "ballots", c.Ballots)
 		t.mu.Lock()
 		t.counts[p] = c
 		t.mu.Unlock()
@@ -285,43 +279,24 @@ func (t *Tally) restore(ctx context.Context, assigned map[string]map[int32]kgo.O
 	return out, nil
 }
 
-// position reads a vote record's ledger position header.
-func position(r *kgo.Record) (tx, seq int64, err error) {
-	for _, h := range r.Headers {
-		if h.Key == relay.PositionHeader {
-			p, err := ledger.ParsePosition(string(h.Value))
-			return p.Tx, p.Seq, err
-		}
-	}
-	return 0, 0, fmt.Errorf("%s[%d]@%d has no %s header", r.Topic, r.Partition, r.Offset, relay.PositionHeader)
-}
-
 // Restore reads partition p's last committed count from the state topic (empty if there is none).
 func Restore(ctx context.Context, cfg stream.Config, p int32) (Count, error) {
-	rec, err := stream.LastCommitted(ctx, cfg, cfg.Topics().TallyState, p, func(*kgo.Record) bool { return true })
+	state := cfg.Topics().TallyState
+	rec, err := stream.LastCommitted(ctx, cfg, state.Name, p, func(*kgo.Record) bool { return true })
 	if err != nil {
 		return Count{}, fmt.Errorf("tally: restore partition %d: %w", p, err)
 	}
 	if rec == nil {
 		return NewCount(p), nil
 	}
-	s, err := DecodeSnapshot(rec)
+	s, err := state.Decode(rec)
 	if err != nil {
 		return Count{}, err
-	}
-	return Count{s}, nil
-}
-
-// DecodeSnapshot decodes a state topic record.
-func DecodeSnapshot(r *kgo.Record) (*stream.Snapshot, error) {
-	s, err := stream.Decode[stream.Snapshot](r.Topic, r.Partition, r.Offset, r.Value)
-	if err != nil {
-		return nil, err
 	}
 	for _, m := range []*map[string]int64{&s.Candidates, &s.States, &s.Minutes} {
 		if *m == nil {
 			*m = map[string]int64{}
 		}
 	}
-	return s, nil
+	return Count{s}, nil
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/pipeline"
+	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/results"
 	"github.com/election/election/internal/synth"
 	"github.com/election/election/internal/testenv"
@@ -87,18 +88,20 @@ func newSite(t *testing.T, voters int64) *site {
 // half the voters, as fast as it can, and startSite returns once the results count them all.
 func startSite(t testing.TB, election string, voters int64, simulate bool) *site {
 	t.Helper()
-	s := &site{t: t, cfg: pipeline.Config{DataDir: t.TempDir(), KafkaListen: freeAddr(t), Prefix: testenv.Namespace(), Partitions: 2,
-		Election: election, Voters: voters, Turnout: 1, HTTPAddr: freeAddr(t), Instance: "browser", Logger: testenv.Logger(t),
+	s := &site{t: t, cfg: pipeline.Config{
+		Conn:     pipeline.ConnConfig{DataDir: t.TempDir(), KafkaListen: freeAddr(t), Prefix: testenv.Namespace(), Partitions: 2},
+		Election: register.Want{Preset: election}, Voters: voters, HTTP: pipeline.HTTPConfig{Addr: freeAddr(t)},
+		Tally: pipeline.TallyConfig{Instance: "browser"}, Logger: testenv.Logger(t),
 		Roles: pipeline.Roles{Register: true, Relay: true, Tally: true, Serve: true, Simulate: simulate}}}
 	if simulate {
-		s.cfg.Turnout, s.cfg.Workers = 0.5, 64
+		s.cfg.Sim = pipeline.SimConfig{Turnout: 0.5, Workers: 64}
 	}
 	r := s.start()
 	t.Cleanup(s.halt)
 	if simulate {
-		<-r.SimDone
-		testenv.Must(t, r.SimErr, "simulate")
-		s.counted(r.SimStat.Cast)
+		<-r.Sim.Done()
+		testenv.Must(t, r.Sim.Err(), "simulate")
+		s.counted(r.Sim.Stats().Cast)
 	}
 	return s
 }

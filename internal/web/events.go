@@ -159,19 +159,19 @@ func (c *clock) publish(r *results.Results) {
 }
 
 // runClock follows the view until ctx ends.
-func (s *Server) runClock(ctx context.Context) {
+func (s *Server) runClock(ctx context.Context) error {
 	ch, unsubscribe := s.cfg.View.Subscribe()
 	defer unsubscribe()
 	for {
 		s.clock.publish(s.cfg.View.Current())
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(s.cfg.EventInterval):
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-ch:
 		}
 	}

@@ -14,16 +14,31 @@ import (
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/lifecycle"
 	"github.com/election/election/internal/metrics"
 	"github.com/election/election/internal/results"
 )
+
+// Results is where the server gets the results it serves: the current ones, and a signal when they
+// change (results.View).
+type Results interface {
+	// Current returns the latest results; the value is never modified.
+	Current() *results.Results
+	// Subscribe returns a channel signalled (coalesced) when the results change, and how to unsubscribe.
+	Subscribe() (<-chan struct{}, func())
+}
+
+// Caster casts one ballot and answers only once it is durable, or refused (ledger.Caster).
+type Caster interface {
+	Cast(ctx context.Context, req ledger.CastRequest) (ledger.Receipt, error)
+}
 
 // Config wires a server.
 type Config struct {
 	Addr    string
 	Index   *election.Index
-	View    *results.View
-	Caster  *ledger.Caster // nil: this instance does not accept ballots
+	View    Results
+	Caster  Caster // nil: this instance does not accept ballots
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	// Heartbeat is how often an idle event stream gets a comment line, so proxies keep it open.
@@ -57,18 +72,16 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Server is the HTTP server.
+// Server is the HTTP server, a lifecycle.Service.
 type Server struct {
-	cfg       Config
-	srv       *http.Server
-	ln        net.Listener
-	done      chan struct{}
-	cache     eventCache
-	assets    *assets
-	retry     *frame // the event stream's first line: how soon to reconnect
-	clock     clock
-	stopClock context.CancelFunc
-	clockDone chan struct{}
+	lifecycle.Base
+	cfg    Config
+	srv    *http.Server
+	ln     net.Listener
+	cache  eventCache
+	assets *assets
+	retry  *frame // the event stream's first line: how soon to reconnect
+	clock  clock
 }
 
 // New checks the config and builds the routes.
@@ -103,46 +116,43 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Start listens and serves in the background.
+// Name is the service's name.
+func (s *Server) Name() string { return "web server" }
+
+// Start listens (an address in use fails here), then serves in the background until Stop.
 func (s *Server) Start(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("web: cannot listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
+	s.Base.Run(ctx, "web server", s.serve, s.runClock)
+	return nil
+}
+
+// serve serves until ctx ends, then closes the listener and every connection: it waits up to two
+// seconds for requests in flight (a cast waits for its commit), and event streams, which never end by
+// themselves, end with ctx.
+func (s *Server) serve(ctx context.Context) error {
 	s.srv.BaseContext = func(net.Listener) context.Context { return ctx }
-	clockCtx, stop := context.WithCancel(ctx)
-	s.stopClock, s.clockDone = stop, make(chan struct{})
-	go func() {
-		defer close(s.clockDone)
-		s.runClock(clockCtx)
-	}()
-	s.done = make(chan struct{})
-	go func() {
-		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.cfg.Logger.Error("web: server stopped", "err", err)
-		}
-	}()
+	failed := make(chan error, 1)
+	go func() { failed <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-failed:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(shutdown); err != nil {
+		s.srv.Close()
+	}
+	<-failed // http.ErrServerClosed
 	return nil
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
-
-// Stop closes the listener and every connection (event streams never end by themselves).
-func (s *Server) Stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := s.srv.Shutdown(ctx); err != nil {
-		s.srv.Close()
-	}
-	<-s.done
-	if s.stopClock != nil {
-		s.stopClock()
-		<-s.clockDone
-	}
-}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/election/election/internal/pipeline"
+	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/results"
 	"github.com/election/election/internal/sim"
 	"github.com/election/election/internal/synth"
@@ -23,8 +24,9 @@ import (
 func serve(t *testing.T) (string, *synth.Generator) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := pipeline.Config{DataDir: t.TempDir(), KafkaListen: "127.0.0.1:0", Prefix: testenv.Namespace(), Partitions: 2,
-		Election: "seed", Voters: 50, Turnout: 1, HTTPAddr: "127.0.0.1:0", Instance: "web", Logger: testenv.Logger(t),
+	cfg := pipeline.Config{Conn: pipeline.ConnConfig{DataDir: t.TempDir(), KafkaListen: "127.0.0.1:0", Prefix: testenv.Namespace(), Partitions: 2},
+		Election: register.Want{Preset: "seed"}, Voters: 50, HTTP: pipeline.HTTPConfig{Addr: "127.0.0.1:0"},
+		Tally: pipeline.TallyConfig{Instance: "web"}, Logger: testenv.Logger(t),
 		Roles: pipeline.Roles{Register: true, Relay: true, Tally: true, Serve: true}}
 	ready := make(chan *pipeline.Running, 1)
 	done := make(chan error, 1)

@@ -1,17 +1,17 @@
-package pipeline
+package cli
 
 import (
 	"os"
 	"runtime/debug"
 )
 
-// TuneGC sets the garbage collector for a process that runs the pipeline, where the user has not chosen
+// tuneGC sets the garbage collector for a process that runs the pipeline, where the user has not chosen
 // (GOGC, GOMEMLIMIT in the environment win). Every batch of ballots allocates requests, statements, records
 // and deltas that die young, so with Go's default GOGC=100 the collector ran often and took about 7% of
 // the CPU that the single ledger writer needs: GOGC=400 measured 56.5–57.6k ballots/s embedded against
 // 50.7–53.7k at 100 (BenchmarkPipeline, two runs each). The soft limit of 2 GiB makes the collector work
 // harder instead of letting a large heap grow five-fold.
-func TuneGC() {
+func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
@@ -19,3 +19,6 @@ func TuneGC() {
 		debug.SetMemoryLimit(2 << 30)
 	}
 }
+
+// TuneGC is tuneGC for benchmarks that run the pipeline as the command does.
+func TuneGC() { tuneGC() }

@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/stream"
+)
+
+// ConnConfig says where the ledger and Kafka are.
+type ConnConfig struct {
+	DataDir     string   // SQLite ledger and embedded broker data
+	PostgresURL string   // use PostgreSQL instead of SQLite
+	Brokers     []string // use these Kafka brokers instead of the embedded one
+	KafkaListen string   // the embedded broker's address
+	Prefix      string   // topic, group and transactional id prefix
+	Partitions  int32    // partitions of votes_topic when it is created
+	// Existing connects only to an election that exists already: nothing is created. Every command
+	// but registration sets it.
+	Existing bool
+}
+
+func (c *ConnConfig) validate() error {
+	if c.PostgresURL == "" && c.DataDir == "" {
+		return errors.New("--data is needed for the SQLite ledger (or give --postgres)")
+	}
+	if len(c.Brokers) == 0 && c.DataDir == "" {
+		return errors.New("--data is needed for the embedded Kafka broker (or give --kafka)")
+	}
+	if c.Partitions <= 0 {
+		c.Partitions = 6
+	}
+	return nil
+}
+
+// Conn is an open ledger and a reachable Kafka (the embedded broker, when no brokers were given).
+type Conn struct {
+	Store  *ledger.Store
+	Stream stream.Config
+	close  []func()
+}
+
+// Close closes what Connect opened, in reverse order.
+func (c *Conn) Close() {
+	for i := len(c.close) - 1; i >= 0; i-- {
+		c.close[i]()
+	}
+	c.close = nil
+}
+
+// Connect opens the ledger and, unless brokers are given, starts the embedded broker; then checks Kafka
+// and creates the topics. An unreachable external broker is reported before anything is created.
+func Connect(ctx context.Context, cfg ConnConfig, log *slog.Logger) (*Conn, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Conn{Stream: stream.Config{Brokers: cfg.Brokers, Prefix: cfg.Prefix, Partitions: cfg.Partitions, Logger: component(log, "kafka")}}
+	if len(cfg.Brokers) > 0 {
+		if err := stream.Ping(ctx, c.Stream); err != nil {
+			return nil, err
+		}
+	}
+	store, err := ledger.Open(ctx, ledger.Config{PostgresURL: cfg.PostgresURL, SQLitePath: filepath.Join(cfg.DataDir, "ledger.db"),
+		Existing: cfg.Existing, Logger: component(log, "ledger")})
+	if err != nil {
+		return nil, err
+	}
+	c.Store = store
+	c.close = append(c.close, store.Close)
+	if len(cfg.Brokers) == 0 {
+		dir := filepath.Join(cfg.DataDir, "kafka")
+		emb, err := stream.StartEmbedded(cfg.KafkaListen, dir, component(log, "embedded-kafka"))
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.close = append(c.close, emb.Stop)
+		c.Stream.Brokers = []string{emb.Addr()}
+		// Fresh producer ids on every start (see stream.Config.Incarnation).
+		c.Stream.Incarnation = strconv.FormatInt(time.Now().UnixNano(), 36)
+		log.Info("embedded Kafka broker listening", "addr", emb.Addr(), "data", dir)
+	}
+	if err := stream.Ping(ctx, c.Stream); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := stream.EnsureTopics(ctx, c.Stream); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// component is the logger a part of the process logs through: every line names the part.
+func component(log *slog.Logger, name string) *slog.Logger { return log.With("component", name) }
