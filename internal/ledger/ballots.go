@@ -11,7 +11,7 @@ import (
 // BallotsAfter returns up to limit committed ballots after pos, in position order. Every ballot committed
 // is eventually returned exactly once to a reader that advances pos to the last ballot it was given.
 func (s *Store) BallotsAfter(ctx context.Context, pos ballot.Position, limit int) ([]ballot.Ballot, error) {
-	rows, err := s.r.QueryContext(ctx, s.q["BallotsAfter"], strconv.FormatInt(pos.Tx, 10), pos.Seq, limit)
+	rows, err := s.r.QueryContext(ctx, s.q.BallotsAfter, strconv.FormatInt(pos.Tx, 10), pos.Seq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: read ballots after %s: %w", pos, err)
 	}
@@ -30,7 +30,7 @@ func (s *Store) BallotsAfter(ctx context.Context, pos ballot.Position, limit int
 // BallotCount is how many ballots the ledger holds.
 func (s *Store) BallotCount(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, s.q["CountBallots"]).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, s.q.CountBallots).Scan(&n); err != nil {
 		return 0, fmt.Errorf("ledger: count ballots: %w", err)
 	}
 	return n, nil
@@ -54,21 +54,19 @@ func (s *Store) Totals(ctx context.Context) (Totals, error) {
 		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
 	defer tx.Rollback()
-	if s.dialect == "postgres" {
-		if _, err := tx.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
-			return t, fmt.Errorf("ledger: totals: %w", err)
-		}
+	if err := s.d.consistentRead(ctx, tx); err != nil {
+		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
-	if err := tx.QueryRowContext(ctx, s.q["CountBallots"]).Scan(&t.Ballots); err != nil {
+	if err := tx.QueryRowContext(ctx, s.q.CountBallots).Scan(&t.Ballots); err != nil {
 		return t, fmt.Errorf("ledger: count ballots: %w", err)
 	}
-	if err := tx.QueryRowContext(ctx, s.q["CountVoted"]).Scan(&t.VotersVoted); err != nil {
+	if err := tx.QueryRowContext(ctx, s.q.CountVoted).Scan(&t.VotersVoted); err != nil {
 		return t, fmt.Errorf("ledger: count voters who voted: %w", err)
 	}
-	for q, m := range map[string]map[string]int64{"BallotsPerCandidate": t.PerCandidate, "BallotsPerState": t.PerState, "VotedPerState": t.VotedByState} {
-		rows, err := tx.QueryContext(ctx, s.q[q])
+	for q, m := range map[string]map[string]int64{s.q.BallotsPerCandidate: t.PerCandidate, s.q.BallotsPerState: t.PerState, s.q.VotedPerState: t.VotedByState} {
+		rows, err := tx.QueryContext(ctx, q)
 		if err != nil {
-			return t, fmt.Errorf("ledger: %s: %w", q, err)
+			return t, fmt.Errorf("ledger: totals: %w", err)
 		}
 		for rows.Next() {
 			var k string

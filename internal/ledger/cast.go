@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -90,13 +89,9 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// Checked inside the transaction: `election close` commits before or after this batch, never
 		// in its middle.
-		var v string
-		switch err := tx.QueryRowContext(ctx, s.q["GetMeta"], metaPollsClosed).Scan(&v); {
-		case err == nil:
-			closed = true
-			return nil
-		case err != sql.ErrNoRows:
-			return fmt.Errorf("read polls closed: %w", err)
+		var err error
+		if _, closed, err = s.getMeta(ctx, tx, metaPollsClosed); err != nil || closed {
+			return err
 		}
 		for i, r := range reqs {
 			if ix.Candidate[r.CandidateID] == nil {
@@ -142,7 +137,7 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 			for _, b := range chunk {
 				args = append(args, b...)
 			}
-			if _, err := tx.ExecContext(ctx, s.values(s.q["InsertBallots"], len(chunk), 5), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertBallots, len(chunk), 5), args...); err != nil {
 				return fmt.Errorf("insert %d ballots: %w", len(chunk), err)
 			}
 		}
@@ -181,7 +176,7 @@ func (s *Store) settleDuplicates(ctx context.Context, tx *sql.Tx, ix *election.I
 		}
 		var cons, state, hash string
 		var voted bool
-		err := tx.QueryRowContext(ctx, s.q["FindVoter"], reqs[group[0]].VoterID).Scan(&cons, &state, &hash, &voted)
+		err := tx.QueryRowContext(ctx, s.q.FindVoter, reqs[group[0]].VoterID).Scan(&cons, &state, &hash, &voted)
 		if err != nil && err != sql.ErrNoRows {
 			return fmt.Errorf("find a voter named %d times in one batch: %w", len(group), err)
 		}
@@ -230,18 +225,7 @@ func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, 
 	}
 	// One statement for the batch: one round trip on PostgreSQL (arrays), one statement to prepare and
 	// run on SQLite (a VALUES list).
-	var rows *sql.Rows
-	var err error
-	if s.dialect == "postgres" {
-		rows, err = tx.QueryContext(ctx, s.q["MarkVotedBatch"], ids, hashes, cons)
-	} else {
-		args := make([]any, 0, 3*len(ids))
-		for k := range ids {
-			args = append(args, ids[k], hashes[k], cons[k])
-		}
-		q := strings.Replace(s.q["MarkVotedBatch"], "/*rows*/", s.tuples(len(ids), 3), 1)
-		rows, err = tx.QueryContext(ctx, q, args...)
-	}
+	rows, err := s.d.markVoted(ctx, tx, s.q.MarkVotedBatch, ids, hashes, cons)
 	if err != nil {
 		return nil, fmt.Errorf("mark %d voters: %w", len(ids), err)
 	}
@@ -264,7 +248,7 @@ func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, 
 func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand *election.Candidate) (refusal, err error) {
 	var cons, state, hash string
 	var voted bool
-	err = tx.QueryRowContext(ctx, s.q["FindVoter"], r.VoterID).Scan(&cons, &state, &hash, &voted)
+	err = tx.QueryRowContext(ctx, s.q.FindVoter, r.VoterID).Scan(&cons, &state, &hash, &voted)
 	switch {
 	case err == sql.ErrNoRows:
 		return ErrInvalidCredential, nil
@@ -322,10 +306,7 @@ type CasterConfig struct {
 // NewCaster returns a caster; call Start before Cast.
 func NewCaster(store *Store, ix *election.Index, cfg CasterConfig, log *slog.Logger) *Caster {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 1
-		if store.dialect == "postgres" {
-			cfg.Workers = 4
-		}
+		cfg.Workers = store.d.writers()
 	}
 	if cfg.MaxBatch <= 0 || cfg.MaxBatch > maxVotersPerMark {
 		cfg.MaxBatch = maxVotersPerMark // one marking statement per batch

@@ -33,10 +33,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -68,13 +65,13 @@ func (c Config) validate() error {
 
 // Store is an open ledger.
 type Store struct {
-	dialect string // "sqlite" or "postgres"
+	d dialect
 	// w is the pool writes go through; for SQLite it holds one connection, since SQLite has one writer
 	// at a time and a second writer would only wait on the file lock.
 	w *sql.DB
 	// r serves reads; it may be the same pool as w.
 	r   *sql.DB
-	q   map[string]string
+	q   *queries
 	log *slog.Logger
 	cfg Config
 }
@@ -88,24 +85,22 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{log: cfg.Logger, cfg: cfg}
+	s := &Store{log: cfg.Logger, cfg: cfg, d: dialectFor(cfg)}
 	var err error
-	if cfg.PostgresURL != "" {
-		err = s.openPostgres(ctx, cfg.PostgresURL)
-	} else {
-		err = s.openSQLite(ctx, cfg.SQLitePath)
-	}
-	if err != nil {
+	if s.q, err = loadQueries(s.d); err != nil {
 		return nil, err
 	}
-	if s.q, err = loadQueries(s.dialect); err != nil {
-		s.Close()
+	if s.w, s.r, err = s.d.open(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Existing {
-		if err := s.mustExist(ctx); err != nil {
+		ok, err := s.d.hasLedger(ctx, s.r)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w (`election up` or `election register` creates it)", ErrNoLedger)
+		}
+		if err != nil {
 			s.Close()
-			return nil, err
+			return nil, fmt.Errorf("ledger: %s: %w", s.d.where(cfg), err)
 		}
 	}
 	if err := s.migrate(ctx, schema); err != nil {
@@ -113,74 +108,6 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func (s *Store) openPostgres(ctx context.Context, url string) error {
-	s.dialect = "postgres"
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		return fmt.Errorf("ledger: postgres: %w", err)
-	}
-	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(16)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return fmt.Errorf("ledger: cannot reach PostgreSQL at %s: %w", redact(url), err)
-	}
-	s.w, s.r = db, db
-	return nil
-}
-
-func (s *Store) openSQLite(ctx context.Context, path string) error {
-	s.dialect = "sqlite"
-	if s.cfg.Existing {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("ledger: %s: %w (is --data right? `election up` or `election register` creates it)", path, ErrNoLedger)
-		}
-	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	// busy_timeout first so the other pragmas wait rather than fail; WAL lets readers run beside the
-	// writer; synchronous=FULL makes a commit durable before a voter is told their ballot is counted.
-	// wal_autocheckpoint: copy the WAL back into the database every 16,000 pages (64 MiB) rather than
-	// every 1,000. Casts dirty pages all over the voted table, and a page dirtied by many batches between
-	// two checkpoints is copied back once: with 2M voters the pipeline went from 33k to 38k ballots/s.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(16000)&_txlock=immediate"
-	w, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return fmt.Errorf("ledger: sqlite %s: %w", path, err)
-	}
-	w.SetMaxOpenConns(1)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return fmt.Errorf("ledger: open sqlite database %s: %w", path, err)
-	}
-	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return fmt.Errorf("ledger: sqlite %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(4)
-	s.w, s.r = w, r
-	return nil
-}
-
-// mustExist checks that the database holds a ledger (a schema version table), before anything creates one.
-func (s *Store) mustExist(ctx context.Context) error {
-	var exists bool
-	q := `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version')`
-	where := s.cfg.SQLitePath
-	if s.dialect == "postgres" {
-		q, where = `SELECT to_regclass('schema_version') IS NOT NULL`, redact(s.cfg.PostgresURL)
-	}
-	if err := s.r.QueryRowContext(ctx, q).Scan(&exists); err != nil {
-		return fmt.Errorf("ledger: %s: %w", where, err)
-	}
-	if !exists {
-		return fmt.Errorf("ledger: %s: %w (`election up` or `election register` creates it)", where, ErrNoLedger)
-	}
-	return nil
 }
 
 // Close releases the connections.

@@ -19,13 +19,11 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 		return fmt.Errorf("ledger: migrate: %w", err)
 	}
 	defer conn.Close()
-	if s.dialect == "postgres" {
-		// Several processes may start at once against one database: one migrates, the others wait.
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(726172)`); err != nil {
-			return fmt.Errorf("ledger: migrate: lock: %w", err)
-		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(726172)`)
+	unlock, err := s.d.lockMigrations(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("ledger: migrate: lock: %w", err)
 	}
+	defer unlock()
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("ledger: migrate: %w", err)
 	}
@@ -39,7 +37,7 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 	case err != nil:
 		return fmt.Errorf("ledger: migrate: read schema version: %w", err)
 	}
-	files, err := fs.Glob(sqlFiles, "migrations/"+s.dialect+"/*.sql")
+	files, err := fs.Glob(sqlFiles, "migrations/"+s.d.name()+"/*.sql")
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,9 @@ package ledger
 import (
 	"embed"
 	"fmt"
+	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -12,20 +14,48 @@ var sqlFiles embed.FS
 
 var placeholder = regexp.MustCompile(`\$(\d+)`)
 
-// loadQueries reads the shared queries, then the dialect's own, which override shared ones by name.
-func loadQueries(dialect string) (map[string]string, error) {
-	q := map[string]string{}
-	for _, file := range []string{"queries/common.sql", "queries/" + dialect + ".sql"} {
+// queries are the ledger's SQL statements: one field per "-- name:" in queries/common.sql, or in the
+// dialect's own file, which overrides common ones by name. loadQueries fills every field and fails when a
+// field has no query or a query no field, so a misspelt name fails when the ledger opens (in every test),
+// never at the moment a query is first run.
+type queries struct {
+	GetMeta, PutMeta                                                   string
+	InsertParty, InsertState, InsertConstituency, InsertCandidate      string
+	InsertVoters, ExistingVoters, AddRegistered, Registered, FindVoter string
+	MarkVotedBatch, InsertBallots, BallotsAfter                        string
+	CountBallots, CountVoted, BallotsPerCandidate, BallotsPerState     string
+	VotedPerState                                                      string
+}
+
+func loadQueries(d dialect) (*queries, error) {
+	byName := map[string]string{}
+	for _, file := range []string{"queries/common.sql", "queries/" + d.name() + ".sql"} {
 		data, err := sqlFiles.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
 		for name, text := range splitNamed(string(data)) {
-			if dialect == "sqlite" {
-				text = placeholder.ReplaceAllString(text, "?$1")
-			}
-			q[name] = text
+			byName[name] = d.placeholders(text)
 		}
+	}
+	q := &queries{}
+	v := reflect.ValueOf(q).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		text, ok := byName[name]
+		if !ok {
+			return nil, fmt.Errorf("ledger: no query %q in queries/*.sql for %s", name, d.name())
+		}
+		v.Field(i).SetString(text)
+		delete(byName, name)
+	}
+	if len(byName) > 0 {
+		extra := make([]string, 0, len(byName))
+		for name := range byName {
+			extra = append(extra, name)
+		}
+		sort.Strings(extra)
+		return nil, fmt.Errorf("ledger: queries/*.sql name queries no code uses: %s", strings.Join(extra, ", "))
 	}
 	return q, nil
 }
@@ -59,30 +89,5 @@ func splitNamed(text string) map[string]string {
 
 // values appends n tuples of cols placeholders to an INSERT ... VALUES prefix.
 func (s *Store) values(prefix string, n, cols int) string {
-	return strings.TrimSuffix(prefix, ";") + " " + s.tuples(n, cols)
-}
-
-// tuples is n parenthesised lists of cols placeholders, numbered from 1, comma-separated.
-func (s *Store) tuples(n, cols int) string {
-	var b strings.Builder
-	p := 1
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for c := 0; c < cols; c++ {
-			if c > 0 {
-				b.WriteByte(',')
-			}
-			if s.dialect == "sqlite" {
-				b.WriteByte('?') // anonymous: SQLite binds numbered ?NNN far more slowly in long lists
-			} else {
-				fmt.Fprintf(&b, "$%d", p)
-			}
-			p++
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
+	return strings.TrimSuffix(prefix, ";") + " " + s.d.tuples(n, cols)
 }

@@ -19,13 +19,6 @@ import (
 // ErrNoElection is returned when no election has been registered in the ledger yet.
 var ErrNoElection = errors.New("ledger: no election registered yet")
 
-// Meta keys.
-const (
-	metaElection  = "election"
-	metaSimSecret = "simulation_secret"
-	metaVoters    = "voters_registered" // synthetic voters registered so far (resumable registration)
-)
-
 // RegisterElection stores the election definition once. Registering the same definition again is a no-op;
 // a different one is refused, so a data directory never mixes two elections.
 func (s *Store) RegisterElection(ctx context.Context, e *election.Election) error {
@@ -34,18 +27,16 @@ func (s *Store) RegisterElection(ctx context.Context, e *election.Election) erro
 		return fmt.Errorf("ledger: register election: %w", err)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var existing string
-		err := tx.QueryRowContext(ctx, s.q["GetMeta"], metaElection).Scan(&existing)
-		if err == nil {
-			if existing == string(def) {
-				return nil
-			}
+		existing, ok, err := s.getMeta(ctx, tx, metaElection)
+		switch {
+		case err != nil:
+			return err
+		case ok && existing == string(def):
+			return nil
+		case ok:
 			var old election.Election
 			_ = json.Unmarshal([]byte(existing), &old)
 			return fmt.Errorf("ledger: this database already holds the election %q; use a new data directory or database for %q", old.Name, e.Name)
-		}
-		if err != sql.ErrNoRows {
-			return fmt.Errorf("ledger: register election: %w", err)
 		}
 		secret := make([]byte, 32)
 		rand.Read(secret)
@@ -53,22 +44,22 @@ func (s *Store) RegisterElection(ctx context.Context, e *election.Election) erro
 			q    string
 			args []any
 		}
-		steps := []stmt{{s.q["PutMeta"], []any{metaElection, string(def)}}, {s.q["PutMeta"], []any{metaSimSecret, hex.EncodeToString(secret)}}}
+		steps := []stmt{{s.q.PutMeta, []any{metaElection, string(def)}}, {s.q.PutMeta, []any{metaSimSecret, hex.EncodeToString(secret)}}}
 		for _, p := range e.Parties {
-			steps = append(steps, stmt{s.q["InsertParty"], []any{p.ID, p.Name, p.Short, p.Colour}})
+			steps = append(steps, stmt{s.q.InsertParty, []any{p.ID, p.Name, p.Short, p.Colour}})
 		}
 		for _, st := range e.States {
-			steps = append(steps, stmt{s.q["InsertState"], []any{st.Code, st.Name}})
+			steps = append(steps, stmt{s.q.InsertState, []any{st.Code, st.Name}})
 		}
 		for _, c := range e.Constituencies {
 			var state any
 			if c.State != "" {
 				state = c.State
 			}
-			steps = append(steps, stmt{s.q["InsertConstituency"], []any{c.ID, c.Name, state}})
+			steps = append(steps, stmt{s.q.InsertConstituency, []any{c.ID, c.Name, state}})
 		}
 		for _, c := range e.Candidates {
-			steps = append(steps, stmt{s.q["InsertCandidate"], []any{c.ID, c.Name, c.Party, c.Constituency, c.Biography, c.Platform, c.PhotoURL}})
+			steps = append(steps, stmt{s.q.InsertCandidate, []any{c.ID, c.Name, c.Party, c.Constituency, c.Biography, c.Platform, c.PhotoURL}})
 		}
 		for _, st := range steps {
 			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
@@ -81,13 +72,12 @@ func (s *Store) RegisterElection(ctx context.Context, e *election.Election) erro
 
 // Election returns the registered election, or ErrNoElection.
 func (s *Store) Election(ctx context.Context) (*election.Election, error) {
-	var def string
-	err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaElection).Scan(&def)
-	if err == sql.ErrNoRows {
-		return nil, ErrNoElection
-	}
+	def, ok, err := s.getMeta(ctx, s.r, metaElection)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: read election: %w", err)
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNoElection
 	}
 	e, err := election.Parse([]byte(def))
 	if err != nil {
@@ -99,24 +89,19 @@ func (s *Store) Election(ctx context.Context) (*election.Election, error) {
 // SimulationSecret keys the credentials of synthetic voters (see synth.Credential). Whoever can read the
 // ledger can vote as a synthetic voter who has not voted yet: synthetic elections are simulations.
 func (s *Store) SimulationSecret(ctx context.Context) ([]byte, error) {
-	var h string
-	if err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaSimSecret).Scan(&h); err != nil {
-		return nil, fmt.Errorf("ledger: read simulation secret: %w", err)
+	h, ok, err := s.getMeta(ctx, s.r, metaSimSecret)
+	if err == nil && !ok {
+		err = ErrNoElection
+	}
+	if err != nil {
+		return nil, err
 	}
 	return hex.DecodeString(h)
 }
 
 // SyntheticRegistered is how many synthetic voters have been registered (voters 0..n-1).
 func (s *Store) SyntheticRegistered(ctx context.Context) (int64, error) {
-	var v string
-	err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaVoters).Scan(&v)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("ledger: read registration progress: %w", err)
-	}
-	return strconv.ParseInt(v, 10, 64)
+	return s.metaInt(ctx, metaVoters)
 }
 
 // HashCredential is what the ledger stores of a voter's credential.
@@ -157,18 +142,18 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 			for _, v := range chunk {
 				args = v.appendArgs(args)
 			}
-			if _, err := tx.ExecContext(ctx, s.values(s.q["InsertVoters"], len(chunk), 18), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, len(chunk), 18), args...); err != nil {
 				return fmt.Errorf("ledger: register voters %s..%s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
 			}
 		}
 		for r, n := range counts {
-			if _, err := tx.ExecContext(ctx, s.q["AddRegistered"], r.cons, r.state, n); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q.AddRegistered, r.cons, r.state, n); err != nil {
 				return fmt.Errorf("ledger: register voters: counts: %w", err)
 			}
 		}
 		if syntheticThrough > 0 {
-			if _, err := tx.ExecContext(ctx, s.q["PutMeta"], metaVoters, strconv.FormatInt(syntheticThrough, 10)); err != nil {
-				return fmt.Errorf("ledger: register voters: progress: %w", err)
+			if err := s.putMeta(ctx, tx, metaVoters, strconv.FormatInt(syntheticThrough, 10)); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -184,7 +169,7 @@ type Registered struct {
 
 // RegisteredCounts returns the registered voters per (constituency, state).
 func (s *Store) RegisteredCounts(ctx context.Context) ([]Registered, error) {
-	rows, err := s.r.QueryContext(ctx, s.q["Registered"])
+	rows, err := s.r.QueryContext(ctx, s.q.Registered)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: registered counts: %w", err)
 	}
@@ -200,53 +185,28 @@ func (s *Store) RegisteredCounts(ctx context.Context) ([]Registered, error) {
 	return out, rows.Err()
 }
 
-const metaPollsClosed = "polls_closed"
-
 // ClosePolls records that the polls have closed: every race with ballots is then decided. Idempotent.
 func (s *Store) ClosePolls(ctx context.Context, at time.Time) error {
 	if closed, err := s.PollsClosed(ctx); err != nil || closed {
 		return err
 	}
-	if _, err := s.w.ExecContext(ctx, s.q["PutMeta"], metaPollsClosed, at.UTC().Format(time.RFC3339)); err != nil {
-		return fmt.Errorf("ledger: close polls: %w", err)
-	}
-	return nil
+	return s.putMeta(ctx, s.w, metaPollsClosed, at.UTC().Format(time.RFC3339))
 }
 
 // PollsClosed reports whether ClosePolls was called.
 func (s *Store) PollsClosed(ctx context.Context) (bool, error) {
-	var v string
-	err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaPollsClosed).Scan(&v)
-	if err == sql.ErrNoRows {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("ledger: read polls closed: %w", err)
-	}
-	return true, nil
+	_, closed, err := s.getMeta(ctx, s.r, metaPollsClosed)
+	return closed, err
 }
-
-const metaSimPosition = "simulation_position"
 
 // SimulationPosition is where a resumed simulation starts (see sim.Config.From).
 func (s *Store) SimulationPosition(ctx context.Context) (int64, error) {
-	var v string
-	err := s.r.QueryRowContext(ctx, s.q["GetMeta"], metaSimPosition).Scan(&v)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("ledger: read simulation position: %w", err)
-	}
-	return strconv.ParseInt(v, 10, 64)
+	return s.metaInt(ctx, metaSimPosition)
 }
 
 // SetSimulationPosition records a simulation's progress.
 func (s *Store) SetSimulationPosition(ctx context.Context, pos int64) error {
-	if _, err := s.w.ExecContext(ctx, s.q["PutMeta"], metaSimPosition, strconv.FormatInt(pos, 10)); err != nil {
-		return fmt.Errorf("ledger: save simulation position: %w", err)
-	}
-	return nil
+	return s.putMeta(ctx, s.w, metaSimPosition, strconv.FormatInt(pos, 10))
 }
 
 // ImportRow is one voter read from an import file, with the line it came from (for error messages).
@@ -285,7 +245,7 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 				lines[r.Voter.ID] = r.Line
 				ids[i] = r.Voter.ID
 			}
-			rows, err := tx.QueryContext(ctx, s.values(s.q["ExistingVoters"], 1, len(ids)), ids...)
+			rows, err := tx.QueryContext(ctx, s.values(s.q.ExistingVoters, 1, len(ids)), ids...)
 			if err != nil {
 				return fmt.Errorf("ledger: import: %w", err)
 			}
@@ -306,7 +266,7 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 				args = r.Voter.appendArgs(args)
 				counts[region{r.Voter.Constituency, r.Voter.State}]++
 			}
-			if _, err := tx.ExecContext(ctx, s.values(s.q["InsertVoters"], len(chunk), 18), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, len(chunk), 18), args...); err != nil {
 				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
 			n += int64(len(chunk))
@@ -332,7 +292,7 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 			return err
 		}
 		for r, c := range counts {
-			if _, err := tx.ExecContext(ctx, s.q["AddRegistered"], r.cons, r.state, c); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q.AddRegistered, r.cons, r.state, c); err != nil {
 				return fmt.Errorf("ledger: import: counts: %w", err)
 			}
 		}

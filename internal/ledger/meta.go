@@ -1,0 +1,56 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+)
+
+// Meta keys: the election's definition and secrets, and progress markers.
+const (
+	metaElection    = "election"
+	metaSimSecret   = "simulation_secret"
+	metaVoters      = "voters_registered" // synthetic voters registered so far (resumable registration)
+	metaPollsClosed = "polls_closed"
+	metaSimPosition = "simulation_position"
+)
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// getMeta reads a meta key from db (a pool or a transaction); ok is false when the key is not set.
+func (s *Store) getMeta(ctx context.Context, db querier, key string) (value string, ok bool, err error) {
+	switch err := db.QueryRowContext(ctx, s.q.GetMeta, key).Scan(&value); err {
+	case nil:
+		return value, true, nil
+	case sql.ErrNoRows:
+		return "", false, nil
+	default:
+		return "", false, fmt.Errorf("ledger: read %s: %w", key, err)
+	}
+}
+
+// putMeta sets a meta key.
+func (s *Store) putMeta(ctx context.Context, db querier, key, value string) error {
+	if _, err := db.ExecContext(ctx, s.q.PutMeta, key, value); err != nil {
+		return fmt.Errorf("ledger: write %s: %w", key, err)
+	}
+	return nil
+}
+
+// metaInt reads a counter kept in meta; an unset one is 0.
+func (s *Store) metaInt(ctx context.Context, key string) (int64, error) {
+	v, ok, err := s.getMeta(ctx, s.r, key)
+	if err != nil || !ok {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("ledger: %s: %w", key, err)
+	}
+	return n, nil
+}
