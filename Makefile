@@ -13,10 +13,9 @@ test:
 test-all:
 	bash .ci/run
 
+# gofmt, go vet, staticcheck; ESLint and Node's test runner on the page's JavaScript (as CI runs them).
 lint:
-	gofmt -l . | (! grep .) || (echo "gofmt would change the files above" && exit 1)
-	go vet ./...
-	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	scripts/lint.sh
 
 # Throughput, freshness and raw limits, embedded and (when services run) PostgreSQL + Kafka. -p 1: one
 # package's benchmarks at a time; by default go test runs packages side by side, and they would share

@@ -23,9 +23,14 @@ import (
 	"github.com/election/election/internal/stream"
 )
 
+// Ledger is what the audit reads of the ledger: its totals, at one moment.
+type Ledger interface {
+	Totals(ctx context.Context) (ledger.Totals, error)
+}
+
 // Config wires an audit.
 type Config struct {
-	Store  *ledger.Store
+	Store  Ledger
 	Index  *election.Index
 	Stream stream.Config
 	// Wait is how long to wait for the pipeline to catch up before reporting differences.

@@ -62,20 +62,9 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 		t.Skip("crash test skipped in -short mode")
 	}
 	t.Parallel()
-	type mode struct {
-		name string
-		args func(t *testing.T) []string
-	}
-	modes := []mode{{"embedded", func(t *testing.T) []string { return []string{"--kafka-listen", reusablePort(t)} }}}
-	if testenv.HasPostgres(t) && testenv.KafkaBrokers(t) != "" {
-		modes = append(modes, mode{"postgres+kafka", func(t *testing.T) []string {
-			return []string{"--postgres", testenv.PostgresURL(t), "--kafka", testenv.KafkaBrokers(t), "--topic-prefix", testenv.Namespace()}
-		}})
-	}
-	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			t.Parallel()
-			conn := append([]string{"--data", t.TempDir(), "--partitions", "4"}, m.args(t)...)
+	testenv.EachBackend(t, func(t *testing.T, b testenv.Backend) {
+		{
+			conn := append([]string{"--data", t.TempDir(), "--partitions", "4"}, backendArgs(t, b)...)
 			up := append([]string{"up", "--preset", "national", "--voters", "20000", "--turnout", "0.9", "--rate", "3000",
 				"--http", "127.0.0.1:0", "--instance", "crash", "--exit-when-done"}, conn...)
 			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
@@ -103,8 +92,17 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 				t.Fatalf("audit output: %s", out.String())
 			}
 			t.Log(out.String())
-		})
+		}
+	})
+}
+
+// backendArgs are the command-line flags that put a child process on backend b: the embedded broker on
+// a port it can have again after each restart, or PostgreSQL and real Kafka under a fresh prefix.
+func backendArgs(t *testing.T, b testenv.Backend) []string {
+	if b.Brokers == nil {
+		return []string{"--kafka-listen", reusablePort(t)}
 	}
+	return []string{"--postgres", b.DB.PostgresURL, "--kafka", strings.Join(b.Brokers, ","), "--topic-prefix", testenv.Namespace()}
 }
 
 // finish waits up to four minutes for a child to exit successfully; a child still running then is asked

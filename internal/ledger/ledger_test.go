@@ -15,17 +15,14 @@ import (
 	"github.com/election/election/internal/testenv"
 )
 
-// The conformance suite: every test runs on every backend the environment provides.
+// The ledger's conformance suite: every test runs on every database of the matrix (testenv).
 func forEachBackend(t *testing.T, fn func(t *testing.T, s *ledger.Store)) {
-	for _, db := range testenv.Databases(t) {
-		t.Run(db.Name, func(t *testing.T) {
-			t.Parallel()
-			s, err := ledger.Open(testenv.Context(t), ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)})
-			testenv.Must(t, err, "open")
-			t.Cleanup(s.Close)
-			fn(t, s)
-		})
-	}
+	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
+		s, err := ledger.Open(testenv.Context(t), ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)})
+		testenv.Must(t, err, "open")
+		t.Cleanup(s.Close)
+		fn(t, s)
+	})
 }
 
 // seeded registers the seed election and n synthetic voters.
@@ -315,9 +312,8 @@ func TestReadingWhileCastingMissesNothing(t *testing.T) {
 // the totals carry over.
 func TestUpgradeFromSchema1KeepsWhoHasVoted(t *testing.T) {
 	t.Parallel()
-	for _, db := range testenv.Databases(t) {
-		t.Run(db.Name, func(t *testing.T) {
-			t.Parallel()
+	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
+		{
 			ctx := testenv.Context(t)
 			cfg := ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
 			old, err := ledger.OpenAtSchemaForTest(ctx, cfg, 1)
@@ -355,6 +351,6 @@ func TestUpgradeFromSchema1KeepsWhoHasVoted(t *testing.T) {
 			if !errors.Is(errs[0], ledger.ErrAlreadyVoted) || errs[1] != nil {
 				t.Fatalf("casts after the upgrade: %v, want [already voted, accepted]", errs)
 			}
-		})
-	}
+		}
+	})
 }

@@ -19,9 +19,9 @@ import (
 func BenchmarkPipeline(b *testing.B) {
 	cli.TuneGC() // as the election command does
 	voters := testenv.IntEnv(b, "ELECTION_BENCH_VOTERS", 300_000)
-	for _, be := range backends(b) {
-		b.Run(be.name, func(b *testing.B) {
-			cfg := config(b, be, "national", voters)
+	for _, name := range testenv.BackendNames(b) {
+		b.Run(name, func(b *testing.B) {
+			cfg := config(b, testenv.NewBackend(b, name), "national", voters)
 			cfg.Sim.Turnout, cfg.Sim.Workers = 1, 4096
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 			defer cancel()

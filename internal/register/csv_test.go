@@ -17,9 +17,17 @@ import (
 
 const header = "voter_id,voter_name,date_of_birth,address_state,constituency_id,registered_age\n"
 
-func newStore(t *testing.T) (*ledger.Store, *election.Index) {
+// eachStore runs fn on a ledger holding the national election, on every database of the matrix.
+func eachStore(t *testing.T, fn func(t *testing.T, s *ledger.Store, ix *election.Index)) {
+	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
+		s, ix := newStore(t, db)
+		fn(t, s, ix)
+	})
+}
+
+func newStore(t *testing.T, db testenv.Database) (*ledger.Store, *election.Index) {
 	t.Helper()
-	s, err := ledger.Open(testenv.Context(t), ledger.Config{SQLitePath: t.TempDir() + "/l.db", Logger: testenv.Logger(t)})
+	s, err := ledger.Open(testenv.Context(t), ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)})
 	testenv.Must(t, err, "open")
 	t.Cleanup(s.Close)
 	e, _ := election.Preset("national")
@@ -35,7 +43,10 @@ func write(t *testing.T, body string) string {
 
 func TestImportCSV(t *testing.T) {
 	t.Parallel()
-	s, ix := newStore(t)
+	eachStore(t, testImportCSV)
+}
+
+func testImportCSV(t *testing.T, s *ledger.Store, ix *election.Index) {
 	ctx := testenv.Context(t)
 	path := write(t, header+
 		"A1,Asha Rao,1980-02-03,UP,UP-01,44\n"+
@@ -88,31 +99,35 @@ func TestImportCSVBadRowsImportNothing(t *testing.T) {
 		{"repeated id", header + good + "B2,X Y,,UP,UP-01,\nB1,Again,,UP,UP-01,\n", `:4: column voter_id: voter_id "B1" appears again (first on line 2)`},
 		{"empty file", "", `:1: the file is empty`},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			s, ix := newStore(t)
-			ctx := testenv.Context(t)
-			path := write(t, c.body)
-			_, err := register.ImportCSV(ctx, s, ix, path, path+".creds")
-			if err == nil || !strings.Contains(err.Error(), path+c.want) || !strings.Contains(err.Error(), "nothing was imported") {
-				t.Fatalf("got %v\nwant it to contain %q", err, path+c.want)
-			}
-			reg, err := s.RegisteredCounts(ctx)
-			testenv.Must(t, err, "counts")
-			if len(reg) != 0 {
-				t.Fatalf("a failed import registered voters: %v", reg)
-			}
-			if _, err := os.Stat(path + ".creds"); !os.IsNotExist(err) {
-				t.Fatalf("a failed import left a credentials file (%v)", err)
-			}
-		})
-	}
+	// One ledger per database for every case: each failed import must leave it as it was.
+	eachStore(t, func(t *testing.T, s *ledger.Store, ix *election.Index) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				ctx := testenv.Context(t)
+				path := write(t, c.body)
+				_, err := register.ImportCSV(ctx, s, ix, path, path+".creds")
+				if err == nil || !strings.Contains(err.Error(), path+c.want) || !strings.Contains(err.Error(), "nothing was imported") {
+					t.Fatalf("got %v\nwant it to contain %q", err, path+c.want)
+				}
+				reg, err := s.RegisteredCounts(ctx)
+				testenv.Must(t, err, "counts")
+				if len(reg) != 0 {
+					t.Fatalf("a failed import registered voters: %v", reg)
+				}
+				if _, err := os.Stat(path + ".creds"); !os.IsNotExist(err) {
+					t.Fatalf("a failed import left a credentials file (%v)", err)
+				}
+			})
+		}
+	})
 }
 
 func TestImportCSVRefusesRegisteredIDs(t *testing.T) {
 	t.Parallel()
-	s, ix := newStore(t)
+	eachStore(t, testImportCSVRefusesRegisteredIDs)
+}
+
+func testImportCSVRefusesRegisteredIDs(t *testing.T, s *ledger.Store, ix *election.Index) {
 	ctx := testenv.Context(t)
 	first := write(t, header+"C1,One,,UP,UP-01,\n")
 	_, err := register.ImportCSV(ctx, s, ix, first, first+".creds")

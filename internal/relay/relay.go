@@ -120,7 +120,7 @@ func (r *Relay) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, errFenced) {
+		if errors.Is(err, ErrFenced) {
 			return err
 		}
 		r.cfg.Logger.Warn("round failed; restarting from what Kafka holds", "err", err)
@@ -132,7 +132,8 @@ func (r *Relay) run(ctx context.Context) error {
 	}
 }
 
-var errFenced = errors.New("relay: another relay took over this election's transactional id; stopping")
+// ErrFenced is why a relay stops when another relay took over its transactional id.
+var ErrFenced = errors.New("relay: another relay took over this election's transactional id; stopping")
 
 // session claims the transactional id, finds what each partition holds, and relays until an error.
 func (r *Relay) session(ctx context.Context) error {
@@ -258,13 +259,13 @@ func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics,
 	}
 	if err := cl.EndTransaction(ctx, commit); err != nil {
 		if isFenced(err) {
-			return errFenced
+			return ErrFenced
 		}
 		return fmt.Errorf("relay: end transaction: %w", errors.Join(err, failed))
 	}
 	if failed != nil {
 		if isFenced(failed) {
-			return errFenced
+			return ErrFenced
 		}
 		return fmt.Errorf("relay: produce: %w", failed)
 	}

@@ -1,6 +1,8 @@
 package results
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,16 +124,21 @@ func TestDiffLeavesOutFixedFields(t *testing.T) {
 		Minutes: map[string]int64{"2026-11-25 10:00": 3}}
 	after := Compute(Inputs{Index: ix, Snapshots: map[int32]*stream.Snapshot{0: snap}, Now: time.Unix(1, 0)})
 	d := Diff(before, after)
-	if len(d.Candidates) != 1 || d.Candidates[0] != (CandidateRow{CandidateID: "cand-2", Votes: 3, Share: 1}) {
+	if len(d.Candidates) != 1 || d.Candidates[0] != (CandidateChange{CandidateID: "cand-2", Votes: 3, Share: 1}) {
 		t.Errorf("candidates in the delta: %+v", d.Candidates)
 	}
-	if len(d.Constituencies) != 1 || d.Constituencies[0].Name != "" || d.Constituencies[0].Leader != "cand-2" {
+	if len(d.Constituencies) != 1 || d.Constituencies[0].Leader != "cand-2" {
 		t.Errorf("constituencies in the delta: %+v", d.Constituencies)
 	}
-	if len(d.States) != 1 || d.States[0].Name != "" || d.States[0].Ballots != 3 {
+	if len(d.States) != 1 || d.States[0].Ballots != 3 {
 		t.Errorf("states in the delta: %+v", d.States)
 	}
-	if full := diff(before, after, false); full.Candidates[0].CandidateName == "" || full.Constituencies[0].Name == "" {
-		t.Errorf("the publisher's diff lost the names: %+v", full.Candidates[0])
+	// A race that becomes level loses its leader: the delta says so with an empty leader, not by
+	// leaving the field out.
+	level := &stream.Snapshot{Partition: 0, Candidates: map[string]int64{"cand-2": 3, "cand-1": 3}, States: map[string]int64{"N": 6}, Ballots: 6}
+	tied := Compute(Inputs{Index: ix, Snapshots: map[int32]*stream.Snapshot{0: level}, Now: time.Unix(2, 0)})
+	data, _ := json.Marshal(Diff(after, tied))
+	if !strings.Contains(string(data), `"leader":""`) || !strings.Contains(string(data), `"leader_party":""`) {
+		t.Errorf("a level race's delta: %s", data)
 	}
 }

@@ -6,22 +6,64 @@ import (
 )
 
 // Delta is what changed between two Results: the headline figures always, and only the rows that differ,
-// each carrying its key and its changing figures (names, parties and other fixed fields are left out: the
-// receiver has them from the full Results it started from). The event stream sends a full Results first,
-// then Deltas. On a national election most candidates change every second, so the fixed fields would
-// triple an event's size.
+// each as a change row: its key and every figure that can change, and nothing else (names, parties and
+// other fixed fields come from the full Results the receiver started from; on a national election most
+// candidates change every second, so the fixed fields would triple an event's size).
+//
+// The change types are the one place that says which fields change. None of their fields is omitted when
+// empty, so a receiver merges a change row by copying every field it carries: a leader that became ""
+// (a race now level) arrives as "" rather than as a missing field the receiver would have to know to
+// clear.
 type Delta struct {
-	RegisteredVoters int64          `json:"registered_voters"`
-	BallotsCounted   int64          `json:"ballots_counted"`
-	Turnout          float64        `json:"turnout"`
-	UpdatedAt        time.Time      `json:"updated_at"`
-	PollsClosed      bool           `json:"polls_closed"`
-	Leader           string         `json:"leader,omitempty"`
-	Candidates       []CandidateRow `json:"candidates,omitempty"`
-	Parties          []PartyRow     `json:"parties,omitempty"`
-	States           []StateRow     `json:"states,omitempty"`
-	Constituencies   []RaceRow      `json:"constituencies,omitempty"`
-	Timeline         []MinuteRow    `json:"timeline,omitempty"`
+	RegisteredVoters int64             `json:"registered_voters"`
+	BallotsCounted   int64             `json:"ballots_counted"`
+	Turnout          float64           `json:"turnout"`
+	UpdatedAt        time.Time         `json:"updated_at"`
+	PollsClosed      bool              `json:"polls_closed"`
+	Leader           string            `json:"leader"`
+	Candidates       []CandidateChange `json:"candidates,omitempty"`
+	Parties          []PartyChange     `json:"parties,omitempty"`
+	States           []StateChange     `json:"states,omitempty"`
+	Constituencies   []RaceChange      `json:"constituencies,omitempty"`
+	Timeline         []MinuteRow       `json:"timeline,omitempty"`
+}
+
+// CandidateChange is the changing part of a CandidateRow.
+type CandidateChange struct {
+	CandidateID string  `json:"candidate_id"`
+	Votes       int64   `json:"votes"`
+	Share       float64 `json:"share"`
+}
+
+// PartyChange is the changing part of a PartyRow.
+type PartyChange struct {
+	PartyID      string  `json:"party_id"`
+	Votes        int64   `json:"votes"`
+	Share        float64 `json:"share"`
+	SeatsWon     int     `json:"seats_won"`
+	SeatsLeading int     `json:"seats_leading"`
+}
+
+// StateChange is the changing part of a StateRow.
+type StateChange struct {
+	State        string  `json:"state"`
+	Ballots      int64   `json:"ballots"`
+	Registered   int64   `json:"registered"`
+	Turnout      float64 `json:"turnout"`
+	LeadingParty string  `json:"leading_party"`
+}
+
+// RaceChange is the changing part of a RaceRow.
+type RaceChange struct {
+	Constituency string  `json:"constituency_id"`
+	Ballots      int64   `json:"ballots"`
+	Registered   int64   `json:"registered"`
+	Turnout      float64 `json:"turnout"`
+	Leader       string  `json:"leader"`
+	LeaderParty  string  `json:"leader_party"`
+	RunnerUp     string  `json:"runner_up"`
+	Margin       int64   `json:"margin"`
+	Status       string  `json:"status"`
 }
 
 // Version names a Results for event ids: two results with the same version show the same figures.
@@ -35,51 +77,54 @@ func (r *Results) Version() string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// Diff returns what changed from old to new, trimmed to the changing fields; both must be of the same
-// election.
-func Diff(old, new *Results) Delta { return diff(old, new, true) }
-
-// diff returns what changed; with trim false, changed rows are whole (the publisher's records name the
-// party and the race's state).
-func diff(old, new *Results, trim bool) Delta {
+// Diff returns what changed from old to new; both must be of the same election.
+func Diff(old, new *Results) Delta {
 	d := Delta{RegisteredVoters: new.RegisteredVoters, BallotsCounted: new.BallotsCounted, Turnout: new.Turnout,
 		UpdatedAt: new.UpdatedAt, PollsClosed: new.PollsClosed, Leader: new.Leader}
-	d.Candidates = changed(old.Candidates, new.Candidates, trim, func(c CandidateRow) CandidateRow {
-		return CandidateRow{CandidateID: c.CandidateID, Votes: c.Votes, Share: c.Share}
-	})
-	d.Parties = changed(old.Parties, new.Parties, trim, func(p PartyRow) PartyRow {
-		return PartyRow{PartyID: p.PartyID, Votes: p.Votes, Share: p.Share, SeatsWon: p.SeatsWon, SeatsLeading: p.SeatsLeading}
-	})
-	d.States = changed(old.States, new.States, trim, func(s StateRow) StateRow {
-		s.Name = ""
-		return s
-	})
-	d.Constituencies = changed(old.Constituencies, new.Constituencies, trim, func(r RaceRow) RaceRow {
-		r.Name, r.State = "", ""
-		return r
-	})
-	seen := make(map[string]int64, len(old.Timeline))
-	for _, m := range old.Timeline {
-		seen[m.Minute] = m.Ballots
+	for _, c := range changed(old.Candidates, new.Candidates) {
+		d.Candidates = append(d.Candidates, CandidateChange{c.CandidateID, c.Votes, c.Share})
 	}
-	for _, m := range new.Timeline {
-		if b, ok := seen[m.Minute]; !ok || b != m.Ballots {
-			d.Timeline = append(d.Timeline, m)
-		}
+	for _, p := range changed(old.Parties, new.Parties) {
+		d.Parties = append(d.Parties, PartyChange{p.PartyID, p.Votes, p.Share, p.SeatsWon, p.SeatsLeading})
 	}
+	for _, s := range changed(old.States, new.States) {
+		d.States = append(d.States, StateChange{s.State, s.Ballots, s.Registered, s.Turnout, s.LeadingParty})
+	}
+	for _, r := range changed(old.Constituencies, new.Constituencies) {
+		d.Constituencies = append(d.Constituencies, RaceChange{r.Constituency, r.Ballots, r.Registered, r.Turnout, r.Leader,
+			r.LeaderParty, r.RunnerUp, r.Margin, r.Status})
+	}
+	d.Timeline = changedMinutes(old.Timeline, new.Timeline)
 	return d
 }
 
-// changed returns, trimmed to its changing fields, each row of new that differs from old's row at the same
-// index (both lists are in the election's order).
-func changed[T comparable](old, new []T, trimmed bool, trim func(T) T) []T {
+// Empty reports whether a delta changes no row.
+func (d Delta) Empty() bool {
+	return d.Candidates == nil && d.Parties == nil && d.States == nil && d.Constituencies == nil && d.Timeline == nil
+}
+
+// changed returns each row of new that differs from old's row at the same index (both lists are in the
+// election's order).
+func changed[T comparable](old, new []T) []T {
 	var out []T
 	for i, row := range new {
 		if i >= len(old) || old[i] != row {
-			if trimmed {
-				row = trim(row)
-			}
 			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// changedMinutes returns the minutes of new that old lacks or counts differently.
+func changedMinutes(old, new []MinuteRow) []MinuteRow {
+	seen := make(map[string]int64, len(old))
+	for _, m := range old {
+		seen[m.Minute] = m.Ballots
+	}
+	var out []MinuteRow
+	for _, m := range new {
+		if b, ok := seen[m.Minute]; !ok || b != m.Ballots {
+			out = append(out, m)
 		}
 	}
 	return out

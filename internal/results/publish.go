@@ -64,19 +64,18 @@ func (p *Publisher) Start(ctx context.Context) error {
 
 func (p *Publisher) publish(ctx context.Context, cl *kgo.Client, last, cur *Results) error {
 	t := p.cfg.Topics()
-	d := diff(last, cur, false)
 	var recs []*kgo.Record
-	for _, s := range d.States {
+	for _, s := range changed(last.States, cur.States) {
 		recs = append(recs, t.Turnout.Record(&stream.TurnoutRecord{State: s.State, Count: s.Ballots, Registered: s.Registered, Turnout: s.Turnout}, 1))
 	}
-	for _, pr := range d.Parties {
+	for _, pr := range changed(last.Parties, cur.Parties) {
 		recs = append(recs, t.Parties.Record(&stream.PartyRecord{PartyID: pr.PartyID, Name: pr.Name, Votes: pr.Votes, SeatsWon: pr.SeatsWon, SeatsLeading: pr.SeatsLeading}, 1))
 	}
-	for _, r := range d.Constituencies {
+	for _, r := range changed(last.Constituencies, cur.Constituencies) {
 		recs = append(recs, t.Races.Record(&stream.RaceRecord{Constituency: r.Constituency, State: r.State, Ballots: r.Ballots,
 			Leader: r.Leader, RunnerUp: r.RunnerUp, Margin: r.Margin, Status: r.Status}, 1))
 	}
-	for _, m := range d.Timeline {
+	for _, m := range changedMinutes(last.Timeline, cur.Timeline) {
 		recs = append(recs, t.Timeline.Record(&stream.MinuteRecord{Minute: m.Minute, Ballots: m.Ballots}, 1))
 	}
 	if len(recs) == 0 {

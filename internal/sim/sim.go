@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 					return
 				case <-t.C:
 					if err := cfg.Checkpoint(ctx, marks.low()); err != nil && ctx.Err() == nil {
-						cfg.Logger.Warn("sim: checkpoint failed", "err", err)
+						cfg.Logger.Warn("checkpoint failed", "err", err)
 					}
 				}
 			}

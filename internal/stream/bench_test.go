@@ -16,24 +16,15 @@ import (
 // (about 250 bytes) produced by one franz-go client and consumed by another, on the embedded broker and,
 // when provided, a real Kafka broker.
 func BenchmarkProduceConsume(b *testing.B) {
-	type target struct {
-		name    string
-		brokers func(b *testing.B) []string
+	names := []string{"kfake"}
+	if testenv.KafkaBrokers(b) != "" {
+		names = append(names, "kafka")
 	}
-	targets := []target{{"kfake", func(b *testing.B) []string {
-		emb, err := stream.StartEmbedded("127.0.0.1:0", b.TempDir(), testenv.Logger(b))
-		testenv.Must(b, err, "embedded")
-		b.Cleanup(emb.Stop)
-		return []string{emb.Addr()}
-	}}}
-	if k := testenv.KafkaBrokers(b); k != "" {
-		targets = append(targets, target{"kafka", func(*testing.B) []string { return []string{k} }})
-	}
-	for _, tg := range targets {
-		b.Run(tg.name, func(b *testing.B) {
+	for _, name := range names {
+		b.Run(name, func(b *testing.B) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
-			cfg := stream.Config{Brokers: tg.brokers(b), Prefix: testenv.Namespace(), Partitions: 6, Logger: testenv.Logger(b)}
+			cfg := stream.Config{Brokers: testenv.Brokers(b, name), Prefix: testenv.Namespace(), Partitions: 6, Logger: testenv.Logger(b)}
 			testenv.Must(b, stream.EnsureTopics(ctx, cfg), "topics")
 			topic := cfg.Topics().Votes.Name
 			const n = 500_000

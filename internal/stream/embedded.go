@@ -85,8 +85,8 @@ type kfakeLog struct{ l *slog.Logger }
 func (k kfakeLog) Logf(level kfake.LogLevel, msg string, args ...any) {
 	switch level {
 	case kfake.LogLevelError:
-		k.l.Error("embedded kafka: " + fmt.Sprintf(msg, args...))
+		k.l.Error(fmt.Sprintf(msg, args...))
 	case kfake.LogLevelWarn:
-		k.l.Warn("embedded kafka: " + fmt.Sprintf(msg, args...))
+		k.l.Warn(fmt.Sprintf(msg, args...))
 	}
 }

@@ -171,7 +171,7 @@ func (k kslog) Log(level kgo.LogLevel, msg string, kv ...any) {
 	case kgo.LogLevelWarn:
 		lv = slog.LevelWarn
 	}
-	k.l.Log(context.Background(), lv, "kafka: "+msg, kv...)
+	k.l.Log(context.Background(), lv, msg, kv...)
 }
 
 // PartitionFor is the votes partition of a constituency: FNV-1a of its id, modulo the partition count.

@@ -11,24 +11,11 @@ import (
 	"github.com/election/election/internal/testenv"
 )
 
-// brokers returns the embedded broker, and the real one when the environment provides it.
-func brokers(t *testing.T) map[string][]string {
-	emb, err := stream.StartEmbedded("127.0.0.1:0", t.TempDir(), testenv.Logger(t))
-	testenv.Must(t, err, "embedded")
-	t.Cleanup(emb.Stop)
-	out := map[string][]string{"kfake": {emb.Addr()}}
-	if k := testenv.KafkaBrokers(t); k != "" {
-		out["kafka"] = []string{k}
-	}
-	return out
-}
-
 // LastCommitted must see past transaction markers and ignore aborted and still-open transactions.
 func TestLastCommitted(t *testing.T) {
 	t.Parallel()
-	for name, bs := range brokers(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
+	testenv.EachBroker(t, func(t *testing.T, bs []string) {
+		{
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			cfg := stream.Config{Brokers: bs, Prefix: testenv.Namespace(), Partitions: 2, Logger: testenv.Logger(t)}
@@ -91,6 +78,6 @@ func TestLastCommitted(t *testing.T) {
 			if got == nil || string(got.Value) != "a4" {
 				t.Fatalf("far match: got %v", got)
 			}
-		})
-	}
+		}
+	})
 }

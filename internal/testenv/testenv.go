@@ -1,7 +1,9 @@
-// Package testenv gives tests the backends to run against: always SQLite and the in-process Kafka broker
-// (kfake); PostgreSQL and a real Kafka broker too when ELECTION_TEST_POSTGRES and ELECTION_TEST_KAFKA name
-// them (CI always sets both; scripts/services.sh starts them). Each test gets its own database and its own
-// topic namespace, so tests run in parallel.
+// Package testenv is the one backend matrix every conformance suite runs on: always SQLite and the
+// in-process Kafka broker (kfake); PostgreSQL and a real Kafka broker too when ELECTION_TEST_POSTGRES and
+// ELECTION_TEST_KAFKA name them (CI always sets both; scripts/services.sh starts them). A suite written
+// once runs on each: EachDatabase for the ledger's, EachBroker for the stream's, EachBackend (a ledger
+// and a Kafka together: sqlite+kfake, postgres+kafka) for the pipeline's. Each test gets its own database,
+// broker or topic namespace, so tests run in parallel.
 package testenv
 
 import (
@@ -19,6 +21,8 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/election/election/internal/stream"
 )
 
 // Logger returns a logger that writes to the test log when -v is given, and is silent otherwise.
@@ -54,10 +58,97 @@ func Databases(t testing.TB) []Database {
 	return dbs
 }
 
+// EachDatabase runs fn as a parallel subtest on each database of the matrix, each fresh.
+func EachDatabase(t *testing.T, fn func(t *testing.T, db Database)) {
+	t.Helper()
+	names := []string{"sqlite"}
+	if os.Getenv("ELECTION_TEST_POSTGRES") != "" {
+		names = append(names, "postgres")
+	} else {
+		t.Log("PostgreSQL backend skipped: ELECTION_TEST_POSTGRES is not set (eval \"$(scripts/services.sh)\" sets it)")
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db := Database{Name: name, SQLitePath: t.TempDir() + "/ledger.db"}
+			if name == "postgres" {
+				db = Database{Name: name, PostgresURL: PostgresURL(t)}
+			}
+			fn(t, db)
+		})
+	}
+}
+
+// EachBroker runs fn as a parallel subtest on each Kafka of the matrix: a fresh embedded broker, and the
+// real one when the environment provides it. Tests on the real broker must use a Namespace.
+func EachBroker(t *testing.T, fn func(t *testing.T, brokers []string)) {
+	t.Helper()
+	names := []string{"kfake"}
+	if KafkaBrokers(t) != "" {
+		names = append(names, "kafka")
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, Brokers(t, name))
+		})
+	}
+}
+
+// Brokers returns the addresses of the named Kafka of the matrix: "kfake" starts a fresh embedded broker
+// for this test, "kafka" is the real one.
+func Brokers(t testing.TB, name string) []string {
+	if name == "kafka" {
+		return strings.Split(KafkaBrokers(t), ",")
+	}
+	emb, err := stream.StartEmbedded("127.0.0.1:0", t.TempDir()+"/kafka", Logger(t))
+	Must(t, err, "embedded broker")
+	t.Cleanup(emb.Stop)
+	return []string{emb.Addr()}
+}
+
+// Backend is a ledger and a Kafka together. Brokers nil means the embedded broker, which the pipeline
+// starts itself in its data directory.
+type Backend struct {
+	Name    string
+	DB      Database
+	Brokers []string
+}
+
+// EachBackend runs fn as a parallel subtest on each pairing of the matrix: sqlite+kfake always,
+// postgres+kafka when both services are provided.
+func EachBackend(t *testing.T, fn func(t *testing.T, b Backend)) {
+	t.Helper()
+	for _, name := range BackendNames(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, NewBackend(t, name))
+		})
+	}
+}
+
+// BackendNames are the pairings the environment provides, for tests that run their own loop (benchmarks,
+// and tests that start child processes).
+func BackendNames(t testing.TB) []string {
+	names := []string{"sqlite+kfake"}
+	if HasPostgres(t) && KafkaBrokers(t) != "" {
+		names = append(names, "postgres+kafka")
+	}
+	return names
+}
+
+// NewBackend makes the named pairing fresh for this test.
+func NewBackend(t testing.TB, name string) Backend {
+	if name == "postgres+kafka" {
+		return Backend{Name: name, DB: Database{Name: "postgres", PostgresURL: PostgresURL(t)}, Brokers: strings.Split(KafkaBrokers(t), ",")}
+	}
+	return Backend{Name: name, DB: Database{Name: "sqlite", SQLitePath: t.TempDir() + "/ledger.db"}}
+}
+
 // HasPostgres reports whether ELECTION_TEST_POSTGRES is set, logging why not.
 func HasPostgres(t testing.TB) bool {
 	if os.Getenv("ELECTION_TEST_POSTGRES") == "" {
-		t.Log("PostgreSQL backend skipped: ELECTION_TEST_POSTGRES is not set (make services sets it)")
+		t.Log("PostgreSQL backend skipped: ELECTION_TEST_POSTGRES is not set (eval \"$(scripts/services.sh)\" sets it)")
 		return false
 	}
 	return true
@@ -69,7 +160,7 @@ func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("ELECTION_TEST_POSTGRES")
 	if base == "" {
-		t.Log("PostgreSQL backend skipped: ELECTION_TEST_POSTGRES is not set (make services sets it)")
+		t.Log("PostgreSQL backend skipped: ELECTION_TEST_POSTGRES is not set (eval \"$(scripts/services.sh)\" sets it)")
 		return ""
 	}
 	admin, err := sql.Open("pgx", base)
@@ -102,7 +193,7 @@ func KafkaBrokers(t testing.TB) string {
 	t.Helper()
 	b := os.Getenv("ELECTION_TEST_KAFKA")
 	if b == "" {
-		t.Log("real Kafka backend skipped: ELECTION_TEST_KAFKA is not set (make services sets it)")
+		t.Log("real Kafka backend skipped: ELECTION_TEST_KAFKA is not set (eval \"$(scripts/services.sh)\" sets it)")
 	}
 	return b
 }

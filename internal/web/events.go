@@ -249,8 +249,7 @@ func encodeEvent(from, to *results.Results) []byte {
 		return encode("snapshot", to.Version(), to)
 	}
 	d := results.Diff(from, to)
-	if d.Candidates == nil && d.Parties == nil && d.States == nil && d.Constituencies == nil && d.Timeline == nil &&
-		to.Version() == from.Version() {
+	if d.Empty() && to.Version() == from.Version() {
 		return nil
 	}
 	return encode("delta", to.Version(), d)

@@ -250,7 +250,7 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Metrics.CastsRefused.WithLabelValues("candidate").Inc()
 		writeError(w, http.StatusUnprocessableEntity, "candidate_id", err.Error())
 	default:
-		s.cfg.Logger.Error("web: cast failed", "err", err)
+		s.cfg.Logger.Error("cast failed", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "", "the ballot could not be recorded; it was not counted, try again")
 	}
 }

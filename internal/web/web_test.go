@@ -246,7 +246,7 @@ func TestSimulatorOverHTTP(t *testing.T) {
 // served gzipped when asked, revalidated by ETag; unknown paths are 404.
 func TestPageServing(t *testing.T) {
 	t.Parallel()
-	base, _ := serve(t)
+	base, _ := memServer(t, nil)
 	get := func(path string, header ...string) *http.Response {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base+path, nil)
@@ -299,7 +299,7 @@ func TestPageServing(t *testing.T) {
 	zr, err = gzip.NewReader(gzEvents.Body)
 	testenv.Must(t, err, "gzip event stream header")
 	unzipped := bufio.NewReader(zr)
-	for _, want := range []string{"retry: 1000\n", "\n", "id: 0.50.0\n", "event: snapshot\n"} {
+	for _, want := range []string{"retry: 1000\n", "\n", "id: 0.100.0\n", "event: snapshot\n"} {
 		for name, r := range map[string]*bufio.Reader{"plain": plainEvents, "gzip": unzipped} {
 			if line, err := r.ReadString('\n'); line != want {
 				t.Errorf("%s event stream: read %q (%v), want %q", name, line, err, want)

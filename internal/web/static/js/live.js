@@ -82,7 +82,7 @@ export class Live extends EventTarget {
       if (!resp.ok) throw new Error(`${resp.status} ${resp.statusText}`);
       this.snapshot(await resp.json());
       if (this.mode === 'interval') this.setState('interval');
-    } catch (err) {
+    } catch {
       if (this.mode !== 'live') this.setState('offline');
     }
   }
@@ -95,31 +95,13 @@ export class Live extends EventTarget {
 
   snapshot(r) {
     this.results = r;
-    this.index = {
-      candidates: indexBy(r.candidates, 'candidate_id'),
-      parties: indexBy(r.parties, 'party_id'),
-      states: indexBy(r.states, 'state'),
-      constituencies: indexBy(r.constituencies, 'constituency_id'),
-    };
+    this.index = indexResults(r);
     this.changed();
   }
 
-  // delta merges a change into the snapshot: rows carry their key and changed figures only.
   delta(d) {
-    const r = this.results;
-    if (!r) return; // a delta needs a base; the server sends a snapshot first
-    for (const k of ['registered_voters', 'ballots_counted', 'turnout', 'updated_at', 'polls_closed']) r[k] = d[k];
-    r.leader = d.leader || '';
-    merge(d.candidates, this.index.candidates, 'candidate_id');
-    merge(d.parties, this.index.parties, 'party_id');
-    // Fields the server leaves out when empty must be cleared when a delta leaves them out.
-    merge(d.states, this.index.states, 'state', { leading_party: '' });
-    merge(d.constituencies, this.index.constituencies, 'constituency_id', { leader: '', leader_party: '', runner_up: '' });
-    if (d.timeline) {
-      const minutes = new Map(r.timeline.map((m) => [m.minute, m]));
-      for (const m of d.timeline) minutes.set(m.minute, m);
-      r.timeline = [...minutes.values()].sort((a, b) => (a.minute < b.minute ? -1 : 1));
-    }
+    if (!this.results) return; // a delta needs a base; the server sends a snapshot first
+    applyDelta(this.results, this.index, d);
     this.changed();
   }
 
@@ -136,15 +118,43 @@ export class Live extends EventTarget {
   }
 }
 
+// indexResults maps each kind of row of a snapshot by its key, for merging deltas in place.
+export function indexResults(r) {
+  return {
+    candidates: indexBy(r.candidates, 'candidate_id'),
+    parties: indexBy(r.parties, 'party_id'),
+    states: indexBy(r.states, 'state'),
+    constituencies: indexBy(r.constituencies, 'constituency_id'),
+  };
+}
+
+// applyDelta merges a delta into results r (indexed by indexResults). A delta carries the headline
+// figures and, for each row that changed, its key and every field that can change (results.Delta on the
+// server says which; none is left out when empty), so a row is merged by copying what it carries.
+export function applyDelta(r, index, d) {
+  for (const [k, v] of Object.entries(d)) {
+    if (!Array.isArray(v)) r[k] = v;
+  }
+  merge(d.candidates, index.candidates, 'candidate_id');
+  merge(d.parties, index.parties, 'party_id');
+  merge(d.states, index.states, 'state');
+  merge(d.constituencies, index.constituencies, 'constituency_id');
+  if (d.timeline) {
+    const minutes = new Map((r.timeline || []).map((m) => [m.minute, m]));
+    for (const m of d.timeline) minutes.set(m.minute, m);
+    r.timeline = [...minutes.values()].sort((a, b) => (a.minute < b.minute ? -1 : 1));
+  }
+}
+
 function indexBy(rows, key) {
   const m = new Map();
   for (const row of rows || []) m.set(row[key], row);
   return m;
 }
 
-function merge(rows, index, key, blanks = {}) {
+function merge(rows, index, key) {
   for (const row of rows || []) {
     const old = index.get(row[key]);
-    if (old) Object.assign(old, blanks, row);
+    if (old) Object.assign(old, row);
   }
 }

@@ -8,7 +8,12 @@ export const PAGE_SIZES = [10, 25, 50, 100];
 
 // query reads the table's state from the URL, with defaults.
 export function query(defaults = {}) {
-  const p = new URLSearchParams(location.search);
+  return parseQuery(location.search, defaults);
+}
+
+// parseQuery reads a table's state from a query string, with defaults for what it lacks or gets wrong.
+export function parseQuery(search, defaults = {}) {
+  const p = new URLSearchParams(search);
   const size = Number(p.get('size'));
   return {
     q: p.get('q') || '',
@@ -70,22 +75,7 @@ export class Table {
     const q = query(this.defaults);
     if (this.search && document.activeElement !== this.search && this.search.value !== q.q) this.search.value = q.q;
     this.size.value = String(q.size);
-    let shown = rows;
-    if (q.q && this.searchText) {
-      const needle = q.q.toLocaleLowerCase();
-      shown = rows.filter((r) => this.searchText(r).toLocaleLowerCase().includes(needle));
-    }
-    const col = this.columns.find((c) => c.id === q.sort) || this.columns.find((c) => c.id === this.defaults.sort) || this.columns[0];
-    const sign = q.dir === 'asc' ? 1 : -1;
-    shown = shown.map((r, i) => [r, i]).sort(([a, i], [b, j]) => {
-      const x = col.value(a), y = col.value(b);
-      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-      return c !== 0 ? sign * c : i - j;
-    }).map(([r]) => r);
-    const pages = Math.max(1, Math.ceil(shown.length / q.size));
-    const page = Math.min(q.page, pages);
-    const first = (page - 1) * q.size;
-    const visible = shown.slice(first, first + q.size);
+    const { shown, col, page, pages, first, visible } = arrange(rows, q, this);
 
     keepFocus(this.el, () => {
       this.table.replaceChildren(...[...this.table.children].filter((c) => c.tagName === 'CAPTION'),
@@ -107,6 +97,27 @@ export class Table {
       this.pager.replaceChildren(...pager(page, pages, (n) => this.change({ page: n === 1 ? '' : n }, true)));
     });
   }
+}
+
+// arrange filters rows by the search text, sorts them by the chosen column (ties keep their order), and
+// cuts out the page asked for (the last page if it asks past the end).
+export function arrange(rows, q, { columns, searchText, defaults = {} }) {
+  let shown = rows;
+  if (q.q && searchText) {
+    const needle = q.q.toLocaleLowerCase();
+    shown = rows.filter((r) => searchText(r).toLocaleLowerCase().includes(needle));
+  }
+  const col = columns.find((c) => c.id === q.sort) || columns.find((c) => c.id === defaults.sort) || columns[0];
+  const sign = q.dir === 'asc' ? 1 : -1;
+  shown = shown.map((r, i) => [r, i]).sort(([a, i], [b, j]) => {
+    const x = col.value(a), y = col.value(b);
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return c !== 0 ? sign * c : i - j;
+  }).map(([r]) => r);
+  const pages = Math.max(1, Math.ceil(shown.length / q.size));
+  const page = Math.min(q.page, pages);
+  const first = (page - 1) * q.size;
+  return { shown, col, page, pages, first, visible: shown.slice(first, first + q.size) };
 }
 
 // pager builds page buttons: first, last, and a window around the current page.

@@ -1,0 +1,176 @@
+package relay_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/election/election/internal/ballot"
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/metrics"
+	"github.com/election/election/internal/relay"
+	"github.com/election/election/internal/stream"
+	"github.com/election/election/internal/testenv"
+)
+
+// memLedger is committed ballots in memory, in position order.
+type memLedger struct {
+	mu      sync.Mutex
+	ballots []ballot.Ballot
+}
+
+func (l *memLedger) add(ix *election.Index, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for range n {
+		seq := int64(len(l.ballots) + 1)
+		c := ix.Candidates[int(seq)%len(ix.Candidates)]
+		l.ballots = append(l.ballots, ballot.Ballot{Pos: ballot.Position{Seq: seq}, ID: fmt.Sprintf("b%d", seq), Candidate: c.ID,
+			Constituency: c.Constituency, State: ix.Constituency[c.Constituency].State, CastMinute: "2026-11-25 10:00:00"})
+	}
+}
+
+func (l *memLedger) BallotsAfter(_ context.Context, pos ballot.Position, limit int) ([]ballot.Ballot, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []ballot.Ballot
+	for _, b := range l.ballots {
+		if pos.Before(b.Pos) && len(out) < limit {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+func national(t *testing.T) *election.Index {
+	e, err := election.Preset("national")
+	testenv.Must(t, err, "preset")
+	return election.NewIndex(e)
+}
+
+func newRelay(t *testing.T, l *memLedger, ix *election.Index, sc stream.Config) *relay.Relay {
+	r, err := relay.New(relay.Config{Store: l, Index: ix, Stream: sc, Metrics: metrics.New(), Logger: testenv.Logger(t), BatchSize: 300, Poll: time.Millisecond})
+	testenv.Must(t, err, "relay")
+	return r
+}
+
+// readVotes reads votes_topic (read-committed) until it holds want records or the deadline passes.
+func readVotes(t *testing.T, sc stream.Config, want int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(sc.ClientOpts(kgo.ConsumeTopics(sc.Topics().Votes.Name), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
+	testenv.Must(t, err, "consumer")
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < want {
+		f := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d vote records", len(out), want)
+		}
+		out = append(out, f.Records()...)
+	}
+	return out
+}
+
+// checkExactlyOnce checks each ballot of the ledger is in votes_topic once, in its constituency's
+// partition, in position order within the partition, with the tutorial's fields.
+func checkExactlyOnce(t *testing.T, sc stream.Config, l *memLedger, recs []*kgo.Record) {
+	t.Helper()
+	votes := sc.Topics().Votes
+	seen := map[string]bool{}
+	last := map[int32]ballot.Position{}
+	for _, r := range recs {
+		v, err := votes.Decode(r)
+		testenv.Must(t, err, "decode")
+		pos, err := votes.Position(r)
+		testenv.Must(t, err, "position")
+		if seen[v.BallotID] {
+			t.Fatalf("ballot %s relayed twice", v.BallotID)
+		}
+		seen[v.BallotID] = true
+		if r.Partition != stream.PartitionFor(v.Constituency, sc.Partitions) || string(r.Key) != v.Constituency {
+			t.Fatalf("ballot %s in partition %d with key %q", v.BallotID, r.Partition, r.Key)
+		}
+		if !last[r.Partition].Before(pos) {
+			t.Fatalf("partition %d: position %s after %s", r.Partition, pos, last[r.Partition])
+		}
+		last[r.Partition] = pos
+		if v.Vote != 1 || v.CandidateName == "" || v.PartyAffiliation == "" || v.Address.State == "" {
+			t.Fatalf("record %+v lacks the tutorial's fields", v)
+		}
+	}
+	if len(seen) != len(l.ballots) {
+		t.Fatalf("%d ballots relayed, the ledger holds %d", len(seen), len(l.ballots))
+	}
+}
+
+// The relay sends every committed ballot once; restarted, it sends only what Kafka lacks.
+func TestRelaySendsEachBallotOnceAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
+		ix := national(t)
+		sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 4, Logger: testenv.Logger(t)}
+		testenv.Must(t, stream.EnsureTopics(testenv.Context(t), sc), "topics")
+		l := &memLedger{}
+		l.add(ix, 1000)
+		r := newRelay(t, l, ix, sc)
+		testenv.Must(t, r.Start(context.Background()), "start")
+		readVotes(t, sc, 1000)
+		r.Stop()
+		if r.Err() != nil {
+			t.Fatalf("a stopped relay reports %v", r.Err())
+		}
+		l.add(ix, 500)
+		again := newRelay(t, l, ix, sc)
+		testenv.Must(t, again.Start(context.Background()), "restart")
+		defer again.Stop()
+		checkExactlyOnce(t, sc, l, readVotes(t, sc, 1500))
+	})
+}
+
+// A second relay on the same transactional id fences the first, which stops with the reason; between
+// them every ballot is still sent once.
+func TestASecondRelayFencesTheFirst(t *testing.T) {
+	t.Parallel()
+	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
+		ix := national(t)
+		sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 4, Logger: testenv.Logger(t)}
+		testenv.Must(t, stream.EnsureTopics(testenv.Context(t), sc), "topics")
+		l := &memLedger{}
+		l.add(ix, 200)
+		first := newRelay(t, l, ix, sc)
+		testenv.Must(t, first.Start(context.Background()), "start first")
+		defer first.Stop()
+		readVotes(t, sc, 200)
+		second := newRelay(t, l, ix, sc)
+		testenv.Must(t, second.Start(context.Background()), "start second")
+		defer second.Stop()
+		// New ballots make the first relay try a round, which the broker refuses.
+		for i := 0; ; i++ {
+			l.add(ix, 10)
+			select {
+			case <-first.Done():
+			case <-time.After(50 * time.Millisecond): // the polling interval of this loop
+				if i < 400 {
+					continue
+				}
+				t.Fatal("the first relay was never fenced")
+			}
+			break
+		}
+		if err := first.Err(); err == nil || !errors.Is(err, relay.ErrFenced) {
+			t.Fatalf("the fenced relay stopped with %v", err)
+		}
+		l.mu.Lock()
+		n := len(l.ballots)
+		l.mu.Unlock()
+		checkExactlyOnce(t, sc, l, readVotes(t, sc, n))
+	})
+}

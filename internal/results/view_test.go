@@ -1,0 +1,103 @@
+package results_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/metrics"
+	"github.com/election/election/internal/results"
+	"github.com/election/election/internal/stream"
+	"github.com/election/election/internal/testenv"
+)
+
+// memSnapshots hands the view the snapshots the test sends.
+type memSnapshots struct{ ch chan []*stream.Snapshot }
+
+func (m memSnapshots) Follow(ctx context.Context, each func([]*stream.Snapshot)) error {
+	for {
+		select {
+		case s := <-m.ch:
+			each(s)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// memRegistry is the ledger's registered counts and polls.
+type memRegistry struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+func (r *memRegistry) RegisteredCounts(context.Context) ([]ledger.Registered, error) {
+	return []ledger.Registered{{Constituency: "nation", State: "N", Voters: 10}}, nil
+}
+
+func (r *memRegistry) PollsClosed(context.Context) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed, nil
+}
+
+func snapshotAt(p int32, next int64, votes map[string]int64) *stream.Snapshot {
+	s := stream.NewSnapshot(p)
+	s.NextOffset = next
+	for id, n := range votes {
+		s.Candidates[id] = n
+		s.Ballots += n
+		s.States["N"] += n
+	}
+	return s
+}
+
+// waitFor reads the view each time it signals a change, until cond holds or the deadline passes.
+func waitFor(t *testing.T, v *results.View, ch <-chan struct{}, what string, cond func(*results.Results) bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for !cond(v.Current()) {
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("%s: the view shows %+v", what, v.Current())
+		}
+	}
+}
+
+// The view sums each partition's newest snapshot, never goes back to an older one, and picks up the
+// polls' closing from the ledger.
+func TestViewFollowsSnapshotsAndTheLedger(t *testing.T) {
+	t.Parallel()
+	e, _ := election.Preset("seed")
+	snaps := memSnapshots{make(chan []*stream.Snapshot)}
+	reg := &memRegistry{}
+	v, err := results.NewView(results.ViewConfig{Index: election.NewIndex(e), Snapshots: snaps, Registry: reg, Metrics: metrics.New(),
+		Logger: testenv.Logger(t), Refresh: 5 * time.Millisecond})
+	testenv.Must(t, err, "view")
+	ch, unsubscribe := v.Subscribe()
+	defer unsubscribe()
+	testenv.Must(t, v.Start(context.Background()), "start")
+	defer v.Stop()
+	if r := v.Current(); r.RegisteredVoters != 10 || r.BallotsCounted != 0 {
+		t.Fatalf("at start: %+v", r)
+	}
+	snaps.ch <- []*stream.Snapshot{snapshotAt(0, 5, map[string]int64{"cand-1": 3}), snapshotAt(1, 2, map[string]int64{"cand-2": 2})}
+	waitFor(t, v, ch, "two partitions", func(r *results.Results) bool { return r.BallotsCounted == 5 })
+	// An older snapshot of partition 0 (a record read again) changes nothing; a newer one does.
+	snaps.ch <- []*stream.Snapshot{snapshotAt(0, 4, map[string]int64{"cand-1": 2})}
+	snaps.ch <- []*stream.Snapshot{snapshotAt(0, 7, map[string]int64{"cand-1": 4})}
+	waitFor(t, v, ch, "the newer snapshot", func(r *results.Results) bool { return r.BallotsCounted == 6 })
+	if r := v.Current(); r.Leader != "cand-1" || r.Turnout != 0.6 || r.PollsClosed {
+		t.Fatalf("after six ballots: leader %q turnout %v closed %v", r.Leader, r.Turnout, r.PollsClosed)
+	}
+	reg.mu.Lock()
+	reg.closed = true
+	reg.mu.Unlock()
+	waitFor(t, v, ch, "the polls closing", func(r *results.Results) bool {
+		return r.PollsClosed && r.Constituencies[0].Status == results.StatusDeclared
+	})
+}

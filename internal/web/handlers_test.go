@@ -1,0 +1,204 @@
+package web_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/metrics"
+	"github.com/election/election/internal/results"
+	"github.com/election/election/internal/stream"
+	"github.com/election/election/internal/testenv"
+	"github.com/election/election/internal/web"
+)
+
+// The middle tier: the server on in-memory results and an in-memory caster, no ledger and no Kafka.
+
+// memView is results held in memory, changed by the test.
+type memView struct {
+	ix   *election.Index
+	mu   sync.Mutex
+	cur  *results.Results
+	subs map[chan struct{}]struct{}
+}
+
+func newMemView(ix *election.Index) *memView {
+	v := &memView{ix: ix, subs: map[chan struct{}]struct{}{}}
+	v.set(map[string]int64{})
+	return v
+}
+
+// set makes the results those of a count with the given votes per candidate.
+func (v *memView) set(votes map[string]int64) {
+	s := stream.NewSnapshot(0)
+	for id, n := range votes {
+		s.Candidates[id] = n
+		s.Ballots += n
+		s.States[v.ix.Constituency[v.ix.Candidate[id].Constituency].State] += n
+	}
+	r := results.Compute(results.Inputs{Index: v.ix, Snapshots: map[int32]*stream.Snapshot{0: s},
+		Registered: []ledger.Registered{{Constituency: v.ix.Constituencies[0].ID, State: v.ix.States[0].Code, Voters: 100}}, Now: time.Now()})
+	v.mu.Lock()
+	v.cur = r
+	for ch := range v.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+	v.mu.Unlock()
+}
+
+func (v *memView) Current() *results.Results {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.cur
+}
+
+func (v *memView) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	v.mu.Lock()
+	v.subs[ch] = struct{}{}
+	v.mu.Unlock()
+	return ch, func() { v.mu.Lock(); delete(v.subs, ch); v.mu.Unlock() }
+}
+
+// memCaster answers each voter id with a fixed outcome.
+type memCaster struct {
+	mu   sync.Mutex
+	seen []ledger.CastRequest
+	errs map[string]error
+}
+
+func (c *memCaster) Cast(_ context.Context, r ledger.CastRequest) (ledger.Receipt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen = append(c.seen, r)
+	if err := c.errs[r.VoterID]; err != nil {
+		return ledger.Receipt{}, err
+	}
+	return ledger.Receipt{BallotID: "receipt-" + r.VoterID}, nil
+}
+
+// memServer starts the server on the seed election with in-memory inputs.
+func memServer(t *testing.T, caster web.Caster) (string, *memView) {
+	t.Helper()
+	e, _ := election.Preset("seed")
+	ix := election.NewIndex(e)
+	view := newMemView(ix)
+	s, err := web.New(web.Config{Addr: "127.0.0.1:0", Index: ix, View: view, Caster: caster, Metrics: metrics.New(),
+		Logger: testenv.Logger(t), EventInterval: 10 * time.Millisecond})
+	testenv.Must(t, err, "new server")
+	testenv.Must(t, s.Start(context.Background()), "start")
+	t.Cleanup(s.Stop)
+	return "http://" + s.Addr(), view
+}
+
+func TestResultsEndpointsServeTheView(t *testing.T) {
+	t.Parallel()
+	base, view := memServer(t, nil)
+	view.set(map[string]int64{"cand-1": 2, "cand-3": 5})
+	var res results.Results
+	getJSON(t, base+"/api/v1/results", &res)
+	if res.BallotsCounted != 7 || res.Leader != "cand-3" {
+		t.Fatalf("results: counted %d, leader %q", res.BallotsCounted, res.Leader)
+	}
+	var race web.ConstituencyDetail
+	getJSON(t, base+"/api/v1/constituencies/nation", &race)
+	if race.Ballots != 7 || len(race.Candidates) != 3 || race.Leader != "cand-3" || race.Margin != 3 {
+		t.Fatalf("race: %+v", race)
+	}
+	var tl struct {
+		Timeline []results.MinuteRow `json:"timeline"`
+	}
+	getJSON(t, base+"/api/v1/timeline", &tl)
+	var el election.Election
+	getJSON(t, base+"/api/v1/election", &el)
+	if el.Name != "Seed election" || len(el.Candidates) != 3 {
+		t.Fatalf("election: %+v", el)
+	}
+	resp, err := http.Get(base + "/api/v1/constituencies/nowhere")
+	testenv.Must(t, err, "get")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown constituency: %s", resp.Status)
+	}
+}
+
+// Every refusal of the ledger maps to its status and field; a server without a caster refuses with 503.
+func TestCastAnswers(t *testing.T) {
+	t.Parallel()
+	caster := &memCaster{errs: map[string]error{
+		"bad-cred": ledger.ErrInvalidCredential, "voted": ledger.ErrAlreadyVoted, "closed": ledger.ErrPollsClosed,
+		"early": ledger.ErrPollsNotOpen, "elsewhere": ledger.ErrNotOnBallot, "nobody-stands": ledger.ErrUnknownCandidate,
+		"db-down": errors.New("connection refused"),
+	}}
+	base, _ := memServer(t, caster)
+	for _, c := range []struct {
+		voter string
+		code  int
+		field string
+	}{
+		{"ok", http.StatusCreated, ""},
+		{"bad-cred", http.StatusUnauthorized, "credential"},
+		{"voted", http.StatusConflict, "voter_id"},
+		{"closed", http.StatusForbidden, ""},
+		{"early", http.StatusForbidden, ""},
+		{"elsewhere", http.StatusUnprocessableEntity, "candidate_id"},
+		{"nobody-stands", http.StatusUnprocessableEntity, "candidate_id"},
+		{"db-down", http.StatusServiceUnavailable, ""},
+	} {
+		code, out := post(t, base, `{"voter_id":"`+c.voter+`","credential":"c","candidate_id":"cand-1"}`)
+		if code != c.code || out["field"] != c.field || (code == http.StatusCreated) != (out["ballot_id"] != "") {
+			t.Errorf("voter %s: %d %v, want %d field %q", c.voter, code, out, c.code, c.field)
+		}
+	}
+	noCaster, _ := memServer(t, nil)
+	if code, _ := post(t, noCaster, `{"voter_id":"v","credential":"c","candidate_id":"cand-1"}`); code != http.StatusServiceUnavailable {
+		t.Fatalf("a server without a caster: %d", code)
+	}
+}
+
+// The event stream sends a snapshot, then a delta with only what changed, as the view changes.
+func TestEventStreamFollowsTheView(t *testing.T) {
+	t.Parallel()
+	base, view := memServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	testenv.Must(t, err, "events")
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	first := readEvent(t, r)
+	if first.name != "snapshot" || first.id != view.Current().Version() {
+		t.Fatalf("first event %s id %s", first.name, first.id)
+	}
+	view.set(map[string]int64{"cand-2": 1})
+	for {
+		e := readEvent(t, r)
+		var d results.Delta
+		testenv.Must(t, json.Unmarshal([]byte(e.data), &d), "delta")
+		if e.name != "delta" {
+			t.Fatalf("event %q after the snapshot", e.name)
+		}
+		if d.BallotsCounted == 0 {
+			continue // a publication from before the change
+		}
+		if d.BallotsCounted != 1 || len(d.Candidates) != 1 || d.Candidates[0].CandidateID != "cand-2" || strings.Contains(e.data, "candidate_name") {
+			t.Fatalf("delta: %+v", d)
+		}
+		if !strings.Contains(e.data, `"candidate_id":"cand-2"`) {
+			t.Fatalf("delta data: %s", e.data)
+		}
+		return
+	}
+}
