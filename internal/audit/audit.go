@@ -49,8 +49,15 @@ type Report struct {
 	LedgerBallots int64
 	VotersVoted   int64
 	Tallied       int64
-	Findings      []Finding
+	// Foreign is how many records on votes_topic were not ballots of this election's relay (forged,
+	// malformed, or misplaced) and were skipped by the tally. They change no count, so they are not a
+	// discrepancy, but someone wrote them: the audit fails while there are any.
+	Foreign  int64
+	Findings []Finding
 }
+
+// OK reports whether the audit found nothing wrong.
+func (r Report) OK() bool { return r.Discrepancy() == 0 && r.Foreign == 0 }
 
 // Discrepancy is the sum of the absolute differences.
 func (r Report) Discrepancy() int64 {
@@ -154,6 +161,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 func printReport(w io.Writer, r Report) {
 	fmt.Fprintf(w, "ledger: %d ballots, %d voters marked as voted\n", r.LedgerBallots, r.VotersVoted)
 	fmt.Fprintf(w, "kafka: %d ballots tallied\n", r.Tallied)
+	if r.Foreign > 0 {
+		fmt.Fprintf(w, "warning: votes_topic holds %d records that are not ballots of this election's relay (forged, malformed or misplaced); the tally skipped them and counted none (see the tally's log and election_tally_rejected_records_total)\n", r.Foreign)
+	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "difference: %s: ledger %d, kafka %d\n", f.What, f.Ledger, f.Kafka)
 	}
@@ -169,7 +179,7 @@ func compare(cfg Config, tot ledger.Totals, k *kafkaSide) Report {
 	published := maps.Clone(k.published)
 	k.mu.Unlock()
 	perCand, perState := sum.Candidates, sum.States
-	rep.Tallied = sum.Ballots
+	rep.Tallied, rep.Foreign = sum.Ballots, sum.Rejected
 	add := func(what string, l, kv int64) {
 		if l != kv {
 			rep.Findings = append(rep.Findings, Finding{What: what, Ledger: l, Kafka: kv})

@@ -61,9 +61,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "close":
 		err = runClose(ctx, rest, stdout, stderr)
 	case "audit":
-		var disc int64
-		disc, err = runAudit(ctx, rest, stdout, stderr)
-		if err == nil && disc != 0 {
+		var ok bool
+		ok, err = runAudit(ctx, rest, stdout, stderr)
+		if err == nil && !ok {
 			return 1
 		}
 	default:
@@ -226,22 +226,22 @@ func runClose(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (int64, error) {
+func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, error) {
 	f := newFlags("audit", stderr)
 	f.connection()
 	f.fs.DurationVar(&f.wait, "wait", 30*time.Second, "how long to wait for the pipeline to catch up before reporting differences")
 	if err := f.parse(args); err != nil {
-		return 0, err
+		return false, err
 	}
 	log, err := f.logger(stderr)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
 	rep, err := pipeline.Audit(ctx, f.conn(), log, f.wait, stdout)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
-	return rep.Discrepancy(), nil
+	return rep.OK(), nil
 }
 
 func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {

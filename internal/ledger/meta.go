@@ -11,6 +11,7 @@ import (
 const (
 	metaElection    = "election"
 	metaSimSecret   = "simulation_secret"
+	metaRecordKey   = "record_key"        // authenticates vote records (RecordKey)
 	metaVoters      = "voters_registered" // synthetic voters registered so far (resumable registration)
 	metaPollsClosed = "polls_closed"
 	metaSimPosition = "simulation_position"

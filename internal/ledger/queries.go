@@ -19,7 +19,7 @@ var placeholder = regexp.MustCompile(`\$(\d+)`)
 // field has no query or a query no field, so a misspelt name fails when the ledger opens (in every test),
 // never at the moment a query is first run.
 type queries struct {
-	GetMeta, PutMeta                                                   string
+	GetMeta, PutMeta, InsertMetaIfAbsent                               string
 	InsertParty, InsertState, InsertConstituency, InsertCandidate      string
 	InsertVoters, ExistingVoters, AddRegistered, Registered, FindVoter string
 	MarkVotedBatch, InsertBallots, BallotsAfter                        string

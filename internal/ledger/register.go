@@ -38,13 +38,12 @@ func (s *Store) RegisterElection(ctx context.Context, e *election.Election) erro
 			_ = json.Unmarshal([]byte(existing), &old)
 			return fmt.Errorf("ledger: this database already holds the election %q; use a new data directory or database for %q", old.Name, e.Name)
 		}
-		secret := make([]byte, 32)
-		rand.Read(secret)
 		type stmt struct {
 			q    string
 			args []any
 		}
-		steps := []stmt{{s.q.PutMeta, []any{metaElection, string(def)}}, {s.q.PutMeta, []any{metaSimSecret, hex.EncodeToString(secret)}}}
+		steps := []stmt{{s.q.PutMeta, []any{metaElection, string(def)}}, {s.q.PutMeta, []any{metaSimSecret, randomHex()}},
+			{s.q.PutMeta, []any{metaRecordKey, randomHex()}}}
 		for _, p := range e.Parties {
 			steps = append(steps, stmt{s.q.InsertParty, []any{p.ID, p.Name, p.Short, p.Colour}})
 		}
@@ -68,6 +67,56 @@ func (s *Store) RegisterElection(ctx context.Context, e *election.Election) erro
 		}
 		return nil
 	})
+}
+
+// randomHex is 32 random bytes, hex-encoded: a secret.
+func randomHex() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ErrUnauthenticatedBallots: the election's ballots were relayed by a version that did not authenticate
+// vote records, so a tally could not tell them from forged ones.
+var ErrUnauthenticatedBallots = errors.New("this election's ballots were relayed by an older version of election that did not " +
+	"authenticate vote records; finish it with that version, or run it again in a new data directory or database")
+
+// RecordKey is the election's key for authenticating vote records (see the stream package's VotesTopic):
+// the relay signs every record with it and the tally counts only records it verifies, so a forged record
+// on votes_topic is never counted. Only roles that hold the ledger have it. A ledger registered by an
+// older version has none: it is made now if the ledger holds no ballot yet, and otherwise
+// ErrUnauthenticatedBallots is returned.
+func (s *Store) RecordKey(ctx context.Context) ([]byte, error) {
+	var key string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		v, ok, err := s.getMeta(ctx, tx, metaRecordKey)
+		if err != nil || ok {
+			key = v
+			return err
+		}
+		if _, ok, err := s.getMeta(ctx, tx, metaElection); err != nil || !ok {
+			if err == nil {
+				err = ErrNoElection
+			}
+			return err
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, s.q.CountBallots).Scan(&n); err != nil {
+			return fmt.Errorf("ledger: count ballots: %w", err)
+		}
+		if n > 0 {
+			return ErrUnauthenticatedBallots
+		}
+		if _, err := tx.ExecContext(ctx, s.q.InsertMetaIfAbsent, metaRecordKey, randomHex()); err != nil {
+			return fmt.Errorf("ledger: write %s: %w", metaRecordKey, err)
+		}
+		key, _, err = s.getMeta(ctx, tx, metaRecordKey)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(key)
 }
 
 // Election returns the registered election, or ErrNoElection.

@@ -21,8 +21,9 @@ type Metrics struct {
 	RelayBatch       prometheus.Histogram
 	BallotsTallied   prometheus.Counter // ballots this process's tally committed
 	TallyTxn         prometheus.Histogram
-	ResultsBallots   prometheus.Gauge // ballots counted in the results this process serves
-	ResultsLag       prometheus.Gauge // ballots in the ledger not yet in this process's results, as last seen
+	RecordsRejected  *prometheus.CounterVec // records on votes_topic the tally did not count, by reason
+	ResultsBallots   prometheus.Gauge       // ballots counted in the results this process serves
+	ResultsLag       prometheus.Gauge       // ballots in the ledger not yet in this process's results, as last seen
 	SSEClients       prometheus.Gauge
 }
 
@@ -39,11 +40,12 @@ func New() *Metrics {
 	m.RelayBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "election_relay_batch_seconds", Help: "Duration of one relay transaction.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	m.BallotsTallied = prometheus.NewCounter(prometheus.CounterOpts{Name: "election_ballots_tallied_total", Help: "Ballots the tally committed (exactly once)."})
 	m.TallyTxn = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "election_tally_txn_seconds", Help: "Duration of one tally transaction.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
+	m.RecordsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "election_tally_rejected_records_total", Help: "Records on votes_topic that are not ballots of this election's relay, skipped by the tally (exactly once), by reason."}, []string{"reason"})
 	m.ResultsBallots = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_results_ballots", Help: "Ballots counted in the results this process serves."})
 	m.ResultsLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_results_lag_ballots", Help: "Ballots committed to the ledger but not yet in the results (as this process last saw)."})
 	m.SSEClients = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_sse_clients", Help: "Connected event-stream subscribers."})
 	for _, c := range []prometheus.Collector{m.BallotsCommitted, m.CastsRefused, m.CastBatch, m.BallotsRelayed, m.RelayBatch,
-		m.BallotsTallied, m.TallyTxn, m.ResultsBallots, m.ResultsLag, m.SSEClients} {
+		m.BallotsTallied, m.TallyTxn, m.RecordsRejected, m.ResultsBallots, m.ResultsLag, m.SSEClients} {
 		f(c)
 	}
 	return m

@@ -3,12 +3,16 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/register"
+	"github.com/election/election/internal/stream"
 	"github.com/election/election/internal/testenv"
 )
 
@@ -94,4 +98,45 @@ func TestPipelineCountsEveryBallotOnce(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The outside audit's attack, end to end: while an election runs, a client that can reach the broker but
+// does not hold the ledger writes records to votes_topic, one with a huge ledger position. The results
+// still count exactly the ledger's ballots, and the audit agrees with the counts but fails, naming the
+// foreign records.
+func TestForgedVoteRecordsAreNeitherCountedNorBlocking(t *testing.T) {
+	t.Parallel()
+	testenv.EachBackend(t, func(t *testing.T, b testenv.Backend) {
+		cfg := config(t, b, "seed", 3000)
+		cfg.Sim.Rate = 3000 // ballots keep arriving after the forgeries
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		const forgeries = 5
+		var run *pipeline.Running
+		err := pipeline.Run(ctx, cfg, func(r *pipeline.Running) {
+			run = r
+			cl, err := kgo.NewClient(r.Stream.ClientOpts(kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+			testenv.Must(t, err, "forger")
+			defer cl.Close()
+			votes := r.Stream.Topics().Votes
+			for i := range forgeries {
+				v := stream.VoteRecord{BallotID: fmt.Sprintf("forged-%d", i), CandidateID: "cand-1", Constituency: "nation", Vote: 1, Address: stream.Address{State: "N"}}
+				rec := votes.Record(&v, r.Stream.Partitions)
+				rec.Headers = []kgo.RecordHeader{{Key: stream.PositionHeader, Value: []byte(fmt.Sprintf("%d:999999999999", i))}}
+				testenv.Must(t, cl.ProduceSync(ctx, rec).FirstErr(), "forge")
+			}
+		})
+		testenv.Must(t, err, "run")
+		cast := run.Sim.Stats().Cast
+		if counted := run.View.Current().BallotsCounted; counted != cast || cast == 0 {
+			t.Fatalf("results count %d ballots; the simulator cast %d", counted, cast)
+		}
+		// The audit compares every candidate's and state's count with the ledger.
+		var out bytes.Buffer
+		rep, err := pipeline.Audit(ctx, cfg.Conn, cfg.Logger, 10*time.Second, &out)
+		testenv.Must(t, err, "audit")
+		if rep.Discrepancy() != 0 || rep.LedgerBallots != cast || rep.Foreign != forgeries || rep.OK() {
+			t.Fatalf("audit: discrepancy %d, ledger %d ballots, foreign %d; want 0, %d, %d:\n%s", rep.Discrepancy(), rep.LedgerBallots, rep.Foreign, cast, forgeries, out.String())
+		}
+	})
 }

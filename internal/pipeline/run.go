@@ -23,6 +23,7 @@ import (
 // Running is a started process, for callers (tests, benchmarks) that want to look inside.
 type Running struct {
 	Store   *ledger.Store
+	Stream  stream.Config
 	Index   *election.Index
 	Metrics *metrics.Metrics
 	View    *results.View  // nil unless serving or tallying
@@ -50,12 +51,21 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 	}
 	ix := election.NewIndex(e)
 	m := metrics.New()
-	run := &Running{Store: store, Index: ix, Metrics: m}
+	run := &Running{Store: store, Stream: sc, Index: ix, Metrics: m}
 	var services []lifecycle.Service
 
+	// The key that authenticates vote records: the relay signs with it, the tally counts only what verifies.
+	var key *stream.RecordKey
+	if cfg.Roles.Relay || cfg.Roles.Tally {
+		secret, err := store.RecordKey(ctx)
+		if err != nil {
+			return err
+		}
+		key = stream.NewRecordKey(secret)
+	}
 	var rel *relay.Relay
 	if cfg.Roles.Relay {
-		if rel, err = relay.New(relay.Config{Store: store, Index: ix, Stream: sc, Metrics: m, Logger: component(log, "relay")}); err != nil {
+		if rel, err = relay.New(relay.Config{Store: store, Index: ix, Stream: sc, Metrics: m, RecordKey: key, Logger: component(log, "relay")}); err != nil {
 			return err
 		}
 	}
@@ -74,7 +84,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		services = append(services, rel)
 	}
 	if cfg.Roles.Tally {
-		t, err := tally.New(tally.Config{Index: ix, Stream: sc, Metrics: m, Logger: component(log, "tally"), Instance: cfg.Tally.Instance})
+		t, err := tally.New(tally.Config{Index: ix, Stream: sc, Metrics: m, RecordKey: key, Logger: component(log, "tally"), Instance: cfg.Tally.Instance})
 		if err != nil {
 			return err
 		}

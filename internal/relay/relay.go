@@ -10,8 +10,9 @@
 //     the same partition (chosen from its constituency). Within a partition, positions only increase.
 //  3. On start, the relay first claims its transactional id (InitProducerId). That fences any older relay
 //     with the same id and settles its open transaction. Then, for each partition, it reads the position
-//     of the last committed vote record (stream.LastCommitted), and relays from the smallest of them,
-//     skipping each ballot whose partition already holds its position.
+//     of the last committed vote record that it wrote itself (stream.LastCommitted; a record without the
+//     election's authentication code is passed over, so a forged record cannot make it skip ballots), and
+//     relays from the smallest of them, skipping each ballot whose partition already holds its position.
 //
 // So each partition holds every ballot of its constituencies exactly once, in position order. This does
 // not even need Kafka's transactions to be atomic across partitions: the embedded broker, killed in the
@@ -21,7 +22,11 @@
 // it ignores a position at or below the last it counted in that partition — would catch a duplicate
 // if anything here were wrong.
 //
-// What it must never do: write to the ledger, or produce a vote record outside a transaction.
+// Every record is authenticated with the election's record key (stream.RecordKey), which only roles that
+// hold the ledger have; the tally counts nothing else (see the tally package).
+//
+// What it must never do: write to the ledger, or produce a vote record outside a transaction or without
+// its authentication code.
 package relay
 
 import (
@@ -55,6 +60,8 @@ type Config struct {
 	Stream  stream.Config
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// RecordKey authenticates every vote record the relay writes (ledger.Store.RecordKey).
+	RecordKey *stream.RecordKey
 	// BatchSize is the most ballots per transaction.
 	BatchSize int
 	// Poll is how long to wait before looking again when the ledger had nothing new; Nudge wakes it early.
@@ -71,6 +78,8 @@ func (c *Config) validate() error {
 		return errors.New("relay: no logger")
 	case c.Metrics == nil:
 		return errors.New("relay: no metrics")
+	case c.RecordKey == nil:
+		return errors.New("relay: no record key")
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 5000
@@ -151,7 +160,7 @@ func (r *Relay) session(ctx context.Context) error {
 	if _, _, err := cl.ProducerID(ctx); err != nil {
 		return fmt.Errorf("relay: claim transactional id: %w", err)
 	}
-	held, err := Held(ctx, r.cfg.Stream)
+	held, err := Held(ctx, r.cfg.Stream, r.cfg.RecordKey)
 	if err != nil {
 		return err
 	}
@@ -206,8 +215,9 @@ func (r *Relay) session(ctx context.Context) error {
 }
 
 // Held returns, per partition of the votes topic, the ledger position of its last committed vote record
-// (zero where there is none).
-func Held(ctx context.Context, cfg stream.Config) ([]ballot.Position, error) {
+// that this election's relay wrote (zero where there is none). Records that are not authentic are passed
+// over: a forged record with a high position must not make the relay skip real ballots.
+func Held(ctx context.Context, cfg stream.Config, key *stream.RecordKey) ([]ballot.Position, error) {
 	votes := cfg.Topics().Votes
 	parts, err := stream.PartitionCount(ctx, cfg, votes.Name)
 	if err != nil {
@@ -215,7 +225,7 @@ func Held(ctx context.Context, cfg stream.Config) ([]ballot.Position, error) {
 	}
 	held := make([]ballot.Position, parts)
 	for p := range parts {
-		rec, err := stream.LastCommitted(ctx, cfg, votes.Name, p, votes.HasPosition)
+		rec, err := stream.LastCommitted(ctx, cfg, votes.Name, p, func(r *kgo.Record) bool { return votes.Authentic(r, key) })
 		if err != nil {
 			return nil, fmt.Errorf("relay: find the last ballot in partition %d: %w", p, err)
 		}
@@ -246,7 +256,7 @@ func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics,
 	}
 	for _, b := range ballots {
 		v := stream.VoteRecordOf(r.cfg.Index, b)
-		cl.Produce(ctx, topics.Votes.Ballot(&v, b.Pos, parts), promise)
+		cl.Produce(ctx, topics.Votes.Ballot(&v, b.Pos, parts, r.cfg.RecordKey), promise)
 	}
 	flushErr := cl.Flush(ctx)
 	mu.Lock()

@@ -47,6 +47,8 @@ func (l *memLedger) BallotsAfter(_ context.Context, pos ballot.Position, limit i
 	return out, nil
 }
 
+var testKey = stream.NewRecordKey([]byte("test record key"))
+
 func national(t *testing.T) *election.Index {
 	e, err := election.Preset("national")
 	testenv.Must(t, err, "preset")
@@ -54,7 +56,7 @@ func national(t *testing.T) *election.Index {
 }
 
 func newRelay(t *testing.T, l *memLedger, ix *election.Index, sc stream.Config) *relay.Relay {
-	r, err := relay.New(relay.Config{Store: l, Index: ix, Stream: sc, Metrics: metrics.New(), Logger: testenv.Logger(t), BatchSize: 300, Poll: time.Millisecond})
+	r, err := relay.New(relay.Config{Store: l, Index: ix, Stream: sc, Metrics: metrics.New(), RecordKey: testKey, Logger: testenv.Logger(t), BatchSize: 300, Poll: time.Millisecond})
 	testenv.Must(t, err, "relay")
 	return r
 }
@@ -87,10 +89,8 @@ func checkExactlyOnce(t *testing.T, sc stream.Config, l *memLedger, recs []*kgo.
 	seen := map[string]bool{}
 	last := map[int32]ballot.Position{}
 	for _, r := range recs {
-		v, err := votes.Decode(r)
-		testenv.Must(t, err, "decode")
-		pos, err := votes.Position(r)
-		testenv.Must(t, err, "position")
+		v, pos, err := votes.Open(r, testKey)
+		testenv.Must(t, err, "open a vote record")
 		if seen[v.BallotID] {
 			t.Fatalf("ballot %s relayed twice", v.BallotID)
 		}
@@ -172,5 +172,38 @@ func TestASecondRelayFencesTheFirst(t *testing.T) {
 		n := len(l.ballots)
 		l.mu.Unlock()
 		checkExactlyOnce(t, sc, l, readVotes(t, sc, n))
+	})
+}
+
+// A forged record with a huge ledger position in every partition must not make a (re)starting relay
+// believe Kafka already holds the ballots below it: the relay resumes from its own last record.
+func TestRelayIgnoresForgedPositions(t *testing.T) {
+	t.Parallel()
+	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
+		ix := national(t)
+		sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 4, Logger: testenv.Logger(t)}
+		ctx := testenv.Context(t)
+		testenv.Must(t, stream.EnsureTopics(ctx, sc), "topics")
+		cl, err := kgo.NewClient(sc.ClientOpts(kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+		testenv.Must(t, err, "client")
+		defer cl.Close()
+		for p := range int32(4) {
+			forged := &kgo.Record{Topic: sc.Topics().Votes.Name, Partition: p, Value: []byte(`{}`),
+				Headers: []kgo.RecordHeader{{Key: stream.PositionHeader, Value: []byte("0:999999999999")}}}
+			testenv.Must(t, cl.ProduceSync(ctx, forged).FirstErr(), "forge")
+		}
+		l := &memLedger{}
+		l.add(ix, 300)
+		r := newRelay(t, l, ix, sc)
+		testenv.Must(t, r.Start(ctx), "start")
+		defer r.Stop()
+		recs := readVotes(t, sc, 304)
+		var authentic []*kgo.Record
+		for _, rec := range recs {
+			if sc.Topics().Votes.Authentic(rec, testKey) {
+				authentic = append(authentic, rec)
+			}
+		}
+		checkExactlyOnce(t, sc, l, authentic)
 	})
 }

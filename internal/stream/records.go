@@ -100,9 +100,12 @@ type Snapshot struct {
 	NextOffset int64 `json:"next_offset"`
 	// LastTx and LastSeq are the ledger position of the last ballot counted: a record at or below it is a
 	// duplicate and is not counted again.
-	LastTx     int64            `json:"last_tx"`
-	LastSeq    int64            `json:"last_seq"`
-	Ballots    int64            `json:"ballots"`
+	LastTx  int64 `json:"last_tx"`
+	LastSeq int64 `json:"last_seq"`
+	Ballots int64 `json:"ballots"`
+	// Rejected counts the records before NextOffset that were not ballots of this election's relay
+	// (forged, malformed, or in the wrong place) and so were not counted.
+	Rejected   int64            `json:"rejected,omitempty"`
 	Candidates map[string]int64 `json:"candidates"`
 	States     map[string]int64 `json:"states"`
 	Minutes    map[string]int64 `json:"minutes"`
@@ -123,6 +126,7 @@ func Sum(snaps map[int32]*Snapshot) *Snapshot {
 	total := NewSnapshot(-1)
 	for _, s := range snaps {
 		total.Ballots += s.Ballots
+		total.Rejected += s.Rejected
 		for _, m := range []struct{ to, from map[string]int64 }{{total.Candidates, s.Candidates}, {total.States, s.States}, {total.Minutes, s.Minutes}} {
 			for k, v := range m.from {
 				m.to[k] += v

@@ -1,9 +1,14 @@
 package stream
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"strconv"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -58,42 +63,120 @@ type topicSpec struct {
 
 // VotesTopic is votes_topic: one record per counted ballot, keyed by constituency so that a
 // constituency's ballots stay in one partition, in ledger order. Besides the tutorial's value, each
-// record carries its ballot's ledger position in a header: the relay resumes from it and the tally
-// counts each position once.
+// record carries two headers: its ballot's ledger position (the relay resumes from it and the tally
+// counts each position once) and an authentication code made with the election's record key (see
+// RecordKey), without which the tally does not count it.
 type VotesTopic struct{ Topic[VoteRecord] }
 
-// PositionHeader names the vote record header holding the ballot's ledger position.
-const PositionHeader = "ledger-position"
+// Header names on vote records.
+const (
+	PositionHeader = "ledger-position"
+	MACHeader      = "ballot-mac"
+)
 
-// Ballot is the record for a ballot with value v at ledger position pos.
-func (t VotesTopic) Ballot(v *VoteRecord, pos ballot.Position, partitions int32) *kgo.Record {
+// Ballot is the record for a ballot with value v at ledger position pos, authenticated with key.
+func (t VotesTopic) Ballot(v *VoteRecord, pos ballot.Position, partitions int32, key *RecordKey) *kgo.Record {
 	r := t.Record(v, partitions)
-	r.Headers = []kgo.RecordHeader{{Key: PositionHeader, Value: []byte(pos.String())}}
+	p := []byte(pos.String())
+	r.Headers = []kgo.RecordHeader{{Key: PositionHeader, Value: p}, {Key: MACHeader, Value: key.mac(p, r.Key, r.Value)}}
 	return r
 }
 
-// Position reads a vote record's ledger position.
-func (t VotesTopic) Position(r *kgo.Record) (ballot.Position, error) {
-	for _, h := range r.Headers {
-		if h.Key == PositionHeader {
-			p, err := ballot.ParsePosition(string(h.Value))
-			if err != nil {
-				return ballot.Position{}, fmt.Errorf("stream: %s[%d]@%d: %w", r.Topic, r.Partition, r.Offset, err)
-			}
-			return p, nil
-		}
-	}
-	return ballot.Position{}, fmt.Errorf("stream: %s[%d]@%d has no %s header", r.Topic, r.Partition, r.Offset, PositionHeader)
+// Authentic reports whether a record carries a valid authentication code: the relay wrote it.
+func (t VotesTopic) Authentic(r *kgo.Record, key *RecordKey) bool {
+	pos, mac := header(r, PositionHeader), header(r, MACHeader)
+	return pos != nil && mac != nil && hmac.Equal(mac, key.mac(pos, r.Key, r.Value))
 }
 
-// HasPosition reports whether a record carries a ledger position at all.
-func (t VotesTopic) HasPosition(r *kgo.Record) bool {
+// Open checks that a record is a ballot the relay wrote and reads it: its value and ledger position.
+// A record that is not (no or a wrong authentication code, a value that does not decode, a bad position)
+// is a *Rejected error saying why.
+func (t VotesTopic) Open(r *kgo.Record, key *RecordKey) (*VoteRecord, ballot.Position, error) {
+	if !t.Authentic(r, key) {
+		return nil, ballot.Position{}, reject(r, "unauthenticated", "no valid %s header: not written by this election's relay", MACHeader)
+	}
+	v, err := t.Decode(r)
+	if err != nil {
+		return nil, ballot.Position{}, reject(r, "malformed", "%v", err)
+	}
+	pos, err := t.Position(r)
+	if err != nil {
+		return nil, ballot.Position{}, reject(r, "malformed", "%v", err)
+	}
+	return v, pos, nil
+}
+
+// Position reads a vote record's ledger position (without checking that the record is authentic).
+func (t VotesTopic) Position(r *kgo.Record) (ballot.Position, error) {
+	h := header(r, PositionHeader)
+	if h == nil {
+		return ballot.Position{}, fmt.Errorf("stream: %s[%d]@%d has no %s header", r.Topic, r.Partition, r.Offset, PositionHeader)
+	}
+	p, err := ballot.ParsePosition(string(h))
+	if err != nil {
+		return ballot.Position{}, fmt.Errorf("stream: %s[%d]@%d: %w", r.Topic, r.Partition, r.Offset, err)
+	}
+	return p, nil
+}
+
+func header(r *kgo.Record, name string) []byte {
 	for _, h := range r.Headers {
-		if h.Key == PositionHeader {
-			return true
+		if h.Key == name {
+			return h.Value
 		}
 	}
-	return false
+	return nil
+}
+
+// Rejected says why a record on votes_topic is not counted.
+type Rejected struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	// Reason is a short word for metrics: unauthenticated, malformed, wrong_partition, not_on_ballot.
+	Reason string
+	Detail string
+}
+
+func (e *Rejected) Error() string {
+	return fmt.Sprintf("stream: %s[%d]@%d is not a ballot (%s): %s", e.Topic, e.Partition, e.Offset, e.Reason, e.Detail)
+}
+
+func reject(r *kgo.Record, reason, format string, args ...any) *Rejected {
+	return &Rejected{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Reject is a *Rejected for a record that is authentic but does not make sense (a relay bug, never an
+// outsider: an outsider's record fails authentication first).
+func Reject(r *kgo.Record, reason, format string, args ...any) error {
+	return reject(r, reason, format, args...)
+}
+
+// RecordKey authenticates vote records with HMAC-SHA256 over the record's position, key and value. The
+// secret is the election's (ledger.Store.RecordKey): only roles that hold the ledger have it, so a client
+// that can merely write to Kafka cannot make a record the tally counts.
+type RecordKey struct{ pool sync.Pool }
+
+// NewRecordKey returns a key for the given secret.
+func NewRecordKey(secret []byte) *RecordKey {
+	k := &RecordKey{}
+	k.pool.New = func() any { return hmac.New(sha256.New, secret) }
+	return k
+}
+
+// mac is the authentication code of a record. Each part is preceded by its length, so no two different
+// records have the same input.
+func (k *RecordKey) mac(pos, key, value []byte) []byte {
+	h := k.pool.Get().(hash.Hash)
+	defer k.pool.Put(h)
+	h.Reset()
+	var n [4]byte
+	for _, part := range [][]byte{[]byte("election vote record v1"), pos, key, value} {
+		binary.BigEndian.PutUint32(n[:], uint32(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	return h.Sum(nil)
 }
 
 // Topics are every topic the pipeline uses.

@@ -19,7 +19,21 @@
 // one partition's count; totals across partitions (parties, states, the nation) are summed by the results
 // package from the snapshots.
 //
-// What it must never do: change its in-memory count outside a committed transaction.
+// Only ballots the relay wrote are counted. votes_topic is writable by anything that reaches the broker
+// (the embedded broker has no authentication; a real cluster may have clients with write access that
+// should not count), so every record must carry an HMAC-SHA256 over its ledger position, key and value,
+// made with the election's record key (stream.RecordKey), which only roles holding the ledger have. A
+// record that fails it, or that is authentic but makes no sense (a candidate not standing in the record's
+// constituency, a partition the constituency does not map to, a state the constituency does not vote in),
+// is skipped: its offset is passed, it is counted as rejected in the partition's snapshot (so the audit
+// reports it, exactly once), and it is logged and counted in a metric. It never reaches the position
+// guard below, so a forged position can neither add a vote nor hold counting back. An authentic record
+// replayed into its own partition carries an old position and is a duplicate like any other. At scale,
+// Kafka ACLs with authenticated principals (README, "Securing Kafka") keep such records off the topic in
+// the first place; the authentication code is what holds without them.
+//
+// What it must never do: change its in-memory count outside a committed transaction, or count a record it
+// has not verified.
 package tally
 
 import (
@@ -42,6 +56,17 @@ func (c Count) Clone() Count {
 	s.States = maps.Clone(c.States)
 	s.Minutes = maps.Clone(c.Minutes)
 	return Count{&s}
+}
+
+// Reject records that the record at offset is not a ballot and is not counted. It reports false for a
+// record before the count's next offset (already seen).
+func (c Count) Reject(offset int64) bool {
+	if offset < c.NextOffset {
+		return false
+	}
+	c.NextOffset = offset + 1
+	c.Rejected++
+	return true
 }
 
 // Apply counts one ballot record at offset with ledger position pos. It reports false, changing nothing

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/election/election/internal/ballot"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/lifecycle"
 	"github.com/election/election/internal/metrics"
@@ -28,6 +29,8 @@ type Config struct {
 	Instance string
 	// MaxBatch caps the ballots counted in one transaction.
 	MaxBatch int
+	// RecordKey verifies that a vote record was written by this election's relay (ledger.Store.RecordKey).
+	RecordKey *stream.RecordKey
 }
 
 func (c *Config) validate() error {
@@ -40,6 +43,8 @@ func (c *Config) validate() error {
 		return errors.New("tally: no metrics")
 	case c.Instance == "":
 		return errors.New("tally: no instance name")
+	case c.RecordKey == nil:
+		return errors.New("tally: no record key")
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 20000
@@ -107,6 +112,12 @@ func (t *Tally) run(ctx context.Context) error {
 
 func (t *Tally) session(ctx context.Context) error {
 	topics := t.cfg.Stream.Topics()
+	// A ballot's partition follows from its constituency and the partition count (stream.PartitionFor);
+	// a record in any other partition is not one the relay wrote there.
+	parts, err := stream.PartitionCount(ctx, t.cfg.Stream, topics.Votes.Name)
+	if err != nil {
+		return err
+	}
 	sess, err := kgo.NewGroupTransactSession(t.cfg.Stream.ClientOpts(
 		kgo.TransactionalID(t.cfg.Stream.TxnID("election-tally-"+t.cfg.Instance)),
 		kgo.TransactionTimeout(15*time.Second),
@@ -148,14 +159,14 @@ func (t *Tally) session(ctx context.Context) error {
 		if fetches.Empty() {
 			continue
 		}
-		if err := t.batch(ctx, sess, topics, fetches); err != nil {
+		if err := t.batch(ctx, sess, topics, parts, fetches); err != nil {
 			return err
 		}
 	}
 }
 
 // batch counts one poll's records in one transaction.
-func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topics stream.Topics, fetches kgo.Fetches) error {
+func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topics stream.Topics, parts int32, fetches kgo.Fetches) error {
 	start := time.Now()
 	if err := sess.Begin(); err != nil {
 		return fmt.Errorf("tally: begin: %w", err)
@@ -163,6 +174,7 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 	work := map[int32]Count{}
 	changed := map[string]bool{}
 	var counted int
+	rejected := map[string]int{} // reason -> records
 	var applyErr error
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if applyErr != nil || len(fp.Records) == 0 {
@@ -181,18 +193,18 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 			work[fp.Partition] = c
 		}
 		for _, r := range fp.Records {
-			v, err := topics.Votes.Decode(r)
+			v, pos, err := t.open(topics.Votes, r, parts)
 			if err != nil {
-				// A record we cannot read is skipped (and logged), not allowed to stop the count: every
-				// record on this topic comes from our relay, so this means a foreign writer.
-				t.cfg.Logger.Error("skipping unreadable ballot record", "err", err)
-				c.NextOffset = max(c.NextOffset, r.Offset+1)
-				continue
-			}
-			pos, err := topics.Votes.Position(r)
-			if err != nil {
-				t.cfg.Logger.Error("skipping ballot record without a ledger position", "err", err)
-				c.NextOffset = max(c.NextOffset, r.Offset+1)
+				// Not a ballot of ours: skipped and counted (the audit reports it), never allowed to stop
+				// or skew the count.
+				var rej *stream.Rejected
+				errors.As(err, &rej)
+				if c.Reject(r.Offset) {
+					if rejected[rej.Reason] == 0 {
+						t.cfg.Logger.Error("skipping a record that is not a ballot", "err", err)
+					}
+					rejected[rej.Reason]++
+				}
 				continue
 			}
 			if c.Apply(r.Offset, pos, v) {
@@ -256,8 +268,35 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 	}
 	t.mu.Unlock()
 	t.cfg.Metrics.BallotsTallied.Add(float64(counted))
+	for reason, n := range rejected {
+		t.cfg.Metrics.RecordsRejected.WithLabelValues(reason).Add(float64(n))
+		if n > 1 {
+			t.cfg.Logger.Error("skipped records that are not ballots", "reason", reason, "records", n)
+		}
+	}
 	t.cfg.Metrics.TallyTxn.Observe(time.Since(start).Seconds())
 	return nil
+}
+
+// open reads a vote record and checks that it is a ballot this election's relay wrote (authenticated) and
+// that it makes sense: a candidate standing in the record's constituency, in the partition that
+// constituency maps to, cast in a state of that constituency. Anything else is a *stream.Rejected.
+func (t *Tally) open(votes stream.VotesTopic, r *kgo.Record, parts int32) (*stream.VoteRecord, ballot.Position, error) {
+	v, pos, err := votes.Open(r, t.cfg.RecordKey)
+	if err != nil {
+		return nil, pos, err
+	}
+	ix := t.cfg.Index
+	cand, cons := ix.Candidate[v.CandidateID], ix.Constituency[v.Constituency]
+	switch {
+	case cand == nil || cons == nil || cand.Constituency != v.Constituency:
+		return nil, pos, stream.Reject(r, "not_on_ballot", "candidate %q does not stand in constituency %q", v.CandidateID, v.Constituency)
+	case r.Partition != stream.PartitionFor(v.Constituency, parts):
+		return nil, pos, stream.Reject(r, "wrong_partition", "constituency %q belongs in partition %d", v.Constituency, stream.PartitionFor(v.Constituency, parts))
+	case ix.State[v.Address.State] == nil || cons.State != "" && cons.State != v.Address.State:
+		return nil, pos, stream.Reject(r, "wrong_state", "state %q is not where constituency %q votes", v.Address.State, v.Constituency)
+	}
+	return v, pos, nil
 }
 
 // restore runs when partitions are assigned to this process: it restores each one's count from the

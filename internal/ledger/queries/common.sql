@@ -8,6 +8,11 @@ SELECT value FROM meta WHERE key = $1;
 INSERT INTO meta (key, value) VALUES ($1, $2)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 
+-- name: InsertMetaIfAbsent
+-- Two processes may race to set the same key: the first wins, and both then read what it wrote.
+INSERT INTO meta (key, value) VALUES ($1, $2)
+ON CONFLICT (key) DO NOTHING;
+
 -- name: InsertParty
 INSERT INTO parties (party_id, name, short, colour) VALUES ($1, $2, $3, $4);
 
