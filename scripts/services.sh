@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the real services the full test suite uses:
 #   - PostgreSQL from Debian's packages, with a role and database "election";
-#   - a single-node Apache Kafka 4.x broker (KRaft) from Maven Central jars, on the machine's Java;
+#   - a single-node Apache Kafka 4.x broker (KRaft) from Maven Central jars, on the machine's Java, with a
+#     plaintext listener and a SASL_SSL one (SCRAM, TLS with a CA made here) for the security tests;
 #   - Chromium from Debian's packages, for the results page's browser tests.
 # Idempotent: running it again leaves running services alone. Prints the environment variables the tests
 # read; `eval "$(scripts/services.sh --env)"` sets them in the calling shell.
@@ -47,7 +48,28 @@ start_postgres() {
   fi
 }
 
-kafka_up() { (exec 3<>/dev/tcp/127.0.0.1/"$kafka_port") 2>/dev/null; }
+sasl_port=$((kafka_port + 2))
+port_open() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+kafka_up() { port_open "$kafka_port" && port_open "$sasl_port"; }
+
+# make_tls makes a CA and a broker certificate for 127.0.0.1/localhost, signed by it (once).
+make_tls() {
+  local dir="$1"
+  [ -f "$dir/keystore.pem" ] && return 0
+  need_pkg openssl openssl
+  mkdir -p "$dir"
+  log "making a test CA and a broker certificate in $dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=election test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$dir/broker.key" -out "$dir/broker.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$dir/san.ext"
+  openssl x509 -req -in "$dir/broker.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$dir/san.ext" -out "$dir/broker.pem" 2>/dev/null
+  # Kafka's PEM keystore: the private key (PKCS#8, unencrypted) followed by the certificate chain.
+  openssl pkcs8 -topk8 -nocrypt -in "$dir/broker.key" -out "$dir/broker.pk8"
+  cat "$dir/broker.pk8" "$dir/broker.pem" "$dir/ca.pem" >"$dir/keystore.pem"
+  chmod 600 "$dir"/*.key "$dir"/*.pk8 "$dir/keystore.pem"
+}
 
 start_kafka() {
   need_pkg java default-jre-headless
@@ -60,16 +82,29 @@ start_kafka() {
       -DoutputDirectory="$lib" -DincludeScope=runtime >&2
     touch "$lib/.complete"
   fi
-  kafka_up && return 0
   local dir="$state/kafka"
+  make_tls "$dir/tls"
+  kafka_up && return 0
+  if port_open "$kafka_port"; then
+    # Started by an older version of this script, without the SASL_SSL listener: restart it.
+    log "restarting Kafka to add the SASL_SSL listener"
+    stop_all
+    for _ in $(seq 1 60); do port_open "$kafka_port" || break; sleep 1; done # waiting for a port to close is the point
+  fi
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$((kafka_port + 1))
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$((kafka_port + 1))
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$((kafka_port + 1)),SASL_SSL://127.0.0.1:$sasl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SASL_SSL://127.0.0.1:$sasl_port
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$dir/tls/keystore.pem
 log.dirs=$dir/data
 num.partitions=6
 offsets.topic.replication.factor=1
@@ -89,13 +124,17 @@ PROPS
     -cp "$lib/*" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 &
   echo $! >"$dir/pid"
   for _ in $(seq 1 120); do kafka_up && return 0; sleep 1; done # waiting for a port to open is the point
-  echo "services: Kafka did not open port $kafka_port within 120 s; see $dir/broker.log" >&2
+  echo "services: Kafka did not open ports $kafka_port and $sasl_port within 120 s; see $dir/broker.log" >&2
   tail -20 "$dir/broker.log" >&2
   return 1
 }
 
 stop_all() {
-  [ -f "$state/kafka/pid" ] && kill "$(cat "$state/kafka/pid")" 2>/dev/null || true
+  if [ -f "$state/kafka/pid" ]; then
+    kill "$(cat "$state/kafka/pid")" 2>/dev/null || true
+  else
+    pkill -f 'kafka.Kafka .*server.properties' 2>/dev/null || true
+  fi
   rm -f "$state/kafka/pid"
 }
 
@@ -107,4 +146,6 @@ if ! $only_env; then
 fi
 echo "export ELECTION_TEST_POSTGRES='$pg_url'"
 echo "export ELECTION_TEST_KAFKA='127.0.0.1:$kafka_port'"
+echo "export ELECTION_TEST_KAFKA_SASL_SSL='127.0.0.1:$sasl_port'"
+echo "export ELECTION_TEST_KAFKA_CA='$state/kafka/tls/ca.pem'"
 if command -v chromium >/dev/null 2>&1; then echo "export ELECTION_TEST_CHROMIUM='$(command -v chromium)'"; fi

@@ -17,6 +17,7 @@ import (
 
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/register"
+	"github.com/election/election/internal/stream"
 )
 
 const usage = `election — a real-time election pipeline in one binary
@@ -87,7 +88,8 @@ type flags struct {
 	fs                                                       *flag.FlagSet
 	preset, data, httpAddr, kafkaListen, kafka, postgres     string
 	prefix, instance, logLevel, csvPath, credentials, target string
-	candidates                                               string
+	candidates, postgresFile                                 string
+	kafkaSec                                                 stream.SecurityConfig
 	voters                                                   int64
 	rate, turnout                                            float64
 	partitions, workers                                      int
@@ -105,7 +107,15 @@ func (f *flags) connection() {
 	f.fs.StringVar(&f.data, "data", "data", "data directory (SQLite ledger, embedded Kafka broker)")
 	f.fs.StringVar(&f.kafka, "kafka", "", "Kafka brokers, comma-separated (default: the embedded broker)")
 	f.fs.StringVar(&f.kafkaListen, "kafka-listen", "127.0.0.1:9192", "address of the embedded Kafka broker")
-	f.fs.StringVar(&f.postgres, "postgres", "", "PostgreSQL URL (default: SQLite in the data directory)")
+	f.fs.StringVar(&f.postgres, "postgres", "", "PostgreSQL URL (default: SQLite in the data directory); TLS with ?sslmode=verify-full&sslrootcert=FILE")
+	f.fs.StringVar(&f.postgresFile, "postgres-file", "", "a file holding the PostgreSQL URL, so its password stays off the command line")
+	f.fs.BoolVar(&f.kafkaSec.TLS, "kafka-tls", false, "connect to --kafka over TLS")
+	f.fs.StringVar(&f.kafkaSec.CAFile, "kafka-ca", "", "PEM certificates to verify the Kafka brokers with (default: the system's)")
+	f.fs.StringVar(&f.kafkaSec.CertFile, "kafka-cert", "", "client certificate (PEM) for brokers that authenticate clients by TLS")
+	f.fs.StringVar(&f.kafkaSec.KeyFile, "kafka-key", "", "the client certificate's private key (PEM)")
+	f.fs.StringVar(&f.kafkaSec.SASL, "kafka-sasl", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	f.fs.StringVar(&f.kafkaSec.User, "kafka-user", "", "SASL user name")
+	f.fs.StringVar(&f.kafkaSec.PasswordFile, "kafka-password-file", "", "a file holding the SASL password")
 	f.fs.StringVar(&f.prefix, "topic-prefix", "", "prefix for Kafka topics, groups and transactional ids")
 	f.fs.IntVar(&f.partitions, "partitions", 6, "partitions of votes_topic (when creating it)")
 	f.fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -145,7 +155,7 @@ func (f *flags) parse(args []string) error {
 	if f.fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
 	}
-	return nil
+	return f.readSecrets()
 }
 
 func (f *flags) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -165,7 +175,25 @@ func (f *flags) conn() pipeline.ConnConfig {
 		}
 	}
 	return pipeline.ConnConfig{DataDir: f.data, PostgresURL: f.postgres, Brokers: brokers, KafkaListen: f.kafkaListen,
-		Prefix: f.prefix, Partitions: int32(f.partitions)}
+		Prefix: f.prefix, Partitions: int32(f.partitions), Kafka: f.kafkaSec}
+}
+
+// readSecrets reads what the flags name files for (the PostgreSQL URL).
+func (f *flags) readSecrets() error {
+	if f.postgresFile == "" {
+		return nil
+	}
+	if f.postgres != "" {
+		return errors.New("--postgres and --postgres-file both given: use one")
+	}
+	data, err := os.ReadFile(f.postgresFile)
+	if err != nil {
+		return fmt.Errorf("--postgres-file: %w", err)
+	}
+	if f.postgres = strings.TrimSpace(string(data)); f.postgres == "" {
+		return fmt.Errorf("--postgres-file %s is empty", f.postgresFile)
+	}
+	return nil
 }
 
 // config is the whole configuration for the roles the command runs.

@@ -20,6 +20,8 @@ type ConnConfig struct {
 	KafkaListen string   // the embedded broker's address
 	Prefix      string   // topic, group and transactional id prefix
 	Partitions  int32    // partitions of votes_topic when it is created
+	// Kafka is how to reach external brokers: TLS, SASL.
+	Kafka stream.SecurityConfig
 	// Existing connects only to an election that exists already: nothing is created. Every command
 	// but registration sets it.
 	Existing bool
@@ -31,6 +33,9 @@ func (c *ConnConfig) validate() error {
 	}
 	if len(c.Brokers) == 0 && c.DataDir == "" {
 		return errors.New("--data is needed for the embedded Kafka broker (or give --kafka)")
+	}
+	if len(c.Brokers) == 0 && c.Kafka != (stream.SecurityConfig{}) {
+		return errors.New("--kafka-tls, --kafka-sasl and the like are for external brokers: give --kafka too")
 	}
 	if c.Partitions <= 0 {
 		c.Partitions = 6
@@ -61,6 +66,11 @@ func Connect(ctx context.Context, cfg ConnConfig, log *slog.Logger) (*Conn, erro
 	}
 	c := &Conn{Stream: stream.Config{Brokers: cfg.Brokers, Prefix: cfg.Prefix, Partitions: cfg.Partitions, Logger: component(log, "kafka")}}
 	if len(cfg.Brokers) > 0 {
+		sec, err := cfg.Kafka.Load()
+		if err != nil {
+			return nil, err
+		}
+		c.Stream.Security = sec
 		if err := stream.Ping(ctx, c.Stream); err != nil {
 			return nil, err
 		}

@@ -33,7 +33,9 @@ type Config struct {
 	// producer id's later, committed, records up to its next marker. A fresh producer id is unaffected.
 	// Real Kafka writes the marker; leave this empty there, so a restarted relay fences its predecessor.
 	Incarnation string
-	Logger      *slog.Logger
+	// Security is how to reach external brokers (TLS, SASL); the zero value is plaintext.
+	Security Security
+	Logger   *slog.Logger
 }
 
 func (c *Config) validate() error {
@@ -77,6 +79,7 @@ func (c Config) ClientOpts(extra ...kgo.Opt) []kgo.Opt {
 		kgo.MaxBufferedRecords(200_000),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 	}
+	opts = append(opts, c.Security.opts...)
 	return append(opts, extra...)
 }
 
@@ -140,7 +143,7 @@ func Ping(ctx context.Context, cfg Config) error {
 		return err
 	}
 	// No logger: the failure is the one line this returns, not a retry log as well.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.Security.opts...)...)
 	if err != nil {
 		return fmt.Errorf("stream: %w", err)
 	}

@@ -198,6 +198,18 @@ func KafkaBrokers(t testing.TB) string {
 	return b
 }
 
+// KafkaSASLSSL returns the real broker's SASL_SSL listener and the CA that signed its certificate, from
+// ELECTION_TEST_KAFKA_SASL_SSL and ELECTION_TEST_KAFKA_CA, or "" (with a log line) when they are not set.
+func KafkaSASLSSL(t testing.TB) (addr, caFile string) {
+	t.Helper()
+	addr, caFile = os.Getenv("ELECTION_TEST_KAFKA_SASL_SSL"), os.Getenv("ELECTION_TEST_KAFKA_CA")
+	if addr == "" || caFile == "" || KafkaBrokers(t) == "" {
+		t.Log("Kafka over SASL_SSL skipped: ELECTION_TEST_KAFKA_SASL_SSL, ELECTION_TEST_KAFKA_CA or ELECTION_TEST_KAFKA is not set (eval \"$(scripts/services.sh)\" sets them)")
+		return "", ""
+	}
+	return addr, caFile
+}
+
 // Namespace is a fresh prefix for topic and group names, so tests sharing one broker do not meet.
 func Namespace() string { return "t" + randomHex(5) + "." }
 
