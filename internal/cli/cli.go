@@ -18,6 +18,7 @@ import (
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/stream"
+	"github.com/election/election/internal/web"
 )
 
 const usage = `election — a real-time election pipeline in one binary
@@ -90,6 +91,7 @@ type flags struct {
 	prefix, instance, logLevel, csvPath, credentials, target string
 	candidates, postgresFile                                 string
 	kafkaSec                                                 stream.SecurityConfig
+	limits                                                   web.Limits
 	voters                                                   int64
 	rate, turnout                                            float64
 	partitions, workers                                      int
@@ -199,7 +201,7 @@ func (f *flags) readSecrets() error {
 // config is the whole configuration for the roles the command runs.
 func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
 	cfg := pipeline.Config{Roles: roles, Conn: f.conn(), Election: register.Want{Preset: f.preset, Candidates: f.candidates},
-		Voters: f.voters, HTTP: pipeline.HTTPConfig{Addr: f.httpAddr}, Tally: pipeline.TallyConfig{Instance: f.instance}, Logger: log}
+		Voters: f.voters, HTTP: pipeline.HTTPConfig{Addr: f.httpAddr, Limits: f.limits}, Tally: pipeline.TallyConfig{Instance: f.instance}, Logger: log}
 	// Only registration may create an election; every other command works on one that exists.
 	cfg.Conn.Existing = !roles.Register
 	if roles.Simulate {
@@ -223,6 +225,10 @@ func runRoles(ctx context.Context, cmd string, args []string, roles pipeline.Rol
 	}
 	if roles.Serve {
 		f.fs.StringVar(&f.httpAddr, "http", "127.0.0.1:8080", "address of the HTTP server (results API, casting, metrics)")
+		f.fs.IntVar(&f.limits.MaxConns, "max-conns", 0, "open HTTP connections at most (default: 3/4 of the file limit)")
+		f.fs.IntVar(&f.limits.MaxConnsPerClient, "max-conns-per-client", web.DefaultLimits.MaxConnsPerClient, "open HTTP connections from one address at most (0: no limit)")
+		f.fs.IntVar(&f.limits.MaxStreams, "max-streams", 0, "open event streams at most (default: half of --max-conns)")
+		f.fs.IntVar(&f.limits.MaxStreamsPerClient, "max-streams-per-client", web.DefaultLimits.MaxStreamsPerClient, "open event streams from one address at most (0: no limit)")
 	}
 	if roles.Tally {
 		f.fs.StringVar(&f.instance, "instance", "", "this tally instance's name, stable across restarts (default: host name)")

@@ -42,7 +42,9 @@ func BenchmarkEventFanOut(b *testing.B) {
 	voters := rate * (seconds + 60)
 	addr := freePort(b)
 	var logs bytes.Buffer
+	// Every subscriber comes from this one address: lift the per-client limits a public server keeps.
 	cmd := child(b, &logs, "up", "--preset", preset, "--voters", strconv.FormatInt(voters, 10), "--turnout", "1",
+		"--max-streams-per-client", "0", "--max-conns-per-client", "0",
 		"--rate", strconv.FormatInt(rate, 10), "--data", b.TempDir(), "--kafka-listen", freePort(b), "--http", addr,
 		"--partitions", "4")
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()

@@ -14,6 +14,7 @@ import (
 	"os"
 
 	"github.com/election/election/internal/register"
+	"github.com/election/election/internal/web"
 )
 
 // Roles says which parts run in this process.
@@ -72,7 +73,8 @@ func (c *SimConfig) validate() error {
 
 // HTTPConfig is the web server's part.
 type HTTPConfig struct {
-	Addr string
+	Addr   string
+	Limits web.Limits
 }
 
 // TallyConfig is the tally's part.

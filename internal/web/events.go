@@ -31,9 +31,22 @@ import (
 // version gets no snapshot until something changes, and otherwise a fresh snapshot, so resuming works
 // across server restarts and across instances.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	release, refused := s.streams.take(clientOf(r.RemoteAddr))
+	if refused != "" {
+		s.cfg.Metrics.Refused.WithLabelValues("stream", refused).Inc()
+		w.Header().Set("Retry-After", "10")
+		msg := "too many event streams are open; try again in a moment"
+		if refused == "per_client" {
+			msg = "too many event streams are open from your address; close some and try again"
+		}
+		writeError(w, http.StatusServiceUnavailable, "", msg)
+		return
+	}
+	defer release()
 	rc := http.NewResponseController(w)
-	// An event stream outlives any write timeout.
-	_ = rc.SetWriteDeadline(time.Time{})
+	// An event stream outlives the server's read timeout (it sends no body) and its write timeout; each
+	// write gets a deadline of its own instead, so a client that stops reading is dropped.
+	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -46,6 +59,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Add("Vary", "Accept-Encoding")
 	w.WriteHeader(http.StatusOK)
 	write := func(f *frame) error {
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.Timeouts.StreamWrite))
 		var err error
 		if gz {
 			_, err = w.Write(f.deflated())

@@ -91,15 +91,23 @@ func (c *memCaster) Cast(_ context.Context, r ledger.CastRequest) (ledger.Receip
 // memServer starts the server on the seed election with in-memory inputs.
 func memServer(t *testing.T, caster web.Caster) (string, *memView) {
 	t.Helper()
-	e, _ := election.Preset("seed")
+	base, view, _ := memServerWith(t, "seed", web.Config{Caster: caster})
+	return base, view
+}
+
+// memServerWith starts the server on a preset with in-memory inputs and cfg's caster, limits and
+// timeouts, and returns its metrics too.
+func memServerWith(t *testing.T, preset string, cfg web.Config) (string, *memView, *metrics.Metrics) {
+	t.Helper()
+	e, _ := election.Preset(preset)
 	ix := election.NewIndex(e)
 	view := newMemView(ix)
-	s, err := web.New(web.Config{Addr: "127.0.0.1:0", Index: ix, View: view, Caster: caster, Metrics: metrics.New(),
-		Logger: testenv.Logger(t), EventInterval: 10 * time.Millisecond})
+	cfg.Addr, cfg.Index, cfg.View, cfg.Metrics, cfg.Logger, cfg.EventInterval = "127.0.0.1:0", ix, view, metrics.New(), testenv.Logger(t), 10*time.Millisecond
+	s, err := web.New(cfg)
 	testenv.Must(t, err, "new server")
 	testenv.Must(t, s.Start(context.Background()), "start")
 	t.Cleanup(s.Stop)
-	return "http://" + s.Addr(), view
+	return "http://" + s.Addr(), view, cfg.Metrics
 }
 
 func TestResultsEndpointsServeTheView(t *testing.T) {

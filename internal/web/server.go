@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/lifecycle"
@@ -47,7 +49,24 @@ type Config struct {
 	// coalesced into the next event. Retry is how soon a disconnected browser should reconnect.
 	EventInterval time.Duration
 	Retry         time.Duration
+	// Limits bound connections and event streams, in total and per client (see Limits); what is unset is
+	// sized from the process's file limit.
+	Limits Limits
+	// Timeouts of every connection; unset ones take DefaultTimeouts'.
+	Timeouts Timeouts
 }
+
+// Timeouts free what slow and silent clients hold. A client must send its request's header within
+// ReadHeader and its whole request within Read, gets Write to take an answer, and a kept-alive connection
+// with nothing to do is closed after Idle. Event streams lift the read and write ones and give each write
+// StreamWrite instead, so a client that stops reading is dropped.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle, StreamWrite time.Duration
+}
+
+// DefaultTimeouts are the timeouts of a server that is not told otherwise.
+var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second,
+	Idle: 60 * time.Second, StreamWrite: 30 * time.Second}
 
 func (c *Config) validate() error {
 	switch {
@@ -69,7 +88,19 @@ func (c *Config) validate() error {
 	if c.Retry <= 0 {
 		c.Retry = time.Second
 	}
-	return nil
+	for _, d := range []struct {
+		set *time.Duration
+		def time.Duration
+	}{
+		{&c.Timeouts.ReadHeader, DefaultTimeouts.ReadHeader}, {&c.Timeouts.Read, DefaultTimeouts.Read},
+		{&c.Timeouts.Write, DefaultTimeouts.Write}, {&c.Timeouts.Idle, DefaultTimeouts.Idle},
+		{&c.Timeouts.StreamWrite, DefaultTimeouts.StreamWrite},
+	} {
+		if *d.set <= 0 {
+			*d.set = d.def
+		}
+	}
+	return c.Limits.defaults(fileLimit())
 }
 
 // Server is the HTTP server, a lifecycle.Service.
@@ -82,6 +113,8 @@ type Server struct {
 	assets *assets
 	retry  *frame // the event stream's first line: how soon to reconnect
 	clock  clock
+	// conns and streams count open connections and event streams, in total and per client.
+	conns, streams *counter
 }
 
 // New checks the config and builds the routes.
@@ -94,7 +127,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, assets: a, retry: newFrame(fmt.Appendf(nil, "retry: %d\n\n", cfg.Retry.Milliseconds())),
-		clock: clock{cur: cfg.View.Current(), subs: map[chan struct{}]struct{}{}}}
+		clock: clock{cur: cfg.View.Current(), subs: map[chan struct{}]struct{}{}},
+		conns: newCounter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerClient), streams: newCounter(cfg.Limits.MaxStreams, cfg.Limits.MaxStreamsPerClient)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/results", s.getResults)
 	mux.HandleFunc("GET /api/v1/election", s.getElection)
@@ -112,7 +146,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	mux.HandleFunc("GET /static/{path...}", s.asset)
 	mux.HandleFunc("GET /favicon.ico", s.favicon)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	t := cfg.Timeouts
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
+		IdleTimeout: t.Idle, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 	return s, nil
 }
 
@@ -125,7 +161,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("web: cannot listen on %s: %w", s.cfg.Addr, err)
 	}
-	s.ln = ln
+	s.ln = &limitListener{Listener: ln, conns: s.conns, open: s.cfg.Metrics.HTTPConns,
+		refused: s.cfg.Metrics.Refused.MustCurryWith(prometheus.Labels{"what": "connection"})}
+	s.cfg.Logger.Debug("limits", "max_conns", s.cfg.Limits.MaxConns, "max_conns_per_client", s.cfg.Limits.MaxConnsPerClient,
+		"max_streams", s.cfg.Limits.MaxStreams, "max_streams_per_client", s.cfg.Limits.MaxStreamsPerClient)
 	s.Base.Run(ctx, "web server", s.serve, s.runClock)
 	return nil
 }
