@@ -39,6 +39,13 @@ func TestBadInputFailsCleanly(t *testing.T) {
 		{"bad flag value", []string{"up", "--turnout", "2"}, "--turnout 2: must be more than 0 and at most 1"},
 		{"bad environment", []string{"up"}, `environment variable ELECTION_VOTERS="many"`},
 		{"unknown command", []string{"vote"}, `unknown command "vote"`},
+		// Commands that need an election never create one (a mistyped --data used to make an empty ledger).
+		{"close without an election", []string{"close"}, "no election is registered there (is --data right?"},
+		{"audit without an election", []string{"audit"}, "no election is registered there (is --data right?"},
+		{"relay without an election", []string{"relay"}, "no election is registered there (is --data right?"},
+		{"tally without an election", []string{"tally"}, "no election is registered there (is --data right?"},
+		{"serve without an election", []string{"serve"}, "no election is registered there (is --data right?"},
+		{"simulate without an election", []string{"simulate"}, "no election is registered there (is --data right?"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -56,6 +56,38 @@ func TestRegisterFromCSVFiles(t *testing.T) {
 		t.Fatalf("registered voters: %d, want 3 (%v)", n, reg)
 	}
 
+	// The election's voters were imported: the simulator never runs on it and no synthetic voter is added.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"up", "--rate", "0", "--exit-when-done", "--http", "127.0.0.1:0"}, "--exit-when-done waits for a simulation"},
+		{[]string{"up", "--voters", "1000", "--http", "127.0.0.1:0"}, "--voters: this election's voters were imported from a roll"},
+		{[]string{"simulate", "--rate", "0"}, "the simulator runs only on simulated elections"},
+		{[]string{"register", "--voters", "10"}, "--voters: this election's voters were imported from a roll"},
+	} {
+		code, _, errs := run(c.args...)
+		if code == 0 || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("%v on an imported roll: exit %d, stderr:\n%s\nwant one line containing %q", c.args, code, errs, c.want)
+		}
+	}
+	s, err = ledger.Open(testenv.Context(t), ledger.Config{SQLitePath: filepath.Join(data, "ledger.db"), Logger: testenv.Logger(t)})
+	testenv.Must(t, err, "open ledger")
+	tot, err := s.Totals(testenv.Context(t))
+	testenv.Must(t, err, "totals")
+	closed, err := s.PollsClosed(testenv.Context(t))
+	testenv.Must(t, err, "polls")
+	reg, err = s.RegisteredCounts(testenv.Context(t))
+	testenv.Must(t, err, "registered")
+	s.Close()
+	n = 0
+	for _, r := range reg {
+		n += r.Voters
+	}
+	if n != 3 || tot.Ballots != 0 || closed {
+		t.Fatalf("after the refused commands: %d voters registered, %d ballots, polls closed %v; want 3, 0, false", n, tot.Ballots, closed)
+	}
+
 	// The registered election is fixed: a different candidate list is refused, and nothing changes.
 	other := filepath.Join(dir, "other.csv")
 	testenv.Must(t, os.WriteFile(other, []byte("candidate_id,candidate_name,party_affiliation,constituency_id\n"+

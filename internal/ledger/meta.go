@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -15,6 +16,15 @@ const (
 	metaVoters      = "voters_registered" // synthetic voters registered so far (resumable registration)
 	metaPollsClosed = "polls_closed"
 	metaSimPosition = "simulation_position"
+	metaVoterSource = "voter_source" // VotersSynthetic or VotersImported, from the first voters registered
+)
+
+// Where an election's voters came from (Store.VoterSource). An election is a simulation exactly when its
+// voters are synthetic: the simulator may cast for them (it can derive their credentials); it never runs on
+// an election whose roll was imported.
+const (
+	VotersSynthetic = "synthetic"
+	VotersImported  = "imported"
 )
 
 // querier is a pool or a transaction.
@@ -54,4 +64,29 @@ func (s *Store) metaInt(ctx context.Context, key string) (int64, error) {
 		return 0, fmt.Errorf("ledger: %s: %w", key, err)
 	}
 	return n, nil
+}
+
+// VoterSource says where the election's voters came from: VotersSynthetic, VotersImported, or "" while none
+// is registered.
+func (s *Store) VoterSource(ctx context.Context) (string, error) {
+	v, _, err := s.getMeta(ctx, s.r, metaVoterSource)
+	return v, err
+}
+
+// claimVoterSource records, in tx, that voters come from source; an election's voters all come from one
+// source, so registering synthetic voters into an imported roll, or importing a roll into a simulation, is
+// refused.
+func (s *Store) claimVoterSource(ctx context.Context, tx querier, source string) error {
+	have, ok, err := s.getMeta(ctx, tx, metaVoterSource)
+	switch {
+	case err != nil:
+		return err
+	case ok && have == source:
+		return nil
+	case ok && have == VotersImported:
+		return errors.New("ledger: this election's voters were imported from a roll; synthetic voters cannot be added to it")
+	case ok:
+		return errors.New("ledger: this election is a simulation with synthetic voters; a roll cannot be imported into it (use a new data directory or database)")
+	}
+	return s.putMeta(ctx, tx, metaVoterSource, source)
 }

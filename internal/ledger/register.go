@@ -201,6 +201,9 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 			}
 		}
 		if syntheticThrough > 0 {
+			if err := s.claimVoterSource(ctx, tx, VotersSynthetic); err != nil {
+				return err
+			}
 			if err := s.putMeta(ctx, tx, metaVoters, strconv.FormatInt(syntheticThrough, 10)); err != nil {
 				return err
 			}
@@ -278,6 +281,9 @@ func (e *ErrImportRow) Error() string { return fmt.Sprintf("line %d: %s", e.Line
 func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error)) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.claimVoterSource(ctx, tx, VotersImported); err != nil {
+			return err
+		}
 		chunk := make([]*ImportRow, 0, maxVotersPerInsert)
 		type region struct{ cons, state string }
 		counts := map[region]int64{}

@@ -17,12 +17,12 @@ func Register(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	conn, err := Connect(ctx, cfg.Conn, cfg.Logger)
+	conn, err := ConnectLedger(ctx, cfg.Conn, cfg.Logger)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	_, _, _, err = prepare(ctx, cfg, conn)
+	_, err = prepare(ctx, cfg, conn)
 	return err
 }
 

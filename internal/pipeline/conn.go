@@ -58,9 +58,23 @@ func (c *Conn) Close() {
 	c.close = nil
 }
 
-// Connect opens the ledger and, unless brokers are given, starts the embedded broker; then checks Kafka
-// and creates the topics. An unreachable external broker is reported before anything is created.
+// Connect opens the ledger and reaches Kafka (ConnectLedger, then ConnectKafka).
 func Connect(ctx context.Context, cfg ConnConfig, log *slog.Logger) (*Conn, error) {
+	c, err := ConnectLedger(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ConnectKafka(ctx, cfg, log); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// ConnectLedger checks that external brokers answer (so an unreachable one is reported before anything is
+// created) and opens the ledger. Kafka is reached by ConnectKafka, once the command has checked what it
+// can from the ledger alone.
+func ConnectLedger(ctx context.Context, cfg ConnConfig, log *slog.Logger) (*Conn, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -82,12 +96,16 @@ func Connect(ctx context.Context, cfg ConnConfig, log *slog.Logger) (*Conn, erro
 	}
 	c.Store = store
 	c.close = append(c.close, store.Close)
+	return c, nil
+}
+
+// ConnectKafka starts the embedded broker unless brokers are given, checks Kafka, and creates the topics.
+func (c *Conn) ConnectKafka(ctx context.Context, cfg ConnConfig, log *slog.Logger) error {
 	if len(cfg.Brokers) == 0 {
 		dir := filepath.Join(cfg.DataDir, "kafka")
 		emb, err := stream.StartEmbedded(cfg.KafkaListen, dir, component(log, "embedded-kafka"))
 		if err != nil {
-			c.Close()
-			return nil, err
+			return err
 		}
 		c.close = append(c.close, emb.Stop)
 		c.Stream.Brokers = []string{emb.Addr()}
@@ -96,14 +114,9 @@ func Connect(ctx context.Context, cfg ConnConfig, log *slog.Logger) (*Conn, erro
 		log.Info("embedded Kafka broker listening", "addr", emb.Addr(), "data", dir)
 	}
 	if err := stream.Ping(ctx, c.Stream); err != nil {
-		c.Close()
-		return nil, err
+		return err
 	}
-	if err := stream.EnsureTopics(ctx, c.Stream); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	return stream.EnsureTopics(ctx, c.Stream)
 }
 
 // component is the logger a part of the process logs through: every line names the part.

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/stream"
@@ -138,5 +141,54 @@ func TestForgedVoteRecordsAreNeitherCountedNorBlocking(t *testing.T) {
 		if rep.Discrepancy() != 0 || rep.LedgerBallots != cast || rep.Foreign != forgeries || rep.OK() {
 			t.Fatalf("audit: discrepancy %d, ledger %d ballots, foreign %d; want 0, %d, %d:\n%s", rep.Discrepancy(), rep.LedgerBallots, rep.Foreign, cast, forgeries, out.String())
 		}
+	})
+}
+
+// `election up` on an election whose voters were imported from a roll runs every role but the simulator:
+// no synthetic voter is added, the polls stay open, and the roll's voters cast through the API.
+func TestUpOnAnImportedRollRunsNoSimulation(t *testing.T) {
+	t.Parallel()
+	testenv.EachBackend(t, func(t *testing.T, b testenv.Backend) {
+		cfg := config(t, b, "seed", 0)
+		cfg.Sim.ExitWhenDone = false
+		dir := t.TempDir()
+		roll := filepath.Join(dir, "roll.csv")
+		testenv.Must(t, os.WriteFile(roll, []byte("voter_id,voter_name,address_state,constituency_id\nr-1,One,N,nation\nr-2,Two,S,nation\n"), 0o600), "roll")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		n, err := pipeline.ImportVoters(ctx, cfg, roll, roll+".credentials")
+		testenv.Must(t, err, "import")
+		if n != 2 {
+			t.Fatalf("imported %d voters", n)
+		}
+		creds, err := os.ReadFile(roll + ".credentials")
+		testenv.Must(t, err, "credentials")
+		cred := strings.Split(strings.Split(string(creds), "\n")[1], ",")[1]
+		cfg.Voters = 0
+		err = pipeline.Run(ctx, cfg, func(r *pipeline.Running) {
+			defer cancel()
+			if r.Sim != nil {
+				t.Error("a simulator runs on an imported roll")
+			}
+			rec, err := r.Caster.Cast(ctx, ledger.CastRequest{VoterID: "r-1", Credential: cred, CandidateID: "cand-2"})
+			if err != nil || rec.BallotID == "" {
+				t.Errorf("a roll voter's cast: %v", err)
+				return
+			}
+			changed, unsubscribe := r.View.Subscribe()
+			defer unsubscribe()
+			for r.View.Current().BallotsCounted != 1 {
+				select {
+				case <-changed:
+				case <-ctx.Done():
+					t.Error("the ballot was never counted")
+					return
+				}
+			}
+			if res := r.View.Current(); res.RegisteredVoters != 2 || res.PollsClosed {
+				t.Errorf("registered %d, polls closed %v; want 2 and open", res.RegisteredVoters, res.PollsClosed)
+			}
+		})
+		testenv.Must(t, err, "run")
 	})
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/election/election/internal/election"
@@ -39,17 +40,18 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		return err
 	}
 	log := cfg.Logger
-	conn, err := Connect(ctx, cfg.Conn, log)
+	conn, err := ConnectLedger(ctx, cfg.Conn, log)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	store, sc := conn.Store, conn.Stream
-	e, gen, voters, err := prepare(ctx, cfg, conn)
+	p, err := prepare(ctx, cfg, conn)
 	if err != nil {
 		return err
 	}
-	ix := election.NewIndex(e)
+	store, sc := conn.Store, conn.Stream
+	cfg.Roles.Simulate = cfg.Roles.Simulate && p.simulation
+	ix, gen, voters := election.NewIndex(p.election), p.gen, p.voters
 	m := metrics.New()
 	run := &Running{Store: store, Stream: sc, Index: ix, Metrics: m}
 	var services []lifecycle.Service
@@ -159,48 +161,81 @@ func viewOrNil(v *results.View) status.Results {
 	return v
 }
 
-// prepare resolves the election, registers what the Register role asks for, and says how many
-// synthetic voters there are.
-func prepare(ctx context.Context, cfg Config, conn *Conn) (*election.Election, *synth.Generator, int64, error) {
+// prepared is what every role needs: the election, its synthetic voters, and whether it is a simulation.
+type prepared struct {
+	election *election.Election
+	gen      *synth.Generator
+	voters   int64 // synthetic voters 0..voters-1
+	// simulation is false for an election whose voters were imported from a roll: no synthetic voter is
+	// ever added to it and the simulator never casts in it.
+	simulation bool
+}
+
+// prepare resolves the election and checks the command against it from the ledger alone, then reaches
+// Kafka and registers what the Register role asks for.
+func prepare(ctx context.Context, cfg Config, conn *Conn) (*prepared, error) {
 	store := conn.Store
-	var e *election.Election
+	p := &prepared{}
 	var err error
 	if cfg.Roles.Register {
-		e, err = register.Election(ctx, store, cfg.Election)
-	} else if e, err = store.Election(ctx); errors.Is(err, ledger.ErrNoElection) {
+		p.election, err = register.Election(ctx, store, cfg.Election)
+	} else if p.election, err = store.Election(ctx); errors.Is(err, ledger.ErrNoElection) {
 		err = errors.New("no election is registered in this ledger yet: run `election up` or `election register` first")
 	}
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, err
+	}
+	source, err := store.VoterSource(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.simulation = source != ledger.VotersImported; !p.simulation {
+		const why = "this election's voters were imported from a roll"
+		switch {
+		case cfg.Voters != 0:
+			return nil, fmt.Errorf("--voters: %s; synthetic voters are never added to it", why)
+		case cfg.Roles.Simulate && cfg.Sim.ExitWhenDone:
+			return nil, fmt.Errorf("--exit-when-done waits for a simulation to be counted, and %s: it has none (voters cast through POST /api/v1/ballots)", why)
+		case cfg.Roles.Simulate && !cfg.Roles.Register:
+			return nil, fmt.Errorf("the simulator runs only on simulated elections, and %s: its voters cast through POST /api/v1/ballots", why)
+		}
 	}
 	secret, err := store.SimulationSecret(ctx)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, err
 	}
-	gen := synth.NewGenerator(election.NewIndex(e), secret)
-	voters := cfg.Voters
-	if voters == 0 {
-		if voters, err = store.SyntheticRegistered(ctx); err != nil {
-			return nil, nil, 0, err
-		}
-		if voters == 0 {
-			voters = register.DefaultVoters(e)
+	p.gen = synth.NewGenerator(election.NewIndex(p.election), secret)
+	if p.simulation {
+		if p.voters = cfg.Voters; p.voters == 0 {
+			if p.voters, err = store.SyntheticRegistered(ctx); err != nil {
+				return nil, err
+			}
+			if p.voters == 0 {
+				p.voters = register.DefaultVoters(p.election)
+			}
 		}
 	}
-	cfg.Logger.Info("election", "name", e.Name, "constituencies", len(e.Constituencies), "candidates", len(e.Candidates), "voters", voters)
-	if cfg.Roles.Register {
+	if err := conn.ConnectKafka(ctx, cfg.Conn, cfg.Logger); err != nil {
+		return nil, err
+	}
+	e := p.election
+	cfg.Logger.Info("election", "name", e.Name, "constituencies", len(e.Constituencies), "candidates", len(e.Candidates), "synthetic_voters", p.voters, "simulation", p.simulation)
+	if !p.simulation {
+		cfg.Logger.Info("the voters of this election were imported from a roll: no simulation runs, voters cast through POST /api/v1/ballots")
+	}
+	if cfg.Roles.Register && p.simulation {
 		pub, err := register.NewPublisher(conn.Stream)
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, err
 		}
-		err = register.Synthetic(ctx, register.SyntheticConfig{Store: store, Generator: gen, Total: voters, Publisher: pub,
+		err = register.Synthetic(ctx, register.SyntheticConfig{Store: store, Generator: p.gen, Total: p.voters, Publisher: pub,
 			Logger: component(cfg.Logger, "register")})
 		pub.Close()
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, err
 		}
 	}
-	return e, gen, voters, nil
+	return p, nil
 }
 
 // counted is closed once the simulation has finished and the results count every ballot in the ledger
