@@ -23,9 +23,10 @@ import (
 	"github.com/election/election/internal/stream"
 )
 
-// Ledger is what the audit reads of the ledger: its totals, at one moment.
+// Ledger is what the audit reads of the ledger: its totals, at one moment, and whether the polls closed.
 type Ledger interface {
 	Totals(ctx context.Context) (ledger.Totals, error)
+	PollsClosed(ctx context.Context) (bool, error)
 }
 
 // Config wires an audit.
@@ -49,6 +50,8 @@ type Report struct {
 	LedgerBallots int64
 	VotersVoted   int64
 	Tallied       int64
+	// Embargoed: the election's results are embargoed and its polls are open.
+	Embargoed bool
 	// Foreign is how many records on votes_topic were not ballots of this election's relay (forged,
 	// malformed, or misplaced) and were skipped by the tally. They change no count, so they are not a
 	// discrepancy, but someone wrote them: the audit fails while there are any.
@@ -138,14 +141,20 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	// Kafka's side (kept in memory by the follower) is compared every 200 ms.
 	var tot ledger.Totals
 	var read time.Time
+	var closed bool
 	for {
 		if time.Since(read) >= 2*time.Second {
 			if tot, err = cfg.Store.Totals(ctx); err != nil {
 				return Report{}, err
 			}
+			if closed, err = cfg.Store.PollsClosed(ctx); err != nil {
+				return Report{}, err
+			}
 			read = time.Now()
 		}
-		rep := compare(cfg, tot, k)
+		// While an embargoed election's polls are open, nothing publishes candidates' totals.
+		embargoed := cfg.Index.Embargoed() && !closed && (cfg.Index.Polls.Closes.IsZero() || time.Now().Before(cfg.Index.Polls.Closes))
+		rep := compare(cfg, tot, k, embargoed)
 		if rep.Discrepancy() == 0 || time.Now().After(deadline) {
 			printReport(cfg.Out, rep)
 			return rep, nil
@@ -161,6 +170,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 func printReport(w io.Writer, r Report) {
 	fmt.Fprintf(w, "ledger: %d ballots, %d voters marked as voted\n", r.LedgerBallots, r.VotersVoted)
 	fmt.Fprintf(w, "kafka: %d ballots tallied\n", r.Tallied)
+	if r.Embargoed {
+		fmt.Fprintf(w, "results are embargoed until the polls close: aggregated_votes_per_candidate holds no totals yet and was not compared\n")
+	}
 	if r.Foreign > 0 {
 		fmt.Fprintf(w, "warning: votes_topic holds %d records that are not ballots of this election's relay (forged, malformed or misplaced); the tally skipped them and counted none (see the tally's log and election_tally_rejected_records_total)\n", r.Foreign)
 	}
@@ -171,8 +183,8 @@ func printReport(w io.Writer, r Report) {
 }
 
 // compare sets the ledger's totals beside Kafka's side as it stands.
-func compare(cfg Config, tot ledger.Totals, k *kafkaSide) Report {
-	var rep Report
+func compare(cfg Config, tot ledger.Totals, k *kafkaSide, embargoed bool) Report {
+	rep := Report{Embargoed: embargoed}
 	rep.LedgerBallots, rep.VotersVoted = tot.Ballots, tot.VotersVoted
 	k.mu.Lock()
 	sum := stream.Sum(k.snaps)
@@ -189,7 +201,9 @@ func compare(cfg Config, tot ledger.Totals, k *kafkaSide) Report {
 	add("ballots tallied", tot.Ballots, rep.Tallied)
 	for _, c := range cfg.Index.Candidates {
 		add("candidate "+c.ID+" (tally)", tot.PerCandidate[c.ID], perCand[c.ID])
-		add("candidate "+c.ID+" (aggregated_votes_per_candidate)", tot.PerCandidate[c.ID], published[c.ID])
+		if !embargoed {
+			add("candidate "+c.ID+" (aggregated_votes_per_candidate)", tot.PerCandidate[c.ID], published[c.ID])
+		}
 	}
 	states := map[string]bool{}
 	for k := range tot.PerState {

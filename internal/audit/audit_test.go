@@ -20,6 +20,7 @@ import (
 type memLedger struct{ t ledger.Totals }
 
 func (m memLedger) Totals(context.Context) (ledger.Totals, error) { return m.t, nil }
+func (m memLedger) PollsClosed(context.Context) (bool, error)     { return false, nil }
 
 // kafkaWith writes the tally's side: one snapshot per partition and the per-candidate totals.
 func kafkaWith(t *testing.T, brokers []string, snaps []*stream.Snapshot, totals map[string]int64) stream.Config {

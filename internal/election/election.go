@@ -21,6 +21,10 @@ type Election struct {
 	Constituencies []Constituency `json:"constituencies"`
 	Candidates     []Candidate    `json:"candidates"`
 	Polls          Window         `json:"polls"`
+	// Results says when results are public: "live" (as they are counted; also the empty value, which the
+	// built-in simulations use) or "embargoed" (turnout only until the polls close, then everything: the
+	// default for an election file). See the results package.
+	Results string `json:"results,omitempty"`
 	// Seed makes the synthetic voters (and the simulator's choices) of this election reproducible.
 	Seed int64 `json:"seed"`
 }
@@ -59,6 +63,15 @@ type Candidate struct {
 	PhotoURL     string `json:"photo_url,omitempty"`
 }
 
+// When results are public (Election.Results).
+const (
+	ResultsLive      = "live"
+	ResultsEmbargoed = "embargoed"
+)
+
+// Embargoed reports whether results stay hidden (turnout excepted) until the polls close.
+func (e *Election) Embargoed() bool { return e.Results == ResultsEmbargoed }
+
 // Window is the polling window. A zero Closes means the polls close only when an operator says so.
 type Window struct {
 	Opens  time.Time `json:"opens,omitzero"`
@@ -87,6 +100,10 @@ func LoadDraft(path string) (*Election, error) {
 	e, err := decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("election file %s: %w", path, err)
+	}
+	// A real election publishes no results before its polls close unless its file says otherwise.
+	if e.Results == "" {
+		e.Results = ResultsEmbargoed
 	}
 	return e, nil
 }
@@ -210,6 +227,11 @@ func (e *Election) Validate() error {
 		if perCons[c.ID] == 0 {
 			return fmt.Errorf("constituencies[%d]: %q has no candidates", i, c.ID)
 		}
+	}
+	switch e.Results {
+	case "", ResultsLive, ResultsEmbargoed:
+	default:
+		return fmt.Errorf("results: %q: want %q (published as counted) or %q (turnout only until the polls close)", e.Results, ResultsLive, ResultsEmbargoed)
 	}
 	if !e.Polls.Opens.IsZero() && !e.Polls.Closes.IsZero() && !e.Polls.Closes.After(e.Polls.Opens) {
 		return errors.New("polls.closes: must be after polls.opens")

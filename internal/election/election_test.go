@@ -1,6 +1,7 @@
 package election
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +75,34 @@ func TestLoadReportsWhereAFileIsWrong(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want the path and %q", c.name, err, c.want)
 		}
+	}
+}
+
+// An election file publishes no results before its polls close unless it says "live"; the built-in
+// simulations are live; anything else is refused.
+func TestResultsEmbargoDefaults(t *testing.T) {
+	dir := t.TempDir()
+	seed, _ := Preset("seed")
+	if seed.Embargoed() {
+		t.Fatal("the seed simulation is embargoed")
+	}
+	write := func(results string) string {
+		e := *seed
+		e.Results = results
+		data, _ := json.Marshal(&e)
+		p := filepath.Join(dir, "e"+results+".json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for results, embargoed := range map[string]bool{"": true, ResultsLive: false, ResultsEmbargoed: true} {
+		e, err := Load(write(results))
+		if err != nil || e.Embargoed() != embargoed {
+			t.Fatalf("results %q: embargoed %v, err %v; want %v", results, e != nil && e.Embargoed(), err, embargoed)
+		}
+	}
+	if _, err := Load(write("sometimes")); err == nil || !strings.Contains(err.Error(), `results: "sometimes"`) {
+		t.Fatalf("a bad results value: %v", err)
 	}
 }

@@ -8,14 +8,24 @@
 // commit batch are inserted in a shuffled order, so the order of ballot rows does not mirror the order of
 // voters within a batch. On SQLite the voted table is stored in voter id order, not in the order of voting.
 //
-// What an insider holding the database can still infer: (1) someone watching the database live, or reading
-// its write-ahead log, sees each commit's voted rows next to its ballot inserts; when a batch holds a
-// single ballot (low traffic), that links a voter to a ballot. On PostgreSQL the same link survives in the
-// tables themselves until they are vacuumed and frozen: a row's xmin names the transaction that wrote it,
-// and the ballots table keeps that transaction id as its read position. (2) Ballots are dated to the minute
-// and carry the voter's state and constituency; in a small constituency with few voters in a minute, that
-// narrows who cast it. (3) A constituency where every voter chose the same candidate reveals every vote,
-// as in any election. Operators who need stronger guarantees should batch casts over a mixing delay.
+// What an insider can still infer, precisely. (1) Order. Ballots get increasing sequence numbers as they
+// are committed, and only within one commit batch is their order shuffled; votes_topic carries them in the
+// same order (its offsets and ledger-position headers follow it). When voters cast one at a time (low
+// traffic: a batch of one), the order of ballots is the order of voting, 30 out of 30 in the outside
+// audit. Whoever also knows the order in which voters voted (someone watching the database live, reading
+// its write-ahead log, or, on PostgreSQL until vacuum freezes the rows, the xmin of the voted rows, which
+// names the same transaction as the ballots' txid; or anyone who stood in the queue) can then pair them.
+// The voted table itself keeps no time and, on SQLite, is stored in voter id order. (2) Time and place.
+// Ballots are dated to the minute and carry the voter's state and constituency; in a small constituency
+// with few voters in a minute, that narrows who cast a ballot. (3) Unanimity: a constituency where every
+// voter chose the same candidate reveals every vote, as in any election.
+//
+// What is mitigated, and why not more. The public sees none of this order for an embargoed election (the
+// results package shows turnout only until the polls close), and live results are published on a clock,
+// coalesced. Kafka's order cannot simply be shuffled by the relay: counting each ballot exactly once
+// relies on positions increasing within a partition (see the relay and tally packages). Operators who need
+// more against insiders should cast through a mixing delay (batches of many voters), keep database and
+// Kafka access to the few roles that need it (README, "Securing Kafka"), and vacuum-freeze PostgreSQL.
 //
 // One ballot per voter, and it is that voter's own. The voted table's primary key admits each voter once,
 // across concurrent batches and processes. Within a batch, the marking statement sees each voter at most

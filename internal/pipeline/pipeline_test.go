@@ -3,19 +3,25 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/register"
+	"github.com/election/election/internal/results"
 	"github.com/election/election/internal/stream"
+	"github.com/election/election/internal/synth"
 	"github.com/election/election/internal/testenv"
 )
 
@@ -191,4 +197,97 @@ func TestUpOnAnImportedRollRunsNoSimulation(t *testing.T) {
 		})
 		testenv.Must(t, err, "run")
 	})
+}
+
+// An election whose file does not say "live" is embargoed: while its polls are open the API, the event
+// stream and the public topics show turnout and no vote; once they close, everything.
+func TestEmbargoedElection(t *testing.T) {
+	t.Parallel()
+	testenv.EachBackend(t, func(t *testing.T, b testenv.Backend) {
+		seed, _ := election.Preset("seed")
+		file := filepath.Join(t.TempDir(), "election.json")
+		data, _ := json.Marshal(seed) // no "results": an election file is embargoed by default
+		testenv.Must(t, os.WriteFile(file, data, 0o600), "election file")
+		cfg := config(t, b, file, 50)
+		cfg.Roles = pipeline.Roles{Register: true, Relay: true, Tally: true, Serve: true}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		err := pipeline.Run(ctx, cfg, func(r *pipeline.Running) {
+			defer cancel()
+			secret, err := r.Store.SimulationSecret(ctx)
+			testenv.Must(t, err, "secret")
+			g := synth.NewGenerator(r.Index, secret)
+			for i := range int64(20) {
+				v := synth.VoterID(i)
+				if _, err := r.Caster.Cast(ctx, ledger.CastRequest{VoterID: v, Credential: g.Credential(v), CandidateID: fmt.Sprintf("cand-%d", 1+i%3)}); err != nil {
+					t.Errorf("cast: %v", err)
+					return
+				}
+			}
+			waitView(t, ctx, r, "20 ballots counted under embargo", func(res *results.Results) bool { return res.BallotsCounted == 20 })
+			var api results.Results
+			getJSON(t, "http://"+r.Server.Addr()+"/api/v1/results", &api)
+			if !api.Embargoed || api.Leader != "" || api.Turnout == 0 {
+				t.Errorf("the API under embargo: embargoed %v, leader %q, turnout %v", api.Embargoed, api.Leader, api.Turnout)
+			}
+			for _, c := range api.Candidates {
+				if c.Votes != 0 {
+					t.Errorf("the API shows %s with %d votes under embargo", c.CandidateID, c.Votes)
+				}
+			}
+			topics := r.Stream.Topics()
+			waitRecords(t, ctx, r.Stream, topics.Turnout.Name, 1) // the publisher has published
+			if n := records(t, ctx, r.Stream, topics.PerCandidate.Name); n != 0 {
+				t.Errorf("%s holds %d records under embargo", topics.PerCandidate.Name, n)
+			}
+			testenv.Must(t, r.Store.ClosePolls(ctx, time.Now()), "close the polls")
+			waitView(t, ctx, r, "the embargo lifted", func(res *results.Results) bool { return !res.Embargoed && res.Leader != "" })
+			waitRecords(t, ctx, r.Stream, topics.PerCandidate.Name, 3)
+		})
+		testenv.Must(t, err, "run")
+	})
+}
+
+func waitView(t *testing.T, ctx context.Context, r *pipeline.Running, what string, cond func(*results.Results) bool) {
+	t.Helper()
+	changed, unsubscribe := r.View.Subscribe()
+	defer unsubscribe()
+	for !cond(r.View.Current()) {
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("%s: never happened (%+v)", what, r.View.Current())
+		}
+	}
+}
+
+// records is how many records a one-partition topic holds.
+func records(t *testing.T, ctx context.Context, sc stream.Config, topic string) int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(sc.ClientOpts()...)
+	testenv.Must(t, err, "client")
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	testenv.Must(t, err, "end offsets")
+	o, _ := ends.Lookup(topic, 0)
+	return o.Offset
+}
+
+func waitRecords(t *testing.T, ctx context.Context, sc stream.Config, topic string, n int64) {
+	t.Helper()
+	for records(t, ctx, sc, topic) < n {
+		select {
+		case <-time.After(50 * time.Millisecond): // the polling interval
+		case <-ctx.Done():
+			t.Fatalf("%s never held %d records", topic, n)
+		}
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	testenv.Must(t, err, "get %s", url)
+	defer resp.Body.Close()
+	testenv.Must(t, json.NewDecoder(resp.Body).Decode(v), "decode %s", url)
 }

@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		services = append(services, run.View)
 	}
 	if cfg.Roles.Tally {
-		services = append(services, results.NewPublisher(run.View, sc, component(log, "publisher")))
+		services = append(services, results.NewPublisher(run.View, sc, 0, component(log, "publisher")))
 	}
 	if cfg.Roles.Serve {
 		run.Server, err = web.New(web.Config{Addr: cfg.HTTP.Addr, Limits: cfg.HTTP.Limits, Index: ix, View: run.View, Caster: run.Caster, Metrics: m, Logger: component(log, "web")})

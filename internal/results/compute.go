@@ -4,7 +4,15 @@
 //
 // Results are computed from the latest committed snapshot of every partition of the state topic; each is
 // exact for the ballots before its offset, so their sum is exact for everything the tally has committed.
-// What it must never do: count ballots itself, or read uncommitted tally state.
+//
+// An embargoed election (election.Results "embargoed") publishes turnout only until its polls close:
+// Compute then leaves every vote count, share, leader, margin and seat out of the Results (zero, with
+// Embargoed set and races "embargoed"), so the API, the event stream, the page and the public topics,
+// which all serve these Results, show how many voted and where, never for whom. A ballot's arrival can
+// then no longer be matched with the candidate it moved, whatever the traffic.
+//
+// What it must never do: count ballots itself, read uncommitted tally state, or let a vote count out of an
+// embargo.
 package results
 
 import (
@@ -21,7 +29,8 @@ const (
 	StatusNotStarted = "not started"
 	StatusCounting   = "counting"
 	StatusDeclared   = "declared"
-	StatusTied       = "tied" // counting finished with the top two level: no winner
+	StatusTied       = "tied"      // counting finished with the top two level: no winner
+	StatusEmbargoed  = "embargoed" // ballots are being counted, and the results are embargoed until the polls close
 )
 
 // Results is the whole election's results at one moment, as the API returns them. Lists are in the
@@ -33,8 +42,11 @@ type Results struct {
 	Turnout          float64   `json:"turnout"`
 	UpdatedAt        time.Time `json:"updated_at"`
 	PollsClosed      bool      `json:"polls_closed"`
-	Seats            int       `json:"seats"`
-	Majority         int       `json:"majority"`
+	// Embargoed is true while an embargoed election's polls are open: every vote figure below is left
+	// out (zero) and races with ballots have status "embargoed"; turnout is shown.
+	Embargoed bool `json:"embargoed"`
+	Seats     int  `json:"seats"`
+	Majority  int  `json:"majority"`
 	// Leader is the candidate with the most votes nationwide (empty before any ballot is counted).
 	Leader         string         `json:"leader,omitempty"`
 	Candidates     []CandidateRow `json:"candidates"`
@@ -186,6 +198,9 @@ func Compute(in Inputs) *Results {
 		r.States = append(r.States, StateRow{State: s.Code, Name: s.Name, Ballots: b, Registered: reg,
 			Turnout: ratio(b, reg), LeadingParty: top(stateSeats[s.Code])})
 	}
+	if ix.Embargoed() && !in.PollsClosed {
+		embargo(r)
+	}
 	keys := make([]string, 0, len(minutes))
 	for k := range minutes {
 		keys = append(keys, k)
@@ -195,6 +210,28 @@ func Compute(in Inputs) *Results {
 		r.Timeline = append(r.Timeline, MinuteRow{Minute: k, Ballots: minutes[k]})
 	}
 	return r
+}
+
+// embargo leaves out of r every figure that says how anyone voted, keeping turnout.
+func embargo(r *Results) {
+	r.Embargoed, r.Leader = true, ""
+	for i := range r.Candidates {
+		r.Candidates[i].Votes, r.Candidates[i].Share = 0, 0
+	}
+	for i := range r.Parties {
+		p := &r.Parties[i]
+		p.Votes, p.Share, p.SeatsWon, p.SeatsLeading = 0, 0, 0, 0
+	}
+	for i := range r.States {
+		r.States[i].LeadingParty = ""
+	}
+	for i := range r.Constituencies {
+		c := &r.Constituencies[i]
+		c.Leader, c.LeaderParty, c.RunnerUp, c.Margin = "", "", "", 0
+		if c.Ballots > 0 {
+			c.Status = StatusEmbargoed
+		}
+	}
 }
 
 // race decides one constituency: leader and runner-up by votes (ties broken by ballot order for display

@@ -142,3 +142,46 @@ func TestDiffLeavesOutFixedFields(t *testing.T) {
 		t.Errorf("a level race's delta: %s", data)
 	}
 }
+
+// An embargoed election shows turnout only while its polls are open, and everything once they close.
+func TestEmbargoShowsTurnoutOnlyUntilThePollsClose(t *testing.T) {
+	ix := twoRaces(t)
+	ix.Results = election.ResultsEmbargoed
+	reg := []ledger.Registered{{Constituency: "A", State: "X", Voters: 10}, {Constituency: "B", State: "Y", Voters: 4}, {Constituency: "C", State: "Y", Voters: 6}}
+	snaps := map[int32]*stream.Snapshot{0: snap(0, map[string]int64{"a1": 3, "a2": 1, "b1": 2}, map[string]int64{"X": 4, "Y": 2})}
+	open := Compute(Inputs{Index: ix, Registered: reg, Snapshots: snaps, Now: time.Unix(0, 0)})
+	if !open.Embargoed || open.Leader != "" || open.BallotsCounted != 6 || open.Turnout != 0.3 {
+		t.Fatalf("open polls: embargoed %v leader %q counted %d turnout %v", open.Embargoed, open.Leader, open.BallotsCounted, open.Turnout)
+	}
+	for _, c := range open.Candidates {
+		if c.Votes != 0 || c.Share != 0 {
+			t.Fatalf("candidate %s shows %d votes under embargo", c.CandidateID, c.Votes)
+		}
+	}
+	for _, p := range open.Parties {
+		if p.Votes != 0 || p.SeatsWon != 0 || p.SeatsLeading != 0 {
+			t.Fatalf("party %s shows figures under embargo: %+v", p.PartyID, p)
+		}
+	}
+	if a := open.Constituencies[0]; a.Status != StatusEmbargoed || a.Leader != "" || a.Margin != 0 || a.Ballots != 4 || a.Turnout != 0.4 {
+		t.Fatalf("race A under embargo: %+v", a)
+	}
+	if c := open.Constituencies[2]; c.Status != StatusNotStarted {
+		t.Fatalf("a race without ballots under embargo: %+v", c)
+	}
+	if open.States[0].Ballots != 4 || open.States[0].LeadingParty != "" {
+		t.Fatalf("state X under embargo: %+v", open.States[0])
+	}
+	data, _ := json.Marshal(open)
+	if !strings.Contains(string(data), `"embargoed":true`) {
+		t.Fatalf("the API's results do not say they are embargoed: %.200s", data)
+	}
+	closed := Compute(Inputs{Index: ix, Registered: reg, Snapshots: snaps, PollsClosed: true, Now: time.Unix(0, 0)})
+	if closed.Embargoed || closed.Leader != "a1" || closed.Candidates[0].Votes != 3 || closed.Constituencies[0].Status != StatusDeclared {
+		t.Fatalf("after the polls closed: %+v", closed)
+	}
+	live := Compute(Inputs{Index: twoRaces(t), Registered: reg, Snapshots: snaps, Now: time.Unix(0, 0)})
+	if live.Embargoed || live.Candidates[0].Votes != 3 {
+		t.Fatal("a live election was embargoed")
+	}
+}

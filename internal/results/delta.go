@@ -20,6 +20,7 @@ type Delta struct {
 	Turnout          float64           `json:"turnout"`
 	UpdatedAt        time.Time         `json:"updated_at"`
 	PollsClosed      bool              `json:"polls_closed"`
+	Embargoed        bool              `json:"embargoed"`
 	Leader           string            `json:"leader"`
 	Candidates       []CandidateChange `json:"candidates,omitempty"`
 	Parties          []PartyChange     `json:"parties,omitempty"`
@@ -80,7 +81,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // Diff returns what changed from old to new; both must be of the same election.
 func Diff(old, new *Results) Delta {
 	d := Delta{RegisteredVoters: new.RegisteredVoters, BallotsCounted: new.BallotsCounted, Turnout: new.Turnout,
-		UpdatedAt: new.UpdatedAt, PollsClosed: new.PollsClosed, Leader: new.Leader}
+		UpdatedAt: new.UpdatedAt, PollsClosed: new.PollsClosed, Embargoed: new.Embargoed, Leader: new.Leader}
 	for _, c := range changed(old.Candidates, new.Candidates) {
 		d.Candidates = append(d.Candidates, CandidateChange{c.CandidateID, c.Votes, c.Share})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -11,21 +12,36 @@ import (
 	"github.com/election/election/internal/stream"
 )
 
-// Publisher writes the aggregates that span partitions (turnout by state, parties, constituencies, the
-// timeline) to their topics whenever the view's results change. Values only grow, and every change is
-// published from a view of committed state, so a reader keeping the latest (or, for counts, the largest)
-// record per key ends with the exact final results. Several publishers (one per tally process) may run;
-// they publish the same values.
+// Publisher writes the results to the public aggregate topics (the tutorial's
+// aggregated_votes_per_candidate and aggregated_turnout_by_location, and election.results.*) as the view's
+// results change. What it publishes is read from committed tally snapshots and counts only grow, so a
+// reader keeping, per key, the record with the largest count (or simply the latest: it is never smaller)
+// ends with the exact final results. Several publishers (one per tally process) may run; they publish the
+// same values.
+//
+// The topics are written so that the tutorial's own dashboard (kafka-python 2.0.2, one poll of at most 500
+// records from the beginning, the last value per key) reads them: without compression (that client has no
+// snappy codec unless an extra library is installed), outside transactions (it hands transaction markers
+// to the application as records), and coalesced, at most one record per key per Interval, so a short
+// election's topics stay small enough for that one poll to reach the final totals (see the README).
+//
+// While an embargoed election's polls are open the results carry no vote counts (see Compute): only
+// turnout and the timeline are published then, and everything once the polls close.
 type Publisher struct {
 	lifecycle.Base
-	view *View
-	cfg  stream.Config
-	log  *slog.Logger
+	view     *View
+	cfg      stream.Config
+	log      *slog.Logger
+	interval time.Duration
 }
 
-// NewPublisher returns a publisher for view's results.
-func NewPublisher(view *View, cfg stream.Config, log *slog.Logger) *Publisher {
-	return &Publisher{view: view, cfg: cfg, log: log}
+// NewPublisher returns a publisher for view's results that publishes at most once per interval (2 s if
+// interval is 0).
+func NewPublisher(view *View, cfg stream.Config, interval time.Duration, log *slog.Logger) *Publisher {
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	return &Publisher{view: view, cfg: cfg, log: log, interval: interval}
 }
 
 // Name is the service's name.
@@ -33,7 +49,8 @@ func (p *Publisher) Name() string { return "results publisher" }
 
 // Start publishes in the background until Stop.
 func (p *Publisher) Start(ctx context.Context) error {
-	cl, err := kgo.NewClient(p.cfg.ClientOpts(kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+	cl, err := kgo.NewClient(p.cfg.ClientOpts(kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))...)
 	if err != nil {
 		return fmt.Errorf("results: publisher: %w", err)
 	}
@@ -42,6 +59,15 @@ func (p *Publisher) Start(ctx context.Context) error {
 		defer cl.Close()
 		defer unsub()
 		last := &Results{}
+		// On the way out, what changed since the last publication is published, so a process that stops
+		// (or an election run with --exit-when-done) leaves the final totals on the topics.
+		defer func() {
+			flush, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := p.publish(flush, cl, last, p.view.Current()); err != nil {
+				p.log.Warn("publishing the last aggregates failed", "err", err)
+			}
+		}()
 		for {
 			select {
 			case <-ctx.Done():
@@ -54,9 +80,15 @@ func (p *Publisher) Start(ctx context.Context) error {
 					p.log.Warn("publishing aggregates failed; will publish everything again", "err", err)
 				}
 				last = &Results{}
-				continue
+			} else {
+				last = cur
 			}
-			last = cur
+			// Changes until then are coalesced into the next publication.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(p.interval):
+			}
 		}
 	})
 	return nil
@@ -68,15 +100,21 @@ func (p *Publisher) publish(ctx context.Context, cl *kgo.Client, last, cur *Resu
 	for _, s := range changed(last.States, cur.States) {
 		recs = append(recs, t.Turnout.Record(&stream.TurnoutRecord{State: s.State, Count: s.Ballots, Registered: s.Registered, Turnout: s.Turnout}, 1))
 	}
-	for _, pr := range changed(last.Parties, cur.Parties) {
-		recs = append(recs, t.Parties.Record(&stream.PartyRecord{PartyID: pr.PartyID, Name: pr.Name, Votes: pr.Votes, SeatsWon: pr.SeatsWon, SeatsLeading: pr.SeatsLeading}, 1))
-	}
-	for _, r := range changed(last.Constituencies, cur.Constituencies) {
-		recs = append(recs, t.Races.Record(&stream.RaceRecord{Constituency: r.Constituency, State: r.State, Ballots: r.Ballots,
-			Leader: r.Leader, RunnerUp: r.RunnerUp, Margin: r.Margin, Status: r.Status}, 1))
-	}
 	for _, m := range changedMinutes(last.Timeline, cur.Timeline) {
 		recs = append(recs, t.Timeline.Record(&stream.MinuteRecord{Minute: m.Minute, Ballots: m.Ballots}, 1))
+	}
+	if !cur.Embargoed {
+		for _, c := range changed(last.Candidates, cur.Candidates) {
+			recs = append(recs, t.PerCandidate.Record(&stream.CandidateTotal{CandidateID: c.CandidateID, CandidateName: c.CandidateName,
+				PartyAffiliation: c.PartyName, PhotoURL: c.PhotoURL, Constituency: c.Constituency, TotalVotes: c.Votes}, 1))
+		}
+		for _, pr := range changed(last.Parties, cur.Parties) {
+			recs = append(recs, t.Parties.Record(&stream.PartyRecord{PartyID: pr.PartyID, Name: pr.Name, Votes: pr.Votes, SeatsWon: pr.SeatsWon, SeatsLeading: pr.SeatsLeading}, 1))
+		}
+		for _, r := range changed(last.Constituencies, cur.Constituencies) {
+			recs = append(recs, t.Races.Record(&stream.RaceRecord{Constituency: r.Constituency, State: r.State, Ballots: r.Ballots,
+				Leader: r.Leader, RunnerUp: r.RunnerUp, Margin: r.Margin, Status: r.Status}, 1))
+		}
 	}
 	if len(recs) == 0 {
 		return nil

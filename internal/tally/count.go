@@ -4,9 +4,10 @@
 // Each partition of the votes topic has its own running count (a stream.Snapshot). A tally process owns
 // some partitions through a consumer group; for each batch it polls, it opens one Kafka transaction that
 // holds (a) the new snapshot of every partition the batch touched, written to the same partition of the
-// state topic, (b) the new totals of the candidates whose counts changed, on the seed's
-// aggregated_votes_per_candidate topic, and (c) the consumer offsets of the batch. Either all three commit
-// or none does (franz-go's GroupTransactSession; it aborts when the group rebalanced mid-batch).
+// state topic, and (b) the consumer offsets of the batch. Both commit or neither does (franz-go's
+// GroupTransactSession; it aborts when the group rebalanced mid-batch). The public aggregate topics,
+// the tutorial's aggregated_votes_per_candidate among them, are published from the committed snapshots
+// by the results package, outside any transaction.
 //
 // So the last committed snapshot of a partition always describes exactly the ballots before the offset it
 // records. A process that is given a partition (after a restart or a rebalance) restores its count from that

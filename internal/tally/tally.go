@@ -172,7 +172,6 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 		return fmt.Errorf("tally: begin: %w", err)
 	}
 	work := map[int32]Count{}
-	changed := map[string]bool{}
 	var counted int
 	rejected := map[string]int{} // reason -> records
 	var applyErr error
@@ -209,7 +208,6 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 			}
 			if c.Apply(r.Offset, pos, v) {
 				counted++
-				changed[v.CandidateID] = true
 				c.Newest = max(c.Newest, r.Timestamp.UnixMilli())
 			}
 		}
@@ -231,16 +229,6 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 	for _, c := range work {
 		c.UpdatedAt = now
 		sess.Produce(ctx, topics.TallyState.Record(c.Snapshot, 0), promise)
-	}
-	for id := range changed {
-		// A candidate stands in one constituency, whose ballots all sit in one partition: the
-		// candidate's whole total is in that partition's count.
-		var total int64
-		for _, c := range work {
-			total += c.Candidates[id]
-		}
-		v := stream.CandidateTotalOf(t.cfg.Index, id, total)
-		sess.Produce(ctx, topics.PerCandidate.Record(&v, 1), promise)
 	}
 	committed, err := sess.End(ctx, kgo.TryCommit)
 	mu.Lock()

@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/results"
@@ -40,7 +41,7 @@ const hostile = `<img src=x onerror=alert(1)>`
 // and a party with a hostile name too.
 func testElection() *election.Election {
 	e := &election.Election{
-		Name: "Browser test election", Seed: 7,
+		Name: "Browser test election", Seed: 7, Results: election.ResultsLive,
 		Parties: []election.Party{
 			{ID: "red", Name: "Red Party", Short: "RED", Colour: "#c0392b"},
 			{ID: "blue", Name: "Blue <b>Party</b>", Short: "BLU", Colour: "#2a7de6"},
@@ -78,8 +79,14 @@ type site struct {
 
 func newSite(t *testing.T, voters int64) *site {
 	t.Helper()
+	return siteOf(t, testElection(), voters)
+}
+
+// siteOf runs the pipeline on an election written to a file.
+func siteOf(t *testing.T, e *election.Election, voters int64) *site {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "election.json")
-	data, _ := json.Marshal(testElection())
+	data, _ := json.Marshal(e)
 	testenv.Must(t, os.WriteFile(file, data, 0o644), "write election")
 	return startSite(t, file, voters, false)
 }
@@ -769,4 +776,39 @@ func TestPageNationalElection(t *testing.T) {
 	if len(keys) != 80 {
 		t.Errorf("Uttar Pradesh shows %d constituencies, want 80", len(keys))
 	}
+}
+
+// Under embargo the page says so, shows turnout, and shows no vote anywhere; once the polls close, it
+// shows the results without a reload.
+func TestPageUnderEmbargo(t *testing.T) {
+	t.Parallel()
+	e := testElection()
+	e.Results = election.ResultsEmbargoed
+	s := siteOf(t, e, 40)
+	s.cast(6, func(v int64, ballot []*election.Candidate) int { return int(v) % len(ballot) })
+	s.counted(6)
+	p := newPage(t, s.base)
+	p.open("/")
+	p.mustWait(`!document.querySelector('#embargo').hidden && document.querySelector('[data-test=embargoed]') !== null`)
+	var ballots string
+	p.eval(`document.querySelector('[data-test=ballots]').textContent`, &ballots)
+	if ballots != "6" {
+		t.Fatalf("ballots counted under embargo: %q", ballots)
+	}
+	var votes []string
+	p.eval(`[...document.querySelectorAll('[data-table=candidates] td[data-col=votes]')].map(td => td.textContent)`, &votes)
+	for _, v := range votes {
+		if v != "—" {
+			t.Fatalf("a candidate shows %s votes under embargo (all: %v)", v, votes)
+		}
+	}
+	p.screenshot("embargoed")
+	// The polls close: the page shows the results.
+	ctx := testenv.Context(t)
+	store, err := ledger.Open(ctx, ledger.Config{SQLitePath: filepath.Join(s.cfg.Conn.DataDir, "ledger.db"), Existing: true, Logger: testenv.Logger(t)})
+	testenv.Must(t, err, "open the ledger")
+	testenv.Must(t, store.ClosePolls(ctx, time.Now()), "close the polls")
+	store.Close()
+	p.mustWait(`document.querySelector('#embargo').hidden && document.querySelector('[data-test=leader-name]') !== null`)
+	p.noErrors("embargo")
 }

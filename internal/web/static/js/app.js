@@ -40,7 +40,10 @@ function render(focus) {
   if (focus) main.focus({ preventScroll: true });
 }
 
+const embargo = document.getElementById('embargo');
+
 function title() {
+  embargo.hidden = !(live.results && live.results.embargoed);
   const name = live.results ? live.results.election : 'Election results';
   document.getElementById('election-name').textContent = name;
   document.title = view ? `${view.title} · ${name}` : name;

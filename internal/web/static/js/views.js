@@ -68,8 +68,8 @@ function overview(live) {
       { id: 'party', label: 'Party', value: (c) => c.party_name, cell: (c) => partyTag(live, c.party) },
       multi ? { id: 'constituency', label: 'Constituency', value: (c) => consName(live, c.constituency),
         cell: (c) => h('a', { href: `/constituencies/${encodeURIComponent(c.constituency)}` }, consName(live, c.constituency)) } : null,
-      { id: 'votes', label: 'Votes', num: true, value: (c) => c.votes, cell: (c) => num(c.votes) },
-      { id: 'share', label: multi ? '% in race' : '%', num: true, value: (c) => c.share, cell: (c) => pct(c.share) },
+      { id: 'votes', label: 'Votes', num: true, value: (c) => c.votes, cell: (c) => (live.results.embargoed ? '—' : num(c.votes)) },
+      { id: 'share', label: multi ? '% in race' : '%', num: true, value: (c) => c.share, cell: (c) => (live.results.embargoed ? '—' : pct(c.share)) },
     ].filter(Boolean),
   });
   const el = h('div', { class: 'view overview' },
@@ -90,6 +90,15 @@ function overview(live) {
         stat('Races declared', 'declared', declared, `${num(declared)} of ${num(r.constituencies.length)}`),
         stat('Last update', 'updated', r.updated_at, updatedText(r)));
 
+      if (r.embargoed) {
+        const note = () => h('p', { class: 'muted', 'data-test': 'embargoed' }, 'Embargoed until the polls close.');
+        leader.replaceChildren(note());
+        candBars.replaceChildren(note());
+        candDonut.replaceChildren(note());
+        partyBars.replaceChildren(note());
+        table.update(r.candidates);
+        return;
+      }
       const lead = live.candidate(r.leader);
       leader.replaceChildren(...(lead ? [
         picture(live, lead, 96),
