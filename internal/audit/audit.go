@@ -1,7 +1,10 @@
 // Package audit reconciles what Kafka's tally says with what the ledger holds: ballots per candidate, per
 // state and in total; voters marked as having voted against ballots; and the seed's
 // aggregated_votes_per_candidate topic. It prints every difference and a final "discrepancy N" line, N
-// being the sum of the absolute differences (0 when everything agrees).
+// being the sum of the absolute differences that are disagreements (0 when everything agrees). A tally
+// that is merely behind (every Kafka count a part of the ledger's: the pipeline has not caught up, or is
+// not running) is no disagreement: it is reported in one line, with whether the count moved while the
+// audit waited, and the audit still fails.
 //
 // Audit is meant for a quiet election (polls closed, or casting paused): while ballots are still arriving
 // it waits up to a deadline for the pipeline to catch up before it reports differences.
@@ -16,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/election/election/internal/election"
@@ -43,6 +47,9 @@ type Config struct {
 type Finding struct {
 	What          string
 	Ledger, Kafka int64
+	// Behind: Kafka's count is below the ledger's while the tally is behind the ledger as a whole, which
+	// is what a pipeline that has not caught up (or is not running) looks like; not a disagreement.
+	Behind bool
 }
 
 // Report is an audit's outcome.
@@ -57,15 +64,29 @@ type Report struct {
 	// discrepancy, but someone wrote them: the audit fails while there are any.
 	Foreign  int64
 	Findings []Finding
+	// Moving: the tally counted more ballots while the audit waited.
+	Moving bool
 }
 
-// OK reports whether the audit found nothing wrong.
-func (r Report) OK() bool { return r.Discrepancy() == 0 && r.Foreign == 0 }
+// Behind is how many ballots the ledger holds that the tally has not counted yet, when that is all the
+// audit found (every Kafka count at or below the ledger's); 0 otherwise.
+func (r Report) Behind() int64 {
+	if r.Tallied >= r.LedgerBallots {
+		return 0
+	}
+	return r.LedgerBallots - r.Tallied
+}
 
-// Discrepancy is the sum of the absolute differences.
+// OK reports whether the audit found nothing wrong: no discrepancy, no foreign record, nothing behind.
+func (r Report) OK() bool { return r.Discrepancy() == 0 && r.Foreign == 0 && r.Behind() == 0 }
+
+// Discrepancy is the sum of the absolute differences that are disagreements (not a tally that is behind).
 func (r Report) Discrepancy() int64 {
 	var n int64
 	for _, f := range r.Findings {
+		if f.Behind {
+			continue
+		}
 		d := f.Ledger - f.Kafka
 		if d < 0 {
 			d = -d
@@ -142,6 +163,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var tot ledger.Totals
 	var read time.Time
 	var closed bool
+	began, err := stateEnd(ctx, cfg.Stream)
+	if err != nil {
+		return Report{}, err
+	}
 	for {
 		if time.Since(read) >= 2*time.Second {
 			if tot, err = cfg.Store.Totals(ctx); err != nil {
@@ -155,8 +180,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		// While an embargoed election's polls are open, nothing publishes candidates' totals.
 		embargoed := cfg.Index.Embargoed() && !closed && (cfg.Index.Polls.Closes.IsZero() || time.Now().Before(cfg.Index.Polls.Closes))
 		rep := compare(cfg, tot, k, embargoed)
-		if rep.Discrepancy() == 0 || time.Now().After(deadline) {
-			printReport(cfg.Out, rep)
+		if len(rep.Findings) == 0 || time.Now().After(deadline) {
+			if rep.Behind() > 0 {
+				// Whether the tally committed anything while the audit waited: the state topic grew.
+				now, err := stateEnd(ctx, cfg.Stream)
+				if err != nil {
+					return rep, err
+				}
+				rep.Moving = now != began
+			}
+			printReport(cfg.Out, rep, cfg.Wait)
 			return rep, nil
 		}
 		select {
@@ -167,7 +200,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 }
 
-func printReport(w io.Writer, r Report) {
+func printReport(w io.Writer, r Report, waited time.Duration) {
 	fmt.Fprintf(w, "ledger: %d ballots, %d voters marked as voted\n", r.LedgerBallots, r.VotersVoted)
 	fmt.Fprintf(w, "kafka: %d ballots tallied\n", r.Tallied)
 	if r.Embargoed {
@@ -176,8 +209,18 @@ func printReport(w io.Writer, r Report) {
 	if r.Foreign > 0 {
 		fmt.Fprintf(w, "warning: votes_topic holds %d records that are not ballots of this election's relay (forged, malformed or misplaced); the tally skipped them and counted none (see the tally's log and election_tally_rejected_records_total)\n", r.Foreign)
 	}
-	for _, f := range r.Findings {
-		fmt.Fprintf(w, "difference: %s: ledger %d, kafka %d\n", f.What, f.Ledger, f.Kafka)
+	if n := r.Behind(); n > 0 && r.Discrepancy() == 0 {
+		// Not a disagreement: every count is a part of the ledger's. Say so in a line, not one line per key.
+		fmt.Fprintf(w, "behind: %d ballots committed to the ledger are not yet relayed and tallied", n)
+		if r.Moving {
+			fmt.Fprintf(w, "; the tally is catching up: audit again in a moment, or with a longer --wait\n")
+		} else {
+			fmt.Fprintf(w, "; the count did not move in %s: the pipeline is not running (start it, e.g. `election up` on the same data, then audit again)\n", waited)
+		}
+	} else {
+		for _, f := range r.Findings {
+			fmt.Fprintf(w, "difference: %s: ledger %d, kafka %d\n", f.What, f.Ledger, f.Kafka)
+		}
 	}
 	fmt.Fprintf(w, "discrepancy %d\n", r.Discrepancy())
 }
@@ -192,12 +235,19 @@ func compare(cfg Config, tot ledger.Totals, k *kafkaSide, embargoed bool) Report
 	k.mu.Unlock()
 	perCand, perState := sum.Candidates, sum.States
 	rep.Tallied, rep.Foreign = sum.Ballots, sum.Rejected
+	behind := rep.Tallied < rep.LedgerBallots
 	add := func(what string, l, kv int64) {
 		if l != kv {
-			rep.Findings = append(rep.Findings, Finding{What: what, Ledger: l, Kafka: kv})
+			rep.Findings = append(rep.Findings, Finding{What: what, Ledger: l, Kafka: kv, Behind: behind && kv < l})
 		}
 	}
-	add("voters marked as voted vs ballots (both ledger)", tot.VotersVoted, tot.Ballots)
+	// Within the ledger, a difference is always a disagreement.
+	addLedger := func(what string, a, b int64) {
+		if a != b {
+			rep.Findings = append(rep.Findings, Finding{What: what, Ledger: a, Kafka: b})
+		}
+	}
+	addLedger("voters marked as voted vs ballots (both ledger)", tot.VotersVoted, tot.Ballots)
 	add("ballots tallied", tot.Ballots, rep.Tallied)
 	for _, c := range cfg.Index.Candidates {
 		add("candidate "+c.ID+" (tally)", tot.PerCandidate[c.ID], perCand[c.ID])
@@ -219,7 +269,27 @@ func compare(cfg Config, tot ledger.Totals, k *kafkaSide, embargoed bool) Report
 	sort.Strings(keys)
 	for _, k := range keys {
 		add("state "+k+" ballots", tot.PerState[k], perState[k])
-		add("state "+k+" voters marked as voted vs ballots (both ledger)", tot.VotedByState[k], tot.PerState[k])
+		addLedger("state "+k+" voters marked as voted vs ballots (both ledger)", tot.VotedByState[k], tot.PerState[k])
 	}
 	return rep
+}
+
+// stateEnd is the sum of the state topic's end offsets: it grows with every transaction the tally commits.
+func stateEnd(ctx context.Context, cfg stream.Config) (int64, error) {
+	cl, err := kgo.NewClient(cfg.ClientOpts()...)
+	if err != nil {
+		return 0, fmt.Errorf("audit: %w", err)
+	}
+	defer cl.Close()
+	topic := cfg.Topics().TallyState.Name
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("audit: end offsets of %s: %w", topic, err)
+	}
+	var sum int64
+	ends.Each(func(o kadm.ListedOffset) { sum += o.Offset })
+	return sum, nil
 }

@@ -121,3 +121,23 @@ func TestAuditReportsForeignRecords(t *testing.T) {
 		}
 	})
 }
+
+// A tally that has not caught up (the pipeline stopped mid-run) is reported as behind in one line, not as
+// a discrepancy with a line per candidate and state; the audit still fails.
+func TestAuditSaysWhenTheTallyIsBehind(t *testing.T) {
+	t.Parallel()
+	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
+		sc := kafkaWith(t, brokers, []*stream.Snapshot{snapshot(0, map[string]int64{"cand-1": 1}, "N")}, map[string]int64{"cand-1": 1})
+		l := memLedger{ledger.Totals{Ballots: 3, VotersVoted: 3, PerCandidate: map[string]int64{"cand-1": 2, "cand-2": 1},
+			PerState: map[string]int64{"N": 2, "S": 1}, VotedByState: map[string]int64{"N": 2, "S": 1}}}
+		var out bytes.Buffer
+		rep, err := audit.Run(testenv.Context(t), audit.Config{Store: l, Index: seedIndex(t), Stream: sc, Wait: time.Second, Out: &out})
+		testenv.Must(t, err, "audit")
+		text := out.String()
+		if rep.Discrepancy() != 0 || rep.Behind() != 2 || rep.OK() || strings.Contains(text, "difference:") ||
+			!strings.Contains(text, "behind: 2 ballots committed to the ledger are not yet relayed and tallied; the count did not move") ||
+			!strings.HasSuffix(text, "discrepancy 0\n") {
+			t.Fatalf("audit (behind %d, discrepancy %d):\n%s", rep.Behind(), rep.Discrepancy(), text)
+		}
+	})
+}

@@ -44,6 +44,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	tuneGC()
+	private()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error

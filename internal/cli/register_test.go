@@ -96,3 +96,45 @@ func TestRegisterFromCSVFiles(t *testing.T) {
 		t.Fatalf("a second candidate list: exit %d, stderr %s", code, errs)
 	}
 }
+
+// The data directory holds voters' personal data, credential hashes and the election's secrets: it is
+// readable by its owner only, also when an older version left it open.
+func TestDataIsPrivate(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "data")
+	var out, errs bytes.Buffer
+	if code := cli.Main([]string{"register", "--voters", "10", "--data", data, "--kafka-listen", "127.0.0.1:0"}, &out, &errs); code != 0 {
+		t.Fatalf("register: %s", errs.String())
+	}
+	check := func(when string) {
+		t.Helper()
+		err := filepath.WalkDir(data, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if want := os.FileMode(0o600); d.IsDir() && info.Mode().Perm() != 0o700 || !d.IsDir() && info.Mode().Perm()&^want != 0 {
+				t.Errorf("%s: %s has mode %v", when, p, info.Mode().Perm())
+			}
+			return nil
+		})
+		testenv.Must(t, err, "walk")
+	}
+	check("after register")
+	// As an older version left it.
+	testenv.Must(t, os.Chmod(data, 0o755), "chmod")
+	testenv.Must(t, os.Chmod(filepath.Join(data, "ledger.db"), 0o644), "chmod")
+	if code := cli.Main([]string{"audit", "--wait", "1s", "--data", data, "--kafka-listen", "127.0.0.1:0"}, &out, &errs); code != 0 {
+		t.Fatalf("audit: %s\n%s", out.String(), errs.String())
+	}
+	for _, p := range []string{data, filepath.Join(data, "ledger.db")} {
+		info, err := os.Stat(p)
+		testenv.Must(t, err, "stat")
+		if info.Mode().Perm()&0o077 != 0 {
+			t.Errorf("after opening it again, %s has mode %v", p, info.Mode().Perm())
+		}
+	}
+}

@@ -237,7 +237,7 @@ func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, 
 		}
 		i, ok := byVoter[id]
 		if !ok {
-			return nil, fmt.Errorf("marking returned voter %q, which no request named", id)
+			return nil, errors.New("marking returned a voter no request named")
 		}
 		states[i] = state
 	}

@@ -59,7 +59,7 @@ func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) 
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("ledger: %s: %w (is --data right? `election up` or `election register` creates it)", path, ErrNoLedger)
 		}
-	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("ledger: %w", err)
 	}
 	// busy_timeout first so the other pragmas wait rather than fail; WAL lets readers run beside the
@@ -84,7 +84,27 @@ func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) 
 		return nil, nil, fmt.Errorf("ledger: sqlite %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
+	if err := private(path); err != nil {
+		w.Close()
+		r.Close()
+		return nil, nil, err
+	}
 	return w, r, nil
+}
+
+// private makes the ledger readable by its owner only: it holds voters' personal data, credential hashes
+// and the election's secrets. The data directory becomes 0700 and the database files 0600, also for a
+// ledger an older version left readable by others.
+func private(path string) error {
+	if err := os.Chmod(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("ledger: make the data directory private: %w", err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("ledger: make %s private: %w", f, err)
+		}
+	}
+	return nil
 }
 
 func (sqlite) placeholders(q string) string { return placeholder.ReplaceAllString(q, "?$1") }

@@ -354,3 +354,20 @@ func TestUpgradeFromSchema1KeepsWhoHasVoted(t *testing.T) {
 		}
 	})
 }
+
+// A cast that fails (here: the database is gone) fails with an error that names no voter, since the
+// server logs it.
+func TestCastErrorsNameNoVoter(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		ix, g := seeded(t, s, 3)
+		v := g.Voter(1)
+		s.Close()
+		_, _, err := s.CastBatch(ctx, ix, []ledger.CastRequest{{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: "cand-1"},
+			{VoterID: v.ID, Credential: "x", CandidateID: "cand-2"}}, time.Now())
+		if err == nil || strings.Contains(err.Error(), v.ID) || strings.Contains(err.Error(), g.Credential(v.ID)) {
+			t.Fatalf("a failed cast: %v", err)
+		}
+	})
+}

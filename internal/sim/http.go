@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/election/election/internal/ledger"
 )
+
+// ErrBadRequest: the API refused the request itself (400, 415): trying it again would not help.
+var ErrBadRequest = errors.New("the election API refused the request as malformed")
 
 // HTTPCaster casts through an election API's POST /api/v1/ballots, as a real client does.
 type HTTPCaster struct {
@@ -53,6 +57,10 @@ func (h *HTTPCaster) Cast(ctx context.Context, r ledger.CastRequest) (ledger.Rec
 		return ledger.Receipt{}, ledger.ErrInvalidCredential
 	case http.StatusForbidden:
 		return ledger.Receipt{}, ledger.ErrPollsClosed
+	case http.StatusUnprocessableEntity:
+		return ledger.Receipt{}, ledger.ErrNotOnBallot
+	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
+		return ledger.Receipt{}, fmt.Errorf("%w: %s: %s", ErrBadRequest, resp.Status, bytes.TrimSpace(data))
 	}
 	return ledger.Receipt{}, fmt.Errorf("sim: POST %s: %s: %s", h.url, resp.Status, bytes.TrimSpace(data))
 }

@@ -46,7 +46,21 @@ type Stats struct {
 	Cast         int64 // accepted ballots
 	AlreadyVoted int64 // refused because the voter had voted (normal after a resume)
 	Abstained    int64
-	Failed       int64
+	Failed       int64 // refused for a reason a retry cannot change (the simulation stops)
+	Retries      int64 // casts tried again after a failure that may pass (a database or network fault)
+}
+
+// final reports whether a cast's outcome is final: accepted, or refused for a reason a retry cannot
+// change. Anything else (a database that is down, a connection refused, a server that is busy) may pass,
+// and the cast is tried again: the voter must not be skipped.
+func final(err error) bool {
+	for _, refusal := range []error{ledger.ErrAlreadyVoted, ledger.ErrInvalidCredential, ledger.ErrNotOnBallot,
+		ledger.ErrUnknownCandidate, ledger.ErrPollsClosed, ledger.ErrPollsNotOpen, ErrBadRequest} {
+		if errors.Is(err, refusal) {
+			return true
+		}
+	}
+	return err == nil
 }
 
 // Votes reports whether voter i takes part, deterministically.
@@ -93,12 +107,16 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	type job struct {
 		pos, voter int64
 	}
 	jobs := make(chan job, cfg.Workers)
 	marks := newWatermark(cfg.From)
-	var cast, already, abstained, failed atomic.Int64
+	var cast, already, abstained, failed, retries atomic.Int64
+	var lastWarn atomic.Int64 // Unix nanoseconds of the last retry warning (at most one every 10 s)
 	var firstErr error
 	var errOnce sync.Once
 	var wg sync.WaitGroup
@@ -108,8 +126,27 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 			defer wg.Done()
 			for j := range jobs {
 				id, cons := synth.VoterID(j.voter), cfg.Generator.Constituency(j.voter)
-				_, err := cfg.Caster.Cast(ctx, ledger.CastRequest{VoterID: id, Credential: cfg.Generator.Credential(id), CandidateID: cfg.Generator.Choice(j.voter, cons)})
+				req := ledger.CastRequest{VoterID: id, Credential: cfg.Generator.Credential(id), CandidateID: cfg.Generator.Choice(j.voter, cons)}
+				var err error
+				for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+					if _, err = cfg.Caster.Cast(ctx, req); final(err) || ctx.Err() != nil {
+						break
+					}
+					retries.Add(1)
+					if now := time.Now().UnixNano(); now-lastWarn.Load() > int64(10*time.Second) {
+						lastWarn.Store(now)
+						cfg.Logger.Warn("a cast failed; trying it again", "position", j.pos, "err", err)
+					}
+					select {
+					case <-time.After(backoff):
+					case <-ctx.Done():
+					}
+				}
 				switch {
+				case ctx.Err() != nil && !final(err):
+					// Stopped before the outcome was known: the position is not done, so a resumed
+					// simulation casts for this voter again (a ballot already counted is refused then).
+					continue
 				case err == nil:
 					cast.Add(1)
 					if cfg.OnCast != nil {
@@ -117,10 +154,9 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 					}
 				case errors.Is(err, ledger.ErrAlreadyVoted):
 					already.Add(1)
-				case ctx.Err() != nil:
 				default:
 					failed.Add(1)
-					errOnce.Do(func() { firstErr = fmt.Errorf("sim: cast for %s: %w", id, err) })
+					errOnce.Do(func() { firstErr = fmt.Errorf("sim: a cast at position %d was refused: %w", j.pos, err) })
 				}
 				marks.done(j.pos)
 			}
@@ -187,7 +223,7 @@ dispatch:
 			return st, err
 		}
 	}
-	st = Stats{Cast: cast.Load(), AlreadyVoted: already.Load(), Abstained: abstained.Load(), Failed: failed.Load()}
+	st = Stats{Cast: cast.Load(), AlreadyVoted: already.Load(), Abstained: abstained.Load(), Failed: failed.Load(), Retries: retries.Load()}
 	return st, firstErr
 }
 

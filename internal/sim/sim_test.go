@@ -76,17 +76,85 @@ func TestRunCastsForEveryVoterAndResumes(t *testing.T) {
 	}
 }
 
-type failingCaster struct{}
+type refusingCaster struct{}
 
-func (failingCaster) Cast(context.Context, ledger.CastRequest) (ledger.Receipt, error) {
-	return ledger.Receipt{}, errors.New("database on fire")
+func (refusingCaster) Cast(context.Context, ledger.CastRequest) (ledger.Receipt, error) {
+	return ledger.Receipt{}, ledger.ErrPollsClosed
 }
 
-func TestRunStopsOnAFailure(t *testing.T) {
+// A refusal a retry cannot change stops the simulation.
+func TestRunStopsOnAFinalRefusal(t *testing.T) {
 	e, _ := election.Preset("seed")
 	g := synth.NewGenerator(election.NewIndex(e), []byte("k"))
-	st, err := Run(context.Background(), Config{Generator: g, Caster: failingCaster{}, Voters: 10000, Turnout: 1, Workers: 4})
-	if err == nil || st.Failed == 0 || st.Failed > 100 {
+	st, err := Run(context.Background(), Config{Generator: g, Caster: refusingCaster{}, Voters: 10000, Turnout: 1, Workers: 4})
+	if !errors.Is(err, ledger.ErrPollsClosed) || st.Failed == 0 || st.Failed > 100 || st.Retries != 0 {
 		t.Fatalf("stats %+v err %v: want an error and an early stop", st, err)
+	}
+}
+
+// flakyCaster fails every voter's first tries with a fault that may pass (a database restarting), and
+// never lets through the voters in stuck.
+type flakyCaster struct {
+	fakeCaster
+	failFirst int // tries that fail for every voter
+	tries     map[string]int
+	stuck     map[string]bool
+}
+
+func (f *flakyCaster) Cast(ctx context.Context, r ledger.CastRequest) (ledger.Receipt, error) {
+	f.mu.Lock()
+	f.tries[r.VoterID]++
+	n, stuck := f.tries[r.VoterID], f.stuck[r.VoterID]
+	f.mu.Unlock()
+	if stuck || n <= f.failFirst {
+		return ledger.Receipt{}, errors.New("connection refused")
+	}
+	return f.fakeCaster.Cast(ctx, r)
+}
+
+// A cast that fails for a reason that may pass is tried again until it is cast: no voter is skipped (the
+// simulator used to mark the voter done and go on, and turnout came out lower).
+func TestRunRetriesUntilCast(t *testing.T) {
+	e, _ := election.Preset("seed")
+	g := synth.NewGenerator(election.NewIndex(e), []byte("k"))
+	f := &flakyCaster{fakeCaster: fakeCaster{seen: map[string]bool{}}, failFirst: 2, tries: map[string]int{}}
+	var checkpoint int64
+	st, err := Run(context.Background(), Config{Generator: g, Caster: f, Voters: 200, Turnout: 1, Workers: 16,
+		Checkpoint: func(_ context.Context, pos int64) error { checkpoint = pos; return nil }})
+	if err != nil || st.Cast != 200 || st.Failed != 0 || st.Retries != 400 || len(f.seen) != 200 || checkpoint != 200 {
+		t.Fatalf("stats %+v err %v seen %d checkpoint %d", st, err, len(f.seen), checkpoint)
+	}
+}
+
+// A simulation stopped while a cast is still being retried never records that voter's position as done,
+// so a resumed one casts for that voter.
+func TestAStoppedRetryLeavesThePositionToResume(t *testing.T) {
+	e, _ := election.Preset("seed")
+	g := synth.NewGenerator(election.NewIndex(e), []byte("k"))
+	cfg := Config{Generator: g, Voters: 100, Turnout: 1, Workers: 4}
+	const stuckAt = 7
+	f := &flakyCaster{fakeCaster: fakeCaster{seen: map[string]bool{}}, tries: map[string]int{},
+		stuck: map[string]bool{synth.VoterID(cfg.VoterAt(stuckAt)): true}}
+	cfg.Caster = f
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var checkpoints []int64
+	cfg.Checkpoint = func(_ context.Context, pos int64) error {
+		mu.Lock()
+		checkpoints = append(checkpoints, pos)
+		if len(checkpoints) == 2 { // every other voter is done by the second checkpoint (a second apart)
+			cancel()
+		}
+		mu.Unlock()
+		return nil
+	}
+	st, err := Run(ctx, cfg)
+	if err != nil || st.Cast != 99 || st.Failed != 0 {
+		t.Fatalf("stats %+v err %v", st, err)
+	}
+	for _, c := range checkpoints {
+		if c > stuckAt {
+			t.Fatalf("checkpoint %d passed the voter at position %d whose cast never succeeded (all: %v)", c, stuckAt, checkpoints)
+		}
 	}
 }

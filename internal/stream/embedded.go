@@ -25,7 +25,7 @@ type Embedded struct {
 // data in dir. One process at a time may use dir: two brokers writing one directory would corrupt it, and
 // two relays on one ledger and broker would not fence each other (each run gets fresh transactional ids).
 func StartEmbedded(addr, dir string, log *slog.Logger) (*Embedded, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("stream: embedded broker: %w", err)
 	}
 	unlock, err := lockFile(dir + ".lock")

@@ -210,3 +210,76 @@ func TestEventStreamFollowsTheView(t *testing.T) {
 		return
 	}
 }
+
+// A cast's body is read strictly, and each refusal says what was wrong; nothing reaches the caster.
+func TestCastBodyIsStrict(t *testing.T) {
+	t.Parallel()
+	caster := &memCaster{}
+	base, _ := memServer(t, caster)
+	good := `{"voter_id":"v","credential":"c","candidate_id":"cand-1"}`
+	for _, c := range []struct {
+		name, ctype, body string
+		code              int
+		field, want       string
+	}{
+		{"text/plain, as a cross-site form would send", "text/plain", good, http.StatusUnsupportedMediaType, "", "application/json"},
+		{"no content type", "", good, http.StatusUnsupportedMediaType, "", "application/json"},
+		{"trailing garbage", "application/json", good + `garbage`, http.StatusBadRequest, "", "nothing after it"},
+		{"a second object", "application/json", good + good, http.StatusBadRequest, "", "nothing after it"},
+		{"upper-case key", "application/json", `{"VOTER_ID":"v","credential":"c","candidate_id":"cand-1"}`, http.StatusBadRequest, "VOTER_ID", "unknown field"},
+		{"duplicate key", "application/json", `{"voter_id":"v","voter_id":"w","credential":"c","candidate_id":"cand-1"}`, http.StatusBadRequest, "voter_id", "appears twice"},
+		{"unknown key", "application/json", `{"voter_id":"v","credential":"c","candidate_id":"cand-1","extra":1}`, http.StatusBadRequest, "extra", "unknown field"},
+		{"a number", "application/json", `{"voter_id":7,"credential":"c","candidate_id":"cand-1"}`, http.StatusBadRequest, "voter_id", "non-empty string"},
+		{"missing field", "application/json", `{"voter_id":"v","credential":"c"}`, http.StatusBadRequest, "candidate_id", "required"},
+		{"an array", "application/json", `[` + good + `]`, http.StatusBadRequest, "", "one JSON object"},
+		{"not JSON", "application/json", `not json`, http.StatusBadRequest, "", "one JSON object"},
+		{"too long", "application/json", `{"voter_id":"` + strings.Repeat("v", 5000) + `","credential":"c","candidate_id":"cand-1"}`, http.StatusBadRequest, "", "longer than 4,096 bytes"},
+	} {
+		req, _ := http.NewRequest("POST", base+"/api/v1/ballots", strings.NewReader(c.body))
+		if c.ctype != "" {
+			req.Header.Set("Content-Type", c.ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		testenv.Must(t, err, "post")
+		var out map[string]string
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != c.code || out["field"] != c.field || !strings.Contains(out["error"], c.want) {
+			t.Errorf("%s: %d %v, want %d field %q error containing %q", c.name, resp.StatusCode, out, c.code, c.field, c.want)
+		}
+	}
+	if len(caster.seen) != 0 {
+		t.Fatalf("refused bodies reached the caster: %v", caster.seen)
+	}
+	if code, _ := post(t, base, good); code != http.StatusCreated {
+		t.Fatalf("the good body: %d", code)
+	}
+}
+
+// Under /api/ every answer is JSON, unknown paths and wrong methods included.
+func TestAPIErrorsAreJSON(t *testing.T) {
+	t.Parallel()
+	base, _ := memServer(t, &memCaster{})
+	for _, c := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"GET", "/api/v1/nowhere", http.StatusNotFound, ""},
+		{"GET", "/api/v2/results", http.StatusNotFound, ""},
+		{"POST", "/api/v1/results", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"DELETE", "/api/v1/constituencies/nation", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"GET", "/api/v1/ballots", http.StatusMethodNotAllowed, "POST"},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		testenv.Must(t, err, "request")
+		var out map[string]string
+		decodeErr := json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != c.code || decodeErr != nil || out["error"] == "" || resp.Header.Get("Content-Type") != "application/json" ||
+			resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d %q %v (Allow %q)", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), out, resp.Header.Get("Allow"))
+		}
+	}
+}

@@ -7,9 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,12 +134,28 @@ func New(cfg Config) (*Server, error) {
 		clock: clock{cur: cfg.View.Current(), subs: map[chan struct{}]struct{}{}},
 		conns: newCounter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerClient), streams: newCounter(cfg.Limits.MaxStreams, cfg.Limits.MaxStreamsPerClient)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/results", s.getResults)
-	mux.HandleFunc("GET /api/v1/election", s.getElection)
-	mux.HandleFunc("GET /api/v1/constituencies/{id}", s.getConstituency)
-	mux.HandleFunc("GET /api/v1/timeline", s.getTimeline)
-	mux.HandleFunc("GET /api/v1/events", s.events)
-	mux.HandleFunc("POST /api/v1/ballots", s.castBallot)
+	api := func(method, path string, h http.HandlerFunc) {
+		mux.HandleFunc(method+" "+path, h)
+		// The same path with another method: a JSON error naming the one allowed (the mux's own answer
+		// is plain text).
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			allow := method
+			if method == http.MethodGet {
+				allow = "GET, HEAD"
+			}
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("%s %s is not allowed; use %s", r.Method, path, allow))
+		})
+	}
+	api("GET", "/api/v1/results", s.getResults)
+	api("GET", "/api/v1/election", s.getElection)
+	api("GET", "/api/v1/constituencies/{id}", s.getConstituency)
+	api("GET", "/api/v1/timeline", s.getTimeline)
+	api("GET", "/api/v1/events", s.events)
+	api("POST", "/api/v1/ballots", s.castBallot)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no API at %s", r.URL.Path))
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -247,11 +267,65 @@ func (s *Server) getConstituency(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "id", fmt.Sprintf("no constituency %q", id))
 }
 
-// castRequest is the body of POST /api/v1/ballots.
-type castRequest struct {
-	VoterID     string `json:"voter_id"`
-	Credential  string `json:"credential"`
-	CandidateID string `json:"candidate_id"`
+// castFields are the keys of POST /api/v1/ballots's body, exactly.
+var castFields = []string{"voter_id", "credential", "candidate_id"}
+
+// errTooLong: a cast's body is longer than the server reads (http.MaxBytesReader in castBallot).
+var errTooLong = errors.New("the body is longer than 4,096 bytes")
+
+func tooLong(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
+}
+
+// parseCast reads a cast's body strictly: exactly one JSON object with exactly the keys of castFields,
+// spelt exactly (encoding/json would take "VOTER_ID" for voter_id), each once (it would keep the last of
+// two), each a non-empty string, and nothing after the object. It returns the field to blame with the
+// error, when there is one.
+func parseCast(body io.Reader) (req ledger.CastRequest, field string, err error) {
+	const shape = `the body must be one JSON object {"voter_id": "...", "credential": "...", "candidate_id": "..."}`
+	dec := json.NewDecoder(body)
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return req, "", errors.New(shape)
+	}
+	got := map[string]string{}
+	for dec.More() {
+		t, err := dec.Token()
+		if tooLong(err) {
+			return req, "", errTooLong
+		}
+		if err != nil {
+			return req, "", fmt.Errorf("%s: %v", shape, err)
+		}
+		key, _ := t.(string)
+		switch {
+		case !slices.Contains(castFields, key):
+			return req, key, fmt.Errorf("unknown field %q (the fields are %s, in lower case)", key, strings.Join(castFields, ", "))
+		case got[key] != "":
+			return req, key, fmt.Errorf("field %q appears twice", key)
+		}
+		t, err = dec.Token()
+		if tooLong(err) {
+			return req, "", errTooLong
+		}
+		v, ok := t.(string)
+		if err != nil || !ok || v == "" {
+			return req, key, fmt.Errorf("field %q must be a non-empty string", key)
+		}
+		got[key] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return req, "", fmt.Errorf("%s: %v", shape, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return req, "", errors.New(shape + ", and nothing after it")
+	}
+	for _, f := range castFields {
+		if got[f] == "" {
+			return req, f, fmt.Errorf("%s is required", f)
+		}
+	}
+	return ledger.CastRequest{VoterID: got["voter_id"], Credential: got["credential"], CandidateID: got["candidate_id"]}, "", nil
 }
 
 func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
@@ -259,18 +333,16 @@ func (s *Server) castBallot(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "", "this instance does not accept ballots")
 		return
 	}
-	var req castRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "", "request body must be a JSON object {voter_id, credential, candidate_id}: "+err.Error())
+	// Only application/json: a browser sends text/plain (and a form's types) cross-site without asking
+	// first, application/json only after a preflight this server never grants.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "", "the request body must be sent as Content-Type: application/json")
 		return
 	}
-	for field, v := range map[string]string{"voter_id": req.VoterID, "credential": req.Credential, "candidate_id": req.CandidateID} {
-		if v == "" {
-			writeError(w, http.StatusBadRequest, field, field+" is required")
-			return
-		}
+	req, field, err := parseCast(http.MaxBytesReader(w, r.Body, 4096))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, field, err.Error())
+		return
 	}
 	rec, err := s.cfg.Caster.Cast(r.Context(), ledger.CastRequest{VoterID: req.VoterID, Credential: req.Credential, CandidateID: req.CandidateID})
 	switch {

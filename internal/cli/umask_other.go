@@ -1,0 +1,6 @@
+//go:build !unix
+
+package cli
+
+// private does nothing where there is no umask; the ledger still makes its own files private.
+func private() {}
