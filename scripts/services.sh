@@ -3,7 +3,9 @@
 #   - PostgreSQL from Debian's packages, with a role and database "election";
 #   - a single-node Apache Kafka 4.x broker (KRaft) from Maven Central jars, on the machine's Java, with a
 #     plaintext listener and a SASL_SSL one (SCRAM, TLS with a CA made here) for the security tests;
-#   - Chromium from Debian's packages, for the results page's browser tests.
+#   - Chromium from Debian's packages, for the results page's browser tests;
+#   - a Python virtual environment with the tutorial's pinned Kafka client (scripts/tutorial/requirements.txt),
+#     for the test that its dashboard reads our topics.
 # Idempotent: running it again leaves running services alone. Prints the environment variables the tests
 # read; `eval "$(scripts/services.sh --env)"` sets them in the calling shell.
 # Needs root (apt-get, pg_ctlcluster), as on CI and on the project's machines.
@@ -129,6 +131,23 @@ PROPS
   return 1
 }
 
+make_python() {
+  local venv="$state/py"
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s "$repo/scripts/tutorial/requirements.txt" "$venv/requirements.txt"; then
+    need_pkg python3 python3
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+      $apt_updated || { apt-get update -qq >&2; apt_updated=true; }
+      log "installing python3-venv"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2
+    fi
+    log "making a Python environment with the tutorial's Kafka client in $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install -q -r "$repo/scripts/tutorial/requirements.txt" >&2
+    cp "$repo/scripts/tutorial/requirements.txt" "$venv/requirements.txt"
+  fi
+}
+
 stop_all() {
   if [ -f "$state/kafka/pid" ]; then
     kill "$(cat "$state/kafka/pid")" 2>/dev/null || true
@@ -143,9 +162,11 @@ if ! $only_env; then
   start_postgres
   start_kafka
   need_pkg chromium chromium
+  make_python
 fi
 echo "export ELECTION_TEST_POSTGRES='$pg_url'"
 echo "export ELECTION_TEST_KAFKA='127.0.0.1:$kafka_port'"
 echo "export ELECTION_TEST_KAFKA_SASL_SSL='127.0.0.1:$sasl_port'"
 echo "export ELECTION_TEST_KAFKA_CA='$state/kafka/tls/ca.pem'"
 if command -v chromium >/dev/null 2>&1; then echo "export ELECTION_TEST_CHROMIUM='$(command -v chromium)'"; fi
+if [ -x "$state/py/bin/python" ]; then echo "export ELECTION_TEST_PYTHON='$state/py/bin/python'"; fi

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -90,7 +91,7 @@ type flags struct {
 	fs                                                       *flag.FlagSet
 	preset, data, httpAddr, kafkaListen, kafka, postgres     string
 	prefix, instance, logLevel, csvPath, credentials, target string
-	candidates, postgresFile                                 string
+	candidates, postgresFile, publicURL                      string
 	kafkaSec                                                 stream.SecurityConfig
 	limits                                                   web.Limits
 	voters                                                   int64
@@ -205,6 +206,12 @@ func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
 		Voters: f.voters, HTTP: pipeline.HTTPConfig{Addr: f.httpAddr, Limits: f.limits}, Tally: pipeline.TallyConfig{Instance: f.instance}, Logger: log}
 	// Only registration may create an election; every other command works on one that exists.
 	cfg.Conn.Existing = !roles.Register
+	if cfg.Conn.PublicURL = f.publicURL; cfg.Conn.PublicURL == "" && (roles.Relay || roles.Tally) {
+		cfg.Conn.PublicURL = "http://127.0.0.1:8080"
+		if roles.Serve {
+			cfg.Conn.PublicURL = publicURLOf(f.httpAddr)
+		}
+	}
 	if roles.Simulate {
 		cfg.Sim = pipeline.SimConfig{Rate: f.rate, Paced: f.rate < 0, Turnout: f.turnout, Workers: f.workers, Target: f.target,
 			ExitWhenDone: f.exitWhenDone, ClosePolls: roles == pipeline.All}
@@ -233,6 +240,9 @@ func runRoles(ctx context.Context, cmd string, args []string, roles pipeline.Rol
 	}
 	if roles.Tally {
 		f.fs.StringVar(&f.instance, "instance", "", "this tally instance's name, stable across restarts (default: host name)")
+	}
+	if roles.Relay || roles.Tally {
+		f.fs.StringVar(&f.publicURL, "public-url", "", "where readers of the Kafka topics reach the API, for the photo links in records (default: http:// and the --http address, or http://127.0.0.1:8080)")
 	}
 	if err := f.parse(args); err != nil {
 		return err
@@ -306,4 +316,16 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "imported %d voters from %s; their credentials are in %s (keep it secret)\n", n, f.csvPath, creds)
 	return nil
+}
+
+// publicURLOf is the URL of a server listening on addr, as seen from this machine.
+func publicURLOf(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -71,6 +72,16 @@ const (
 
 // Embargoed reports whether results stay hidden (turnout excepted) until the polls close.
 func (e *Election) Embargoed() bool { return e.Results == ResultsEmbargoed }
+
+// Photo is the candidate's photo URL: the one registered, or else the path of the portrait every instance
+// that serves the API draws for the candidate ("/photos/ID.png"), so that every candidate has a picture
+// served by the election itself, never from another host.
+func (c *Candidate) Photo() string {
+	if c.PhotoURL != "" {
+		return c.PhotoURL
+	}
+	return "/photos/" + c.ID + ".png"
+}
 
 // Window is the polling window. A zero Closes means the polls close only when an operator says so.
 type Window struct {
@@ -219,6 +230,11 @@ func (e *Election) Validate() error {
 		}
 		if !cons[c.Constituency] {
 			return fmt.Errorf("candidates[%d].constituency: unknown constituency %q", i, c.Constituency)
+		}
+		if c.PhotoURL != "" {
+			if u, err := url.Parse(c.PhotoURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("candidates[%d].photo_url: %q is not an http or https URL", i, c.PhotoURL)
+			}
 		}
 		cands[c.ID] = true
 		perCons[c.Constituency]++

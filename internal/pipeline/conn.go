@@ -22,6 +22,8 @@ type ConnConfig struct {
 	Partitions  int32    // partitions of votes_topic when it is created
 	// Kafka is how to reach external brokers: TLS, SASL.
 	Kafka stream.SecurityConfig
+	// PublicURL is where readers of the topics reach the API (see stream.Config.PublicURL).
+	PublicURL string
 	// Existing connects only to an election that exists already: nothing is created. Every command
 	// but registration sets it.
 	Existing bool
@@ -78,7 +80,8 @@ func ConnectLedger(ctx context.Context, cfg ConnConfig, log *slog.Logger) (*Conn
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Conn{Stream: stream.Config{Brokers: cfg.Brokers, Prefix: cfg.Prefix, Partitions: cfg.Partitions, Logger: component(log, "kafka")}}
+	c := &Conn{Stream: stream.Config{Brokers: cfg.Brokers, Prefix: cfg.Prefix, Partitions: cfg.Partitions, PublicURL: cfg.PublicURL,
+		Logger: component(log, "kafka")}}
 	if len(cfg.Brokers) > 0 {
 		sec, err := cfg.Kafka.Load()
 		if err != nil {

@@ -255,7 +255,7 @@ func (r *Relay) round(ctx context.Context, cl *kgo.Client, topics stream.Topics,
 		}
 	}
 	for _, b := range ballots {
-		v := stream.VoteRecordOf(r.cfg.Index, b)
+		v := stream.VoteRecordOf(r.cfg.Index, b, r.cfg.Stream.PublicURL)
 		cl.Produce(ctx, topics.Votes.Ballot(&v, b.Pos, parts, r.cfg.RecordKey), promise)
 	}
 	flushErr := cl.Flush(ctx)

@@ -150,7 +150,7 @@ func Compute(in Inputs) *Results {
 		v := votes[c.ID]
 		r.Candidates = append(r.Candidates, CandidateRow{
 			CandidateID: c.ID, CandidateName: c.Name, Party: c.Party, PartyName: ix.Party[c.Party].Name,
-			Constituency: c.Constituency, PhotoURL: c.PhotoURL, Votes: v, Share: ratio(v, consBallots[c.Constituency]),
+			Constituency: c.Constituency, PhotoURL: c.Photo(), Votes: v, Share: ratio(v, consBallots[c.Constituency]),
 		})
 		if v > leaderVotes {
 			leaderVotes, r.Leader = v, c.ID

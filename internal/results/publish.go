@@ -49,8 +49,10 @@ func (p *Publisher) Name() string { return "results publisher" }
 
 // Start publishes in the background until Stop.
 func (p *Publisher) Start(ctx context.Context) error {
+	// Uncompressed, a batch must stay under the broker's default largest message (1 MiB): a national
+	// election's 5,518 candidates make several.
 	cl, err := kgo.NewClient(p.cfg.ClientOpts(kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ProducerBatchCompression(kgo.NoCompression()))...)
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerBatchMaxBytes(900<<10))...)
 	if err != nil {
 		return fmt.Errorf("results: publisher: %w", err)
 	}
@@ -106,7 +108,7 @@ func (p *Publisher) publish(ctx context.Context, cl *kgo.Client, last, cur *Resu
 	if !cur.Embargoed {
 		for _, c := range changed(last.Candidates, cur.Candidates) {
 			recs = append(recs, t.PerCandidate.Record(&stream.CandidateTotal{CandidateID: c.CandidateID, CandidateName: c.CandidateName,
-				PartyAffiliation: c.PartyName, PhotoURL: c.PhotoURL, Constituency: c.Constituency, TotalVotes: c.Votes}, 1))
+				PartyAffiliation: c.PartyName, PhotoURL: stream.Absolute(p.cfg.PublicURL, c.PhotoURL), Constituency: c.Constituency, TotalVotes: c.Votes}, 1))
 		}
 		for _, pr := range changed(last.Parties, cur.Parties) {
 			recs = append(recs, t.Parties.Record(&stream.PartyRecord{PartyID: pr.PartyID, Name: pr.Name, Votes: pr.Votes, SeatsWon: pr.SeatsWon, SeatsLeading: pr.SeatsLeading}, 1))

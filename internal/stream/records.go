@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"strings"
+
 	"github.com/election/election/internal/ballot"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/voter"
@@ -148,14 +150,14 @@ func VoterRecordOf(v voter.Voter) VoterRecord {
 }
 
 // VoteRecordOf is a ballot in votes_topic's shape, with the candidate's name, party and photo from the
-// election.
-func VoteRecordOf(ix *election.Index, b ballot.Ballot) VoteRecord {
+// election; a photo served by the election itself is made absolute against publicURL (see Absolute).
+func VoteRecordOf(ix *election.Index, b ballot.Ballot, publicURL string) VoteRecord {
 	v := VoteRecord{
 		BallotID: b.ID, CandidateID: b.Candidate, Constituency: b.Constituency,
 		VotingTime: b.CastMinute, Vote: 1, Address: Address{State: b.State},
 	}
 	if c := ix.Candidate[b.Candidate]; c != nil {
-		v.CandidateName, v.PhotoURL = c.Name, c.PhotoURL
+		v.CandidateName, v.PhotoURL = c.Name, Absolute(publicURL, c.Photo())
 		if p := ix.Party[c.Party]; p != nil {
 			v.PartyAffiliation = p.Name
 		}
@@ -163,14 +165,12 @@ func VoteRecordOf(ix *election.Index, b ballot.Ballot) VoteRecord {
 	return v
 }
 
-// CandidateTotalOf is a candidate's total in aggregated_votes_per_candidate's shape.
-func CandidateTotalOf(ix *election.Index, id string, total int64) CandidateTotal {
-	out := CandidateTotal{CandidateID: id, TotalVotes: total}
-	if c := ix.Candidate[id]; c != nil {
-		out.CandidateName, out.PhotoURL, out.Constituency = c.Name, c.PhotoURL, c.Constituency
-		if p := ix.Party[c.Party]; p != nil {
-			out.PartyAffiliation = p.Name
-		}
+// Absolute makes a path served by the election ("/photos/...") an absolute URL on publicURL, the address
+// where readers of the topics reach the API (a record outlives the process that wrote it, and its readers
+// are not on our page); a URL that is absolute already is kept.
+func Absolute(publicURL, u string) string {
+	if strings.HasPrefix(u, "/") && publicURL != "" {
+		return strings.TrimSuffix(publicURL, "/") + u
 	}
-	return out
+	return u
 }

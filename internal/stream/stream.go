@@ -33,6 +33,9 @@ type Config struct {
 	// producer id's later, committed, records up to its next marker. A fresh producer id is unaffected.
 	// Real Kafka writes the marker; leave this empty there, so a restarted relay fences its predecessor.
 	Incarnation string
+	// PublicURL is where readers of the topics reach the API (e.g. http://results.example.org): the
+	// photos the election serves itself are written to records as absolute URLs on it.
+	PublicURL string
 	// Security is how to reach external brokers (TLS, SASL); the zero value is plaintext.
 	Security Security
 	Logger   *slog.Logger
@@ -100,11 +103,7 @@ func EnsureTopics(ctx context.Context, cfg Config) error {
 		if parts == 0 {
 			parts = cfg.Partitions
 		}
-		var configs map[string]*string
-		if s.compacted {
-			configs = map[string]*string{"cleanup.policy": kadm.StringPtr("compact"), "segment.ms": kadm.StringPtr("600000")}
-		}
-		resp, err := adm.CreateTopic(ctx, parts, cfg.ReplicationFactor, configs, s.name)
+		resp, err := adm.CreateTopic(ctx, parts, cfg.ReplicationFactor, s.configs(), s.name)
 		if err == nil {
 			err = resp.Err
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/election/election/internal/ballot"
@@ -23,7 +24,10 @@ type Topic[V any] struct {
 	// partitions is the count the topic is created with; 0 means Config.Partitions.
 	partitions int32
 	compacted  bool
-	key        func(*V) string
+	// churn: a compacted topic whose keys are rewritten all the time (counts), so its log is rolled and
+	// cleaned often and a reader from the start meets few records besides each key's last.
+	churn bool
+	key   func(*V) string
 	// partition chooses a value's partition among n; nil leaves it to the client's key partitioner.
 	partition func(v *V, n int32) int32
 }
@@ -52,13 +56,32 @@ func (t Topic[V]) Decode(r *kgo.Record) (*V, error) {
 	return &v, nil
 }
 
-func (t Topic[V]) spec() topicSpec { return topicSpec{t.Name, t.partitions, t.compacted} }
+func (t Topic[V]) spec() topicSpec { return topicSpec{t.Name, t.partitions, t.compacted, t.churn} }
 
 // topicSpec is how a topic is created.
 type topicSpec struct {
 	name       string
 	partitions int32
 	compacted  bool
+	churn      bool
+}
+
+// configs are the topic configs a spec is created with. A compacted topic keeps the last record per key.
+// One whose counts churn rolls its segment every minute and is cleaned as soon as 1% of it is dirty (real
+// Kafka; the embedded broker does not compact), so the tutorial's dashboard, which reads at most 500
+// records from the start, meets each key's final count among them.
+func (s topicSpec) configs() map[string]*string {
+	if !s.compacted {
+		return nil
+	}
+	c := map[string]*string{"cleanup.policy": kadm.StringPtr("compact"), "segment.ms": kadm.StringPtr("600000")}
+	if s.churn {
+		c["segment.ms"] = kadm.StringPtr("60000")
+		c["min.cleanable.dirty.ratio"] = kadm.StringPtr("0.01")
+		c["min.compaction.lag.ms"] = kadm.StringPtr("0")
+		c["delete.retention.ms"] = kadm.StringPtr("60000")
+	}
+	return c
 }
 
 // VotesTopic is votes_topic: one record per counted ballot, keyed by constituency so that a
@@ -202,18 +225,18 @@ func TopicsFor(prefix string) Topics {
 		Votes: VotesTopic{Topic[VoteRecord]{Name: prefix + "votes_topic",
 			key:       func(v *VoteRecord) string { return v.Constituency },
 			partition: func(v *VoteRecord, n int32) int32 { return PartitionFor(v.Constituency, n) }}},
-		PerCandidate: Topic[CandidateTotal]{Name: prefix + "aggregated_votes_per_candidate", partitions: 1, compacted: true,
+		PerCandidate: Topic[CandidateTotal]{Name: prefix + "aggregated_votes_per_candidate", partitions: 1, compacted: true, churn: true,
 			key: func(v *CandidateTotal) string { return v.CandidateID }, partition: single[CandidateTotal]},
-		Turnout: Topic[TurnoutRecord]{Name: prefix + "aggregated_turnout_by_location", partitions: 1, compacted: true,
+		Turnout: Topic[TurnoutRecord]{Name: prefix + "aggregated_turnout_by_location", partitions: 1, compacted: true, churn: true,
 			key: func(v *TurnoutRecord) string { return v.State }, partition: single[TurnoutRecord]},
-		Parties: Topic[PartyRecord]{Name: prefix + "election.results.parties", partitions: 1, compacted: true,
+		Parties: Topic[PartyRecord]{Name: prefix + "election.results.parties", partitions: 1, compacted: true, churn: true,
 			key: func(v *PartyRecord) string { return v.PartyID }, partition: single[PartyRecord]},
-		Races: Topic[RaceRecord]{Name: prefix + "election.results.constituencies", partitions: 1, compacted: true,
+		Races: Topic[RaceRecord]{Name: prefix + "election.results.constituencies", partitions: 1, compacted: true, churn: true,
 			key: func(v *RaceRecord) string { return v.Constituency }, partition: single[RaceRecord]},
-		Timeline: Topic[MinuteRecord]{Name: prefix + "election.results.timeline", partitions: 1, compacted: true,
+		Timeline: Topic[MinuteRecord]{Name: prefix + "election.results.timeline", partitions: 1, compacted: true, churn: true,
 			key: func(v *MinuteRecord) string { return v.Minute }, partition: single[MinuteRecord]},
 		// Partition p of the state topic holds the count of partition p of the votes topic.
-		TallyState: Topic[Snapshot]{Name: prefix + "election.tally.state", compacted: true,
+		TallyState: Topic[Snapshot]{Name: prefix + "election.tally.state", compacted: true, churn: true,
 			key:       func(v *Snapshot) string { return strconv.Itoa(int(v.Partition)) },
 			partition: func(v *Snapshot, _ int32) int32 { return v.Partition }},
 	}

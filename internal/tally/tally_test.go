@@ -46,7 +46,7 @@ func TestTallyCountsOnlyTheRelaysBallots(t *testing.T) {
 		real := func(c election.Constituency) *kgo.Record {
 			seq++
 			cand := ix.Ballot[c.ID][0]
-			v := stream.VoteRecordOf(ix, ballot.Ballot{ID: fmt.Sprintf("b%d", seq), Candidate: cand.ID, Constituency: c.ID, State: c.State, CastMinute: "2026-11-25 10:00:00"})
+			v := stream.VoteRecordOf(ix, ballot.Ballot{ID: fmt.Sprintf("b%d", seq), Candidate: cand.ID, Constituency: c.ID, State: c.State, CastMinute: "2026-11-25 10:00:00"}, "")
 			return votes.Ballot(&v, ballot.Position{Seq: seq}, parts, key)
 		}
 		var recs []*kgo.Record
@@ -54,7 +54,7 @@ func TestTallyCountsOnlyTheRelaysBallots(t *testing.T) {
 			recs = append(recs, real(a), real(b))
 		}
 		// A forged record with a huge position and no authentication code.
-		forged := stream.VoteRecordOf(ix, ballot.Ballot{ID: "forged", Candidate: ix.Ballot[a.ID][1].ID, Constituency: a.ID, State: a.State})
+		forged := stream.VoteRecordOf(ix, ballot.Ballot{ID: "forged", Candidate: ix.Ballot[a.ID][1].ID, Constituency: a.ID, State: a.State}, "")
 		huge := votes.Record(&forged, parts)
 		huge.Headers = []kgo.RecordHeader{{Key: stream.PositionHeader, Value: []byte("0:999999999999")}}
 		// The same, signed with a key that is not the election's.
@@ -63,7 +63,7 @@ func TestTallyCountsOnlyTheRelaysBallots(t *testing.T) {
 		replayed := real(a)
 		replayed.Partition = stream.PartitionFor(b.ID, parts)
 		// An authentic record whose candidate stands elsewhere (what only a broken relay could write).
-		elsewhere := stream.VoteRecordOf(ix, ballot.Ballot{ID: "bug", Candidate: ix.Ballot[b.ID][0].ID, Constituency: a.ID, State: a.State})
+		elsewhere := stream.VoteRecordOf(ix, ballot.Ballot{ID: "bug", Candidate: ix.Ballot[b.ID][0].ID, Constituency: a.ID, State: a.State}, "")
 		seq++
 		bug := votes.Ballot(&elsewhere, ballot.Position{Seq: seq}, parts, key)
 		garbage := &kgo.Record{Topic: votes.Name, Partition: stream.PartitionFor(a.ID, parts), Value: []byte("not json")}

@@ -20,9 +20,10 @@ import (
 var static embed.FS
 
 // contentSecurityPolicy lets the page run only its own scripts and styles: even if a candidate's name
-// slipped into the document as markup, no inline handler or foreign script would run. Photos may come
-// from anywhere over https (the tutorial's are on randomuser.me).
-const contentSecurityPolicy = "default-src 'self'; img-src 'self' data: https:; style-src 'self'; " +
+// slipped into the document as markup, no inline handler or foreign script would run. Photos may come from
+// any http or https URL, as registration accepts (the tutorial's are on randomuser.me); the portraits of
+// candidates without one are the election's own.
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' data: https: http:; style-src 'self'; " +
 	"script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
 // asset is one embedded file, ready to serve plain or gzipped.

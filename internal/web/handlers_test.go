@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	_ "image/png"
 	"net/http"
 	"strings"
 	"sync"
@@ -280,6 +282,35 @@ func TestAPIErrorsAreJSON(t *testing.T) {
 		if resp.StatusCode != c.code || decodeErr != nil || out["error"] == "" || resp.Header.Get("Content-Type") != "application/json" ||
 			resp.Header.Get("Allow") != c.allow {
 			t.Errorf("%s %s: %d %q %v (Allow %q)", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), out, resp.Header.Get("Allow"))
+		}
+	}
+}
+
+// Every candidate of the seed election has a photo URL that answers with an image, served by the
+// election itself: the tutorial's dashboard shows the leader's with st.image, which fails on "".
+func TestEveryCandidateHasAPhoto(t *testing.T) {
+	t.Parallel()
+	base, _ := memServer(t, nil)
+	var res results.Results
+	getJSON(t, base+"/api/v1/results", &res)
+	for _, c := range res.Candidates {
+		if !strings.HasPrefix(c.PhotoURL, "/photos/") {
+			t.Fatalf("%s: photo_url %q", c.CandidateID, c.PhotoURL)
+		}
+		resp, err := http.Get(base + c.PhotoURL)
+		testenv.Must(t, err, "get %s", c.PhotoURL)
+		img, format, err := image.Decode(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" || err != nil || format != "png" || img.Bounds().Dx() < 64 {
+			t.Fatalf("%s: %s %q, %v", c.PhotoURL, resp.Status, resp.Header.Get("Content-Type"), err)
+		}
+	}
+	for _, path := range []string{"/photos/nobody.png", "/photos/cand-1.jpg", "/photos/cand-1"} {
+		resp, err := http.Get(base + path)
+		testenv.Must(t, err, "get")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %s", path, resp.Status)
 		}
 	}
 }

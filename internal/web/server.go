@@ -119,6 +119,7 @@ type Server struct {
 	clock  clock
 	// conns and streams count open connections and event streams, in total and per client.
 	conns, streams *counter
+	photos         portraits
 }
 
 // New checks the config and builds the routes.
@@ -165,6 +166,7 @@ func New(cfg Config) (*Server, error) {
 		mux.HandleFunc("GET "+view, s.page)
 	}
 	mux.HandleFunc("GET /static/{path...}", s.asset)
+	mux.HandleFunc("GET /photos/{file}", s.photo)
 	mux.HandleFunc("GET /favicon.ico", s.favicon)
 	t := cfg.Timeouts
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
