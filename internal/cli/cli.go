@@ -16,6 +16,9 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/klog/v2"
+
+	"github.com/election/election/internal/board"
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/stream"
@@ -31,8 +34,10 @@ Usage:
   election tally     run only the tally (votes_topic -> results topics), one of several
   election serve     run only the results API and ballot casting over HTTP
   election simulate  run only the simulator, casting into the ledger
+  election board     run only the bulletin board's writer (ledger -> public log of ballots)
   election close     close the polls: every race with ballots is decided
-  election audit     reconcile the tally with the ledger; prints "discrepancy N"
+  election audit     reconcile the tally and the board with the ledger; prints "discrepancy N"
+  election verify    check an election from its public endpoints alone: --from http://host:port
 
 Run "election COMMAND -h" for a command's flags. Every flag can also be set with an environment variable:
 ELECTION_ and the flag's name in capitals with - as _ (e.g. ELECTION_KAFKA=host:9092).
@@ -62,6 +67,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = runRoles(ctx, cmd, rest, pipeline.Roles{Serve: true}, stderr)
 	case "simulate":
 		err = runRoles(ctx, cmd, rest, pipeline.Roles{Simulate: true}, stderr)
+	case "board":
+		err = runRoles(ctx, cmd, rest, pipeline.Roles{Board: true}, stderr)
+	case "verify":
+		var ok bool
+		ok, err = runVerify(ctx, rest, stdout, stderr)
+		if err == nil && !ok {
+			return 1
+		}
 	case "close":
 		err = runClose(ctx, rest, stdout, stderr)
 	case "audit":
@@ -91,7 +104,7 @@ type flags struct {
 	fs                                                       *flag.FlagSet
 	preset, data, httpAddr, kafkaListen, kafka, postgres     string
 	prefix, instance, logLevel, csvPath, credentials, target string
-	candidates, postgresFile, publicURL                      string
+	candidates, postgresFile, publicURL, board, from, state  string
 	kafkaSec                                                 stream.SecurityConfig
 	limits                                                   web.Limits
 	voters                                                   int64
@@ -167,8 +180,32 @@ func (f *flags) logger(stderr io.Writer) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv})), nil
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	// Libraries that log through klog (tessera, for the bulletin board) log through ours, a level
+	// quieter: their notes are our debug lines, their errors stay errors.
+	klog.SetSlogLogger(slog.New(quieter{log.Handler()}).With("component", "tessera"))
+	return log, nil
 }
+
+// quieter lowers every record below Error to Debug.
+type quieter struct{ slog.Handler }
+
+func (q quieter) Enabled(ctx context.Context, l slog.Level) bool {
+	if l < slog.LevelError {
+		l = slog.LevelDebug
+	}
+	return q.Handler.Enabled(ctx, l)
+}
+
+func (q quieter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < slog.LevelError {
+		r.Level = slog.LevelDebug
+	}
+	return q.Handler.Handle(ctx, r)
+}
+
+func (q quieter) WithAttrs(as []slog.Attr) slog.Handler { return quieter{q.Handler.WithAttrs(as)} }
+func (q quieter) WithGroup(name string) slog.Handler    { return quieter{q.Handler.WithGroup(name)} }
 
 // conn is the connection part of the configuration.
 func (f *flags) conn() pipeline.ConnConfig {
@@ -202,7 +239,7 @@ func (f *flags) readSecrets() error {
 
 // config is the whole configuration for the roles the command runs.
 func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
-	cfg := pipeline.Config{Roles: roles, Conn: f.conn(), Election: register.Want{Preset: f.preset, Candidates: f.candidates},
+	cfg := pipeline.Config{Roles: roles, Conn: f.conn(), Board: f.board, Election: register.Want{Preset: f.preset, Candidates: f.candidates},
 		Voters: f.voters, HTTP: pipeline.HTTPConfig{Addr: f.httpAddr, Limits: f.limits}, Tally: pipeline.TallyConfig{Instance: f.instance}, Logger: log}
 	// Only registration may create an election; every other command works on one that exists.
 	cfg.Conn.Existing = !roles.Register
@@ -240,6 +277,9 @@ func runRoles(ctx context.Context, cmd string, args []string, roles pipeline.Rol
 	}
 	if roles.Tally {
 		f.fs.StringVar(&f.instance, "instance", "", "this tally instance's name, stable across restarts (default: host name)")
+	}
+	if roles.Board || roles.Serve {
+		f.fs.StringVar(&f.board, "board", "", "the bulletin board's directory (default: DATA/board with the embedded ledger; with PostgreSQL, a directory every serve reads)")
 	}
 	if roles.Relay || roles.Tally {
 		f.fs.StringVar(&f.publicURL, "public-url", "", "where readers of the Kafka topics reach the API, for the photo links in records (default: http:// and the --http address, or http://127.0.0.1:8080)")
@@ -287,6 +327,28 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (boo
 		return false, err
 	}
 	return rep.OK(), nil
+}
+
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) (bool, error) {
+	f := newFlags("verify", stderr)
+	f.fs.StringVar(&f.from, "from", "", "the election API's base URL, e.g. http://127.0.0.1:8080 (required)")
+	f.fs.StringVar(&f.state, "state", "", "a file keeping the last checkpoint verified: the board must only have grown since")
+	f.fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := f.parse(args); err != nil {
+		return false, err
+	}
+	if f.from == "" {
+		return false, errors.New("verify: --from is required: the election API's base URL, e.g. --from http://127.0.0.1:8080")
+	}
+	log, err := f.logger(stderr)
+	if err != nil {
+		return false, err
+	}
+	rep, err := board.Verify(ctx, board.VerifyConfig{From: f.from, State: f.state, Out: stdout, Logger: log})
+	if err != nil {
+		return false, fmt.Errorf("verify: %w", err)
+	}
+	return len(rep.Problems) == 0, nil
 }
 
 func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {

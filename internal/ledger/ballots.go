@@ -84,3 +84,12 @@ func (s *Store) Totals(ctx context.Context) (Totals, error) {
 	}
 	return t, nil
 }
+
+// VotersVoted is how many voters are recorded as having voted.
+func (s *Store) VotersVoted(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, s.q.CountVoted).Scan(&n); err != nil {
+		return 0, fmt.Errorf("ledger: count voters who voted: %w", err)
+	}
+	return n, nil
+}

@@ -36,9 +36,12 @@ type CastRequest struct {
 	CandidateID string
 }
 
-// Receipt is what a voter gets back: the ballot's random id, which names no voter.
+// Receipt is what a voter gets back: the ballot's random id, which names no voter. It is also the ballot's
+// tracking code: the code of its entry on the public bulletin board, where the voter can find it
+// (GET /api/v1/receipts/{code}).
 type Receipt struct {
-	BallotID string `json:"ballot_id"`
+	BallotID     string `json:"ballot_id"`
+	TrackingCode string `json:"tracking_code"`
 }
 
 // CastMinute formats the time a ballot is dated with: the minute only (see the package doc).
@@ -122,7 +125,7 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 				continue
 			}
 			id := newBallotID()
-			receipts[i] = Receipt{BallotID: id}
+			receipts[i] = Receipt{BallotID: id, TrackingCode: id}
 			ballots = append(ballots, []any{id, cand.ID, cand.Constituency, state, minute})
 		}
 		if len(ballots) == 0 {

@@ -37,6 +37,8 @@ type dialect interface {
 	hasLedger(ctx context.Context, db *sql.DB) (bool, error)
 	// writers is how many cast batches may commit at once.
 	writers() int
+	// lockBoard makes this process the only board writer (Store.LockBoard).
+	lockBoard(ctx context.Context, s *Store) (func(), error)
 }
 
 func dialectFor(cfg Config) dialect {
@@ -135,6 +137,14 @@ func (sqlite) hasLedger(ctx context.Context, db *sql.DB) (bool, error) {
 	return ok, err
 }
 
+func (sqlite) lockBoard(_ context.Context, s *Store) (func(), error) {
+	unlock, err := lockFile(s.cfg.SQLitePath + ".board-lock")
+	if errors.Is(err, errLocked) {
+		return nil, ErrBoardTaken
+	}
+	return unlock, err
+}
+
 // postgres: one pool for reads and writes, several cast batches committing at once.
 type postgres struct{}
 
@@ -186,6 +196,29 @@ func (postgres) hasLedger(ctx context.Context, db *sql.DB) (bool, error) {
 	var ok bool
 	err := db.QueryRowContext(ctx, `SELECT to_regclass('schema_version') IS NOT NULL`).Scan(&ok)
 	return ok, err
+}
+
+// boardLockKey is the advisory lock the board writer holds for as long as it runs.
+const boardLockKey = 726173
+
+func (postgres) lockBoard(ctx context.Context, s *Store) (func(), error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: lock the board: %w", err)
+	}
+	var got bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, boardLockKey).Scan(&got); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("ledger: lock the board: %w", err)
+	}
+	if !got {
+		conn.Close()
+		return nil, ErrBoardTaken
+	}
+	return func() {
+		conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1)`, boardLockKey)
+		conn.Close()
+	}, nil
 }
 
 // tupleList writes n lists of cols placeholders; write writes the p-th (1-based).

@@ -371,3 +371,33 @@ func TestCastErrorsNameNoVoter(t *testing.T) {
 		}
 	})
 }
+
+// One board writer per election: a second lock is refused while the first is held, and granted once it
+// is released.
+func TestTheBoardLockIsExclusive(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		seeded(t, s, 1)
+		unlock, err := s.LockBoard(ctx)
+		testenv.Must(t, err, "first lock")
+		other, err := ledger.Open(ctx, s.ConfigForTest())
+		testenv.Must(t, err, "a second connection")
+		defer other.Close()
+		if _, err := other.LockBoard(ctx); !errors.Is(err, ledger.ErrBoardTaken) {
+			t.Fatalf("a second writer: %v", err)
+		}
+		unlock()
+		again, err := other.LockBoard(ctx)
+		testenv.Must(t, err, "lock after the first released it")
+		again()
+		skey, vkey, err := s.BoardKeys(ctx)
+		testenv.Must(t, err, "board keys")
+		if skey == "" || !strings.HasPrefix(vkey, "election-board/") {
+			t.Fatalf("board keys: %q", vkey)
+		}
+		if got, _ := s.BoardVerifierKey(ctx); got != vkey {
+			t.Fatalf("verifier key %q, want %q", got, vkey)
+		}
+	})
+}

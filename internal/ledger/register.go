@@ -42,8 +42,12 @@ func (s *Store) RegisterElection(ctx context.Context, e *election.Election) erro
 			q    string
 			args []any
 		}
+		skey, vkey, err := newBoardKey()
+		if err != nil {
+			return err
+		}
 		steps := []stmt{{s.q.PutMeta, []any{metaElection, string(def)}}, {s.q.PutMeta, []any{metaSimSecret, randomHex()}},
-			{s.q.PutMeta, []any{metaRecordKey, randomHex()}}}
+			{s.q.PutMeta, []any{metaRecordKey, randomHex()}}, {s.q.PutMeta, []any{metaBoardSigner, skey}}, {s.q.PutMeta, []any{metaBoardVerifier, vkey}}}
 		for _, p := range e.Parties {
 			steps = append(steps, stmt{s.q.InsertParty, []any{p.ID, p.Name, p.Short, p.Colour}})
 		}

@@ -25,6 +25,8 @@ type Metrics struct {
 	ResultsBallots   prometheus.Gauge       // ballots counted in the results this process serves
 	ResultsLag       prometheus.Gauge       // ballots in the ledger not yet in this process's results, as last seen
 	SSEClients       prometheus.Gauge
+	BoardEntries     prometheus.Counter     // ballots this process appended to the bulletin board
+	BoardBatch       prometheus.Histogram   // seconds per board append batch
 	HTTPConns        prometheus.Gauge       // open HTTP connections
 	Refused          *prometheus.CounterVec // connections and event streams refused over a limit, by what and why
 }
@@ -46,9 +48,11 @@ func New() *Metrics {
 	m.ResultsBallots = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_results_ballots", Help: "Ballots counted in the results this process serves."})
 	m.ResultsLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_results_lag_ballots", Help: "Ballots committed to the ledger but not yet in the results (as this process last saw)."})
 	m.SSEClients = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_sse_clients", Help: "Connected event-stream subscribers."})
+	m.BoardEntries = prometheus.NewCounter(prometheus.CounterOpts{Name: "election_board_entries_total", Help: "Ballots this process appended to the bulletin board."})
+	m.BoardBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "election_board_batch_seconds", Help: "Duration of one bulletin-board append batch.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	m.HTTPConns = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_http_connections", Help: "Open HTTP connections."})
 	m.Refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "election_http_refused_total", Help: "Connections and event streams refused over a limit (what: connection or stream; limit: total or per_client)."}, []string{"what", "limit"})
-	for _, c := range []prometheus.Collector{m.HTTPConns, m.Refused, m.BallotsCommitted, m.CastsRefused, m.CastBatch, m.BallotsRelayed, m.RelayBatch,
+	for _, c := range []prometheus.Collector{m.BoardEntries, m.BoardBatch, m.HTTPConns, m.Refused, m.BallotsCommitted, m.CastsRefused, m.CastBatch, m.BallotsRelayed, m.RelayBatch,
 		m.BallotsTallied, m.TallyTxn, m.RecordsRejected, m.ResultsBallots, m.ResultsLag, m.SSEClients} {
 		f(c)
 	}

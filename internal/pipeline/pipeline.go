@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/web"
@@ -24,10 +25,11 @@ type Roles struct {
 	Tally    bool
 	Serve    bool // results view, HTTP API, and ballot casting over HTTP
 	Simulate bool
+	Board    bool // write the public bulletin board
 }
 
 // All is every role: `election up`.
-var All = Roles{Register: true, Relay: true, Tally: true, Serve: true, Simulate: true}
+var All = Roles{Register: true, Relay: true, Tally: true, Serve: true, Simulate: true, Board: true}
 
 // Config is a process: which roles run, and each role's part of the configuration. Only the parts of the
 // roles that run are validated.
@@ -40,8 +42,11 @@ type Config struct {
 	Voters   int64
 	Sim      SimConfig
 	HTTP     HTTPConfig
-	Tally    TallyConfig
-	Logger   *slog.Logger
+	// Board is the bulletin board's directory: written by the Board role, served by the Serve role. Empty
+	// means DATA/board with the embedded ledger, and no board at all with PostgreSQL.
+	Board  string
+	Tally  TallyConfig
+	Logger *slog.Logger
 }
 
 // SimConfig is the simulator's part.
@@ -106,6 +111,12 @@ func (c *Config) validate() error {
 	}
 	if c.Roles.Serve && c.HTTP.Addr == "" {
 		return errors.New("--http: an address to listen on is needed")
+	}
+	if c.Board == "" && c.Conn.PostgresURL == "" && c.Conn.DataDir != "" {
+		c.Board = filepath.Join(c.Conn.DataDir, "board")
+	}
+	if c.Roles.Board && c.Board == "" {
+		return errors.New("--board: a directory for the bulletin board is needed (shared with every `serve` that publishes it)")
 	}
 	if c.Roles.Tally && c.Tally.Instance == "" {
 		host, err := os.Hostname()

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"golang.org/x/mod/sumdb/note"
 	"time"
 
+	"github.com/election/election/internal/board"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/lifecycle"
@@ -65,6 +68,17 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		}
 		key = stream.NewRecordKey(secret)
 	}
+	var writer *board.Writer
+	if cfg.Roles.Board {
+		skey, _, err := store.BoardKeys(ctx)
+		if err != nil {
+			return err
+		}
+		writer, err = board.NewWriter(board.WriterConfig{Ledger: store, Dir: cfg.Board, SignerKey: skey, Metrics: m, Logger: component(log, "board")})
+		if err != nil {
+			return err
+		}
+	}
 	var rel *relay.Relay
 	if cfg.Roles.Relay {
 		if rel, err = relay.New(relay.Config{Store: store, Index: ix, Stream: sc, Metrics: m, RecordKey: key, Logger: component(log, "relay")}); err != nil {
@@ -79,11 +93,17 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 			if rel != nil {
 				rel.Nudge()
 			}
+			if writer != nil {
+				writer.Nudge()
+			}
 		}
 		services = append(services, run.Caster)
 	}
 	if rel != nil {
 		services = append(services, rel)
+	}
+	if writer != nil {
+		services = append(services, writer)
 	}
 	if cfg.Roles.Tally {
 		t, err := tally.New(tally.Config{Index: ix, Stream: sc, Metrics: m, RecordKey: key, Logger: component(log, "tally"), Instance: cfg.Tally.Instance})
@@ -104,7 +124,12 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		services = append(services, results.NewPublisher(run.View, sc, 0, component(log, "publisher")))
 	}
 	if cfg.Roles.Serve {
-		run.Server, err = web.New(web.Config{Addr: cfg.HTTP.Addr, Limits: cfg.HTTP.Limits, Index: ix, View: run.View, Caster: run.Caster, Metrics: m, Logger: component(log, "web")})
+		var pub *web.Board
+		if cfg.Board != "" {
+			pub = &web.Board{Dir: cfg.Board, Info: boardInfo(store)}
+		}
+		run.Server, err = web.New(web.Config{Addr: cfg.HTTP.Addr, Limits: cfg.HTTP.Limits, Index: ix, View: run.View, Caster: run.Caster,
+			Board: pub, Metrics: m, Logger: component(log, "web")})
 		if err != nil {
 			return err
 		}
@@ -126,7 +151,11 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		}
 		services = append(services, run.Sim)
 		if cfg.Sim.ExitWhenDone {
-			until = counted(run, cfg.Sim.ClosePolls)
+			board := ""
+			if cfg.Roles.Board {
+				board = cfg.Board
+			}
+			until = counted(run, cfg.Sim.ClosePolls, board)
 		}
 	}
 	services = append(services, status.New(status.Config{Ledger: store, View: viewOrNil(run.View), Metrics: m, Logger: log}))
@@ -151,6 +180,22 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		log.Info("stopping")
 	}
 	return err
+}
+
+// boardInfo reads what the API publishes about the board from the ledger.
+func boardInfo(store *ledger.Store) func(context.Context) (board.Info, error) {
+	return func(ctx context.Context) (board.Info, error) {
+		vkey, err := store.BoardVerifierKey(ctx)
+		if err != nil {
+			return board.Info{}, err
+		}
+		v, err := note.NewVerifier(vkey)
+		if err != nil {
+			return board.Info{}, fmt.Errorf("the board's verifier key: %w", err)
+		}
+		voted, err := store.VotersVoted(ctx)
+		return board.Info{Origin: v.Name(), VerifierKey: vkey, VotersVoted: voted}, err
+	}
 }
 
 // viewOrNil keeps a nil *results.View from becoming a non-nil interface.
@@ -239,8 +284,9 @@ func prepare(ctx context.Context, cfg Config, conn *Conn) (*prepared, error) {
 }
 
 // counted is closed once the simulation has finished and the results count every ballot in the ledger
-// (and, when the simulation closes the polls, show them closed).
-func counted(run *Running, closesPolls bool) <-chan struct{} {
+// (and, when the simulation closes the polls, show them closed), and so does the bulletin board's
+// published checkpoint when boardDir is set.
+func counted(run *Running, closesPolls bool, boardDir string) <-chan struct{} {
 	ch := make(chan struct{})
 	go func() {
 		select {
@@ -253,7 +299,16 @@ func counted(run *Running, closesPolls bool) <-chan struct{} {
 		for {
 			tot, err := run.Store.BallotCount(context.Background())
 			cur := run.View.Current()
-			if err == nil && cur.BallotsCounted == tot && (!closesPolls || cur.PollsClosed) {
+			onBoard := tot
+			if boardDir != "" {
+				n, err := board.PublishedSize(boardDir)
+				if err != nil {
+					onBoard = -1
+				} else {
+					onBoard = int64(n)
+				}
+			}
+			if err == nil && cur.BallotsCounted == tot && onBoard == tot && (!closesPolls || cur.PollsClosed) {
 				close(ch)
 				return
 			}

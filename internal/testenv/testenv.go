@@ -21,9 +21,15 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"k8s.io/klog/v2"
 
 	"github.com/election/election/internal/stream"
 )
+
+func init() {
+	// tessera logs through klog, which writes to stderr unless told otherwise; tests keep quiet.
+	klog.SetSlogLogger(slog.New(slog.DiscardHandler))
+}
 
 // Logger returns a logger that writes to the test log when -v is given, and is silent otherwise.
 func Logger(t testing.TB) *slog.Logger {

@@ -58,6 +58,8 @@ type Config struct {
 	Limits Limits
 	// Timeouts of every connection; unset ones take DefaultTimeouts'.
 	Timeouts Timeouts
+	// Board, if set, is the bulletin board this instance publishes.
+	Board *Board
 }
 
 // Timeouts free what slow and silent clients hold. A client must send its request's header within
@@ -120,6 +122,7 @@ type Server struct {
 	// conns and streams count open connections and event streams, in total and per client.
 	conns, streams *counter
 	photos         portraits
+	board          boardInfo
 }
 
 // New checks the config and builds the routes.
@@ -154,6 +157,9 @@ func New(cfg Config) (*Server, error) {
 	api("GET", "/api/v1/timeline", s.getTimeline)
 	api("GET", "/api/v1/events", s.events)
 	api("POST", "/api/v1/ballots", s.castBallot)
+	api("GET", "/api/v1/board", s.getBoard)
+	api("GET", "/api/v1/receipts/{code}", s.getReceipt)
+	mux.HandleFunc("GET /board/{path...}", s.boardFile)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no API at %s", r.URL.Path))
 	})
@@ -236,9 +242,6 @@ func (s *Server) getResults(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.cfg.View.Current())
 }
 
-func (s *Server) getElection(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.cfg.Index.Election)
-}
 
 func (s *Server) getTimeline(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"timeline": s.cfg.View.Current().Timeline})

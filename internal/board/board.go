@@ -1,0 +1,91 @@
+// Package board is the election's public bulletin board: every counted ballot, as an entry of an
+// append-only transparency log that anyone can check without trusting the operator.
+//
+// The log follows the C2SP tlog-tiles spec (static tiles and entry bundles under tile/, a checkpoint at
+// checkpoint), kept by tessera's POSIX storage, with checkpoints in the C2SP signed-note format, signed
+// with the election's Ed25519 board key (made at registration, kept in the ledger; its verifier key is
+// published in GET /api/v1/election). An entry is one ballot: its tracking code (the ballot's random id,
+// which the voter got as a receipt), constituency, candidate and state, nothing about the voter (Entry).
+//
+// Correctness. One Writer per election appends (the ledger's board lock fences a second one). It reads
+// committed ballots from the ledger in position order, as the relay does, and appends them in that order;
+// tessera integrates each batch into the tree before its futures resolve, and a batch lost to a crash
+// before its tree state was written is simply sequenced again. The writer records in the ledger how far
+// it has got (board size and the ledger position of the last entry's ballot). On start it compares the
+// board's integrated size with that record: the entries beyond it are the very next ballots after the
+// recorded position (the ledger's order never changes), which it checks code by code, and it resumes
+// after them. So every committed ballot is on the board once, in ledger order, across crashes.
+//
+// What the board proves, and to whom. Each checkpoint commits to every entry before it; a verifier
+// (Verify) downloads every tile, recomputes the tree and recounts, and, keeping the last checkpoint it
+// verified, proves that the board only grew since (no entry removed or changed). A voter proves their
+// own entry is included with an inclusion proof against a signed checkpoint (Receipts, and the page's
+// "Check my ballot"). A receipt proves nothing to a third party about how the voter voted: every entry on
+// the board is equally claimable by anyone who reads the board, so a voter can show a coercer any entry
+// with the coercer's choice (Selene's argument). What it does not protect against: a voter's ballot
+// dropped before it reached the ledger (the voter sees no receipt on the board), a coercer watching the
+// voter cast, and a dishonest operator who issues a receipt and never relays the ballot (the voter finds
+// it missing, which is the point of checking).
+//
+// What it must never do: put anything on the board that identifies a voter, append a ballot twice, or
+// rewrite an entry.
+package board
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/election/election/internal/ballot"
+)
+
+// Entry is one ballot on the board.
+type Entry struct {
+	Code         string `json:"code"` // the tracking code: the ballot's random id, which the voter holds
+	Constituency string `json:"constituency"`
+	Candidate    string `json:"candidate"`
+	State        string `json:"state"`
+}
+
+// EntryOf is the board entry of a ballot.
+func EntryOf(b ballot.Ballot) Entry {
+	return Entry{Code: b.ID, Constituency: b.Constituency, Candidate: b.Candidate, State: b.State}
+}
+
+// Marshal is the entry's bytes on the board: compact JSON with the fields in a fixed order.
+func (e Entry) Marshal() []byte {
+	b, _ := json.Marshal(e) // strings only: cannot fail
+	return b
+}
+
+// ParseEntry reads an entry's bytes strictly: exactly the four fields, each a non-empty string, in the
+// canonical form Marshal writes (so one ballot has one encoding on the board).
+func ParseEntry(data []byte) (Entry, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var e Entry
+	if err := dec.Decode(&e); err != nil {
+		return Entry{}, fmt.Errorf("not a board entry: %w", err)
+	}
+	if e.Code == "" || e.Constituency == "" || e.Candidate == "" || e.State == "" {
+		return Entry{}, errors.New("not a board entry: a field is empty")
+	}
+	if !bytes.Equal(e.Marshal(), data) {
+		return Entry{}, errors.New("not a board entry: not in the canonical form")
+	}
+	return e, nil
+}
+
+// Paths served under /board/: the checkpoint and the tiles, as the tlog-tiles spec lays them out.
+const (
+	CheckpointPath = "checkpoint"
+	TilePrefix     = "tile/"
+)
+
+// Public reports whether a path under the board's directory is part of the published log (the
+// checkpoint and tiles), as opposed to the writer's own state.
+func Public(path string) bool {
+	return path == CheckpointPath || strings.HasPrefix(path, TilePrefix) && !strings.Contains(path, "..")
+}

@@ -1,0 +1,283 @@
+package board_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/election/election/internal/ballot"
+	"github.com/election/election/internal/board"
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/metrics"
+	"github.com/election/election/internal/testenv"
+)
+
+// memLedger is committed ballots and the board's progress, in memory.
+type memLedger struct {
+	mu       sync.Mutex
+	ballots  []ballot.Ballot
+	size     uint64
+	pos      ballot.Position
+	locked   bool
+	failNext bool // the next SetBoardProgress fails, as if the process died just before it
+}
+
+func (l *memLedger) add(ix *election.Index, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for range n {
+		seq := int64(len(l.ballots) + 1)
+		c := ix.Candidates[int(seq*7)%len(ix.Candidates)]
+		cons := ix.Constituency[c.Constituency]
+		state := cons.State
+		if state == "" {
+			state = ix.States[int(seq)%len(ix.States)].Code
+		}
+		l.ballots = append(l.ballots, ballot.Ballot{Pos: ballot.Position{Seq: seq}, ID: fmt.Sprintf("code-%05d", seq), Candidate: c.ID,
+			Constituency: c.Constituency, State: state, CastMinute: "2026-11-25 10:00:00"})
+	}
+}
+
+func (l *memLedger) BallotsAfter(_ context.Context, pos ballot.Position, limit int) ([]ballot.Ballot, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []ballot.Ballot
+	for _, b := range l.ballots {
+		if pos.Before(b.Pos) && len(out) < limit {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+func (l *memLedger) BoardProgress(context.Context) (uint64, ballot.Position, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.size, l.pos, nil
+}
+
+func (l *memLedger) SetBoardProgress(_ context.Context, size uint64, pos ballot.Position) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failNext {
+		l.failNext = false
+		return errors.New("the process died here")
+	}
+	l.size, l.pos = size, pos
+	return nil
+}
+
+func (l *memLedger) LockBoard(context.Context) (func(), error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.locked {
+		return nil, errors.New("taken")
+	}
+	l.locked = true
+	return func() { l.mu.Lock(); l.locked = false; l.mu.Unlock() }, nil
+}
+
+func newKey(t testing.TB) (skey, vkey string) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, "election-board/test")
+	testenv.Must(t, err, "key")
+	return skey, vkey
+}
+
+func seed(t testing.TB) *election.Index {
+	e, err := election.Preset("seed")
+	testenv.Must(t, err, "preset")
+	return election.NewIndex(e)
+}
+
+func startWriter(t testing.TB, l *memLedger, dir, skey string) *board.Writer {
+	t.Helper()
+	w, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t),
+		Batch: 100, Poll: time.Millisecond, CheckpointInterval: 100 * time.Millisecond})
+	testenv.Must(t, err, "writer")
+	testenv.Must(t, w.Start(context.Background()), "start writer")
+	return w
+}
+
+// waitPublished polls the board's checkpoint until it commits to n entries.
+func waitPublished(t testing.TB, dir string, n uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) { // the polling interval
+		got, err := board.PublishedSize(dir)
+		testenv.Must(t, err, "published size")
+		if got == n {
+			return
+		}
+		if got > n || time.Now().After(deadline) {
+			t.Fatalf("the board's checkpoint commits to %d entries, want %d", got, n)
+		}
+	}
+}
+
+// entries reads every entry of the board in dir.
+func entries(t testing.TB, dir string) []board.Entry {
+	t.Helper()
+	ctx := context.Background()
+	size, err := board.PublishedSize(dir)
+	testenv.Must(t, err, "size")
+	f := client.FileFetcher{Root: dir}
+	var out []board.Entry
+	for b := uint64(0); b*256 < size; b++ {
+		bundle, err := client.GetEntryBundle(ctx, f.ReadEntryBundle, b, size)
+		testenv.Must(t, err, "bundle %d", b)
+		for _, data := range bundle.Entries {
+			e, err := board.ParseEntry(data)
+			testenv.Must(t, err, "entry")
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkBoard checks the board holds the ledger's ballots, each once, in ledger order, and that each
+// ballot's receipt verifies.
+func checkBoard(t testing.TB, l *memLedger, dir, vkey string) {
+	t.Helper()
+	got := entries(t, dir)
+	if len(got) != len(l.ballots) {
+		t.Fatalf("the board holds %d entries, the ledger %d ballots", len(got), len(l.ballots))
+	}
+	for i, b := range l.ballots {
+		if got[i] != board.EntryOf(b) {
+			t.Fatalf("entry %d is %+v, want ballot %+v", i, got[i], b)
+		}
+	}
+	for _, i := range []int{0, 1, 255, 256, len(l.ballots) - 1} {
+		code := l.ballots[i].ID
+		r, err := board.MakeReceipt(context.Background(), dir, code)
+		testenv.Must(t, err, "receipt for %s", code)
+		e, err := board.VerifyReceipt(r, vkey)
+		if err != nil || e.Code != code || r.Index != uint64(i) {
+			t.Fatalf("receipt for ballot %d: index %d, %v", i, r.Index, err)
+		}
+	}
+}
+
+func TestTheBoardHoldsEveryBallotOnceAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	ix := seed(t)
+	l := &memLedger{}
+	l.add(ix, 700)
+	dir := t.TempDir()
+	skey, vkey := newKey(t)
+	w := startWriter(t, l, dir, skey)
+	waitPublished(t, dir, 700)
+	w.Stop()
+	if w.Err() != nil {
+		t.Fatalf("a stopped writer reports %v", w.Err())
+	}
+	l.add(ix, 300)
+	w = startWriter(t, l, dir, skey)
+	defer w.Stop()
+	waitPublished(t, dir, 1000)
+	checkBoard(t, l, dir, vkey)
+}
+
+// The writer dies after a batch is on the board but before the ledger records it: the next writer finds
+// the entries beyond the record, checks them against the ballots that follow, and appends nothing twice.
+func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
+	t.Parallel()
+	ix := seed(t)
+	l := &memLedger{}
+	l.add(ix, 250)
+	dir := t.TempDir()
+	skey, vkey := newKey(t)
+	w := startWriter(t, l, dir, skey)
+	waitPublished(t, dir, 250)
+	w.Stop()
+	l.add(ix, 150)
+	l.failNext = true
+	w = startWriter(t, l, dir, skey)
+	<-w.Done() // fails on recording its first batch
+	if w.Err() == nil {
+		t.Fatal("the writer did not fail")
+	}
+	if l.size != 250 {
+		t.Fatalf("the ledger recorded %d", l.size)
+	}
+	// Also lose the code index's record of what it covers.
+	testenv.Must(t, os.Remove(filepath.Join(dir, "index", "size")), "lose the index's size")
+	w = startWriter(t, l, dir, skey)
+	defer w.Stop()
+	l.add(ix, 10)
+	waitPublished(t, dir, 410)
+	checkBoard(t, l, dir, vkey)
+}
+
+// A receipt whose entry, index or proof was changed, or whose checkpoint another key signed, does not
+// verify.
+func TestForgedReceiptsDoNotVerify(t *testing.T) {
+	t.Parallel()
+	ix := seed(t)
+	l := &memLedger{}
+	l.add(ix, 300)
+	dir := t.TempDir()
+	skey, vkey := newKey(t)
+	w := startWriter(t, l, dir, skey)
+	defer w.Stop()
+	waitPublished(t, dir, 300)
+	good, err := board.MakeReceipt(context.Background(), dir, l.ballots[42].ID)
+	testenv.Must(t, err, "receipt")
+	_, otherKey := newKey(t)
+	for name, forge := range map[string]func(r *board.Receipt) string{
+		"another candidate": func(r *board.Receipt) string {
+			e, _ := board.ParseEntry([]byte(r.Entry))
+			for _, c := range ix.Candidates {
+				if c.ID != e.Candidate {
+					e.Candidate = c.ID
+				}
+			}
+			r.Entry = string(e.Marshal())
+			return vkey
+		},
+		"another index":        func(r *board.Receipt) string { r.Index++; return vkey },
+		"a proof hash changed": func(r *board.Receipt) string { r.Proof[0] = r.Proof[1]; return vkey },
+		"another key":          func(r *board.Receipt) string { return otherKey },
+		"another code":         func(r *board.Receipt) string { r.Code = l.ballots[43].ID; return vkey },
+	} {
+		r := good
+		r.Proof = append([]string(nil), good.Proof...)
+		key := forge(&r)
+		if _, err := board.VerifyReceipt(r, key); err == nil {
+			t.Errorf("%s: the forged receipt verified", name)
+		}
+	}
+	if _, err := board.VerifyReceipt(good, vkey); err != nil {
+		t.Fatalf("the genuine receipt: %v", err)
+	}
+	if _, err := board.MakeReceipt(context.Background(), dir, "no-such-code"); !errors.Is(err, board.ErrNotOnBoard) {
+		t.Fatalf("an unknown code: %v", err)
+	}
+}
+
+func TestEntriesAreStrict(t *testing.T) {
+	t.Parallel()
+	good := board.Entry{Code: "c", Constituency: "nation", Candidate: "cand-1", State: "N"}
+	if e, err := board.ParseEntry(good.Marshal()); err != nil || e != good {
+		t.Fatalf("round trip: %+v %v", e, err)
+	}
+	for _, bad := range []string{
+		`{"code":"c","constituency":"nation","candidate":"cand-1","state":"N","voter":"v"}`,
+		`{"constituency":"nation","code":"c","candidate":"cand-1","state":"N"}`,
+		`{"code":"c","constituency":"nation","candidate":"cand-1","state":""}`,
+		`{"code":"c","constituency":"nation","candidate":"cand-1","state":"N"} `,
+		`not json`,
+	} {
+		if _, err := board.ParseEntry([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}

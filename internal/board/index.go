@@ -1,0 +1,138 @@
+package board
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The code index finds a tracking code's entry on the board without a database: 256 append-only files,
+// one per first byte of the code's SHA-256, each a list of records (the code's 16-byte key, the entry's
+// 8-byte index). The writer appends a batch's records after the batch is on the board, and then records
+// the board size the index covers; a lookup reads the one file the code's key names (1/256 of the index:
+// about 6 MB at 65 million entries). Appends are sequential, so the index costs the writer little.
+//
+// After a crash, a record may be half written (truncated away on open) or written twice (harmless: both
+// say the same), and the covered size may lag the board (the writer appends the missing records again).
+type codeIndex struct {
+	dir   string
+	files [256]*os.File
+}
+
+const (
+	indexDir    = "index"
+	indexRecord = 24
+	indexSize   = "size"
+)
+
+func codeKey(code string) [16]byte {
+	h := sha256.Sum256([]byte(code))
+	var k [16]byte
+	copy(k[:], h[:16])
+	return k
+}
+
+// openIndex opens (creating) the index under the board's directory for appending.
+func openIndex(boardDir string) (*codeIndex, error) {
+	ix := &codeIndex{dir: filepath.Join(boardDir, indexDir)}
+	if err := os.MkdirAll(ix.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("board: index: %w", err)
+	}
+	for i := range ix.files {
+		f, err := os.OpenFile(filepath.Join(ix.dir, fmt.Sprintf("%02x", i)), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			ix.Close()
+			return nil, fmt.Errorf("board: index: %w", err)
+		}
+		ix.files[i] = f
+		// A record half written by a crash is dropped; the writer appends it again.
+		info, err := f.Stat()
+		if err == nil && info.Size()%indexRecord != 0 {
+			err = f.Truncate(info.Size() - info.Size()%indexRecord)
+		}
+		if err == nil {
+			_, err = f.Seek(0, io.SeekEnd)
+		}
+		if err != nil {
+			ix.Close()
+			return nil, fmt.Errorf("board: index: %w", err)
+		}
+	}
+	return ix, nil
+}
+
+// Close closes the files.
+func (ix *codeIndex) Close() {
+	for _, f := range ix.files {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// covered is the board size the index covers.
+func (ix *codeIndex) covered() (uint64, error) {
+	data, err := os.ReadFile(filepath.Join(ix.dir, indexSize))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("board: index: %w", err)
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+}
+
+// add appends the codes of the entries first, first+1, ..., then records that the index covers the board
+// up to first+len(codes).
+func (ix *codeIndex) add(first uint64, codes []string) error {
+	var buf [256][]byte
+	for i, code := range codes {
+		k := codeKey(code)
+		var rec [indexRecord]byte
+		copy(rec[:16], k[:])
+		binary.BigEndian.PutUint64(rec[16:], first+uint64(i))
+		buf[k[0]] = append(buf[k[0]], rec[:]...)
+	}
+	for i, b := range buf {
+		if len(b) == 0 {
+			continue
+		}
+		if _, err := ix.files[i].Write(b); err != nil {
+			return fmt.Errorf("board: index: %w", err)
+		}
+	}
+	// The size file is replaced whole (a rename), so a crash leaves the old one or the new one.
+	tmp := filepath.Join(ix.dir, indexSize+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(first+uint64(len(codes)), 10)), 0o600); err != nil {
+		return fmt.Errorf("board: index: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(ix.dir, indexSize)); err != nil {
+		return fmt.Errorf("board: index: %w", err)
+	}
+	return nil
+}
+
+// lookup finds the index of the entry with this tracking code in the index under boardDir; ok is false
+// when the code is not (yet) there.
+func lookup(boardDir, code string) (index uint64, ok bool, err error) {
+	k := codeKey(code)
+	data, err := os.ReadFile(filepath.Join(boardDir, indexDir, fmt.Sprintf("%02x", k[0])))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("board: index: %w", err)
+	}
+	for off := 0; off+indexRecord <= len(data); off += indexRecord {
+		if [16]byte(data[off:off+16]) == k {
+			return binary.BigEndian.Uint64(data[off+16 : off+indexRecord]), true, nil
+		}
+	}
+	return 0, false, nil
+}
