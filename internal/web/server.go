@@ -242,7 +242,6 @@ func (s *Server) getResults(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.cfg.View.Current())
 }
 
-
 func (s *Server) getTimeline(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"timeline": s.cfg.View.Current().Timeline})
 }
