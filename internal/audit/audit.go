@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/election/election/internal/board"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/stream"
@@ -41,6 +42,8 @@ type Config struct {
 	// Wait is how long to wait for the pipeline to catch up before reporting differences.
 	Wait time.Duration
 	Out  io.Writer
+	// Board, if set, is the bulletin board's directory: its entries are reconciled with the ledger too.
+	Board string
 }
 
 // Finding is one difference.
@@ -59,6 +62,8 @@ type Report struct {
 	Tallied       int64
 	// Embargoed: the election's results are embargoed and its polls are open.
 	Embargoed bool
+	// OnBoard is how many ballots the bulletin board holds (-1 when it was not audited).
+	OnBoard int64
 	// Foreign is how many records on votes_topic were not ballots of this election's relay (forged,
 	// malformed, or misplaced) and were skipped by the tally. They change no count, so they are not a
 	// discrepancy, but someone wrote them: the audit fails while there are any.
@@ -68,13 +73,14 @@ type Report struct {
 	Moving bool
 }
 
-// Behind is how many ballots the ledger holds that the tally has not counted yet, when that is all the
-// audit found (every Kafka count at or below the ledger's); 0 otherwise.
+// Behind is how many ballots the ledger holds that the tally (or the board) has not counted yet, when that
+// is all the audit found (every count at or below the ledger's); 0 otherwise.
 func (r Report) Behind() int64 {
-	if r.Tallied >= r.LedgerBallots {
-		return 0
+	n := r.LedgerBallots - r.Tallied
+	if r.OnBoard >= 0 {
+		n = max(n, r.LedgerBallots-r.OnBoard)
 	}
-	return r.LedgerBallots - r.Tallied
+	return max(n, 0)
 }
 
 // OK reports whether the audit found nothing wrong: no discrepancy, no foreign record, nothing behind.
@@ -180,6 +186,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		// While an embargoed election's polls are open, nothing publishes candidates' totals.
 		embargoed := cfg.Index.Embargoed() && !closed && (cfg.Index.Polls.Closes.IsZero() || time.Now().Before(cfg.Index.Polls.Closes))
 		rep := compare(cfg, tot, k, embargoed)
+		if cfg.Board != "" {
+			rc, err := board.RecountDir(ctx, cfg.Board)
+			if err != nil {
+				return rep, err
+			}
+			rep.compareBoard(cfg, tot, rc)
+		}
 		if len(rep.Findings) == 0 || time.Now().After(deadline) {
 			if rep.Behind() > 0 {
 				// Whether the tally committed anything while the audit waited: the state topic grew.
@@ -203,6 +216,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 func printReport(w io.Writer, r Report, waited time.Duration) {
 	fmt.Fprintf(w, "ledger: %d ballots, %d voters marked as voted\n", r.LedgerBallots, r.VotersVoted)
 	fmt.Fprintf(w, "kafka: %d ballots tallied\n", r.Tallied)
+	if r.OnBoard >= 0 {
+		fmt.Fprintf(w, "board: %d ballots on the bulletin board\n", r.OnBoard)
+	}
 	if r.Embargoed {
 		fmt.Fprintf(w, "results are embargoed until the polls close: aggregated_votes_per_candidate holds no totals yet and was not compared\n")
 	}
@@ -211,11 +227,15 @@ func printReport(w io.Writer, r Report, waited time.Duration) {
 	}
 	if n := r.Behind(); n > 0 && r.Discrepancy() == 0 {
 		// Not a disagreement: every count is a part of the ledger's. Say so in a line, not one line per key.
-		fmt.Fprintf(w, "behind: %d ballots committed to the ledger are not yet relayed and tallied", n)
+		why := "; the count did not move in " + waited.String() + ": the pipeline is not running (start it, e.g. `election up` on the same data, then audit again)"
 		if r.Moving {
-			fmt.Fprintf(w, "; the tally is catching up: audit again in a moment, or with a longer --wait\n")
-		} else {
-			fmt.Fprintf(w, "; the count did not move in %s: the pipeline is not running (start it, e.g. `election up` on the same data, then audit again)\n", waited)
+			why = "; the tally is catching up: audit again in a moment, or with a longer --wait"
+		}
+		if t := r.LedgerBallots - r.Tallied; t > 0 {
+			fmt.Fprintf(w, "behind: %d ballots committed to the ledger are not yet relayed and tallied%s\n", t, why)
+		}
+		if b := r.LedgerBallots - r.OnBoard; r.OnBoard >= 0 && b > 0 {
+			fmt.Fprintf(w, "behind: %d ballots committed to the ledger are not yet on the bulletin board (is its writer running?)\n", b)
 		}
 	} else {
 		for _, f := range r.Findings {
@@ -225,9 +245,28 @@ func printReport(w io.Writer, r Report, waited time.Duration) {
 	fmt.Fprintf(w, "discrepancy %d\n", r.Discrepancy())
 }
 
+// compareBoard sets the board's recount beside the ledger: the board may be behind (a ballot appears on it
+// within seconds of its commit), never ahead, and never holds a code twice.
+func (rep *Report) compareBoard(cfg Config, tot ledger.Totals, rc board.Recount) {
+	rep.OnBoard = int64(rc.Size)
+	behind := int64(rc.Size) < tot.Ballots
+	add := func(what string, l, b int64) {
+		if l != b {
+			rep.Findings = append(rep.Findings, Finding{What: what, Ledger: l, Kafka: b, Behind: behind && b < l})
+		}
+	}
+	add("ballots on the board", tot.Ballots, int64(rc.Size))
+	for _, c := range cfg.Index.Candidates {
+		add("candidate "+c.ID+" (board)", tot.PerCandidate[c.ID], rc.PerCandidate[c.ID])
+	}
+	if rc.Duplicates > 0 {
+		rep.Findings = append(rep.Findings, Finding{What: "tracking codes repeated on the board", Ledger: 0, Kafka: rc.Duplicates})
+	}
+}
+
 // compare sets the ledger's totals beside Kafka's side as it stands.
 func compare(cfg Config, tot ledger.Totals, k *kafkaSide, embargoed bool) Report {
-	rep := Report{Embargoed: embargoed}
+	rep := Report{Embargoed: embargoed, OnBoard: -1}
 	rep.LedgerBallots, rep.VotersVoted = tot.Ballots, tot.VotersVoted
 	k.mu.Lock()
 	sum := stream.Sum(k.snaps)

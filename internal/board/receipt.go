@@ -157,3 +157,45 @@ func PublishedSize(dir string) (uint64, error) {
 	cp, err := parseCheckpoint(raw)
 	return cp.Size, err
 }
+
+// Recount is the board's own count of what it holds.
+type Recount struct {
+	Size         uint64
+	PerCandidate map[string]int64
+	PerState     map[string]int64
+	// Duplicates is how many entries repeat a tracking code already on the board.
+	Duplicates int64
+}
+
+// RecountDir counts the entries of the board in dir up to its published checkpoint (the operator's
+// audit reads its own copy; anyone else uses Verify).
+func RecountDir(ctx context.Context, dir string) (Recount, error) {
+	rc := Recount{PerCandidate: map[string]int64{}, PerState: map[string]int64{}}
+	size, err := PublishedSize(dir)
+	if err != nil {
+		return rc, err
+	}
+	f := client.FileFetcher{Root: dir}
+	codes := make(map[[16]byte]bool, size)
+	for b := uint64(0); b*256 < size; b++ {
+		bundle, err := client.GetEntryBundle(ctx, f.ReadEntryBundle, b, size)
+		if err != nil {
+			return rc, fmt.Errorf("board: read bundle %d: %w", b, err)
+		}
+		for k, data := range bundle.Entries {
+			e, err := ParseEntry(data)
+			if err != nil {
+				return rc, fmt.Errorf("board: entry %d: %w", b*256+uint64(k), err)
+			}
+			key := codeKey(e.Code)
+			if codes[key] {
+				rc.Duplicates++
+			}
+			codes[key] = true
+			rc.PerCandidate[e.Candidate]++
+			rc.PerState[e.State]++
+			rc.Size++
+		}
+	}
+	return rc, nil
+}

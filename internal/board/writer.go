@@ -118,7 +118,10 @@ func (w *Writer) Start(ctx context.Context) error {
 }
 
 func (w *Writer) run(ctx context.Context) error {
-	driver, err := posix.New(ctx, posix.Config{Path: w.cfg.Dir})
+	// The appender runs until its shutdown, not until ctx ends: a batch already added when Stop comes
+	// is integrated (its futures resolve), and shutdown then flushes and stops it.
+	app := context.WithoutCancel(ctx)
+	driver, err := posix.New(app, posix.Config{Path: w.cfg.Dir})
 	if err != nil {
 		return fmt.Errorf("board: open %s: %w", w.cfg.Dir, err)
 	}
@@ -128,7 +131,7 @@ func (w *Writer) run(ctx context.Context) error {
 		WithPushback(uint(2 * w.cfg.Batch)).
 		WithCheckpointInterval(w.cfg.CheckpointInterval).
 		WithCheckpointRepublishInterval(time.Minute)
-	appender, shutdown, reader, err := tessera.NewAppender(ctx, driver, opts)
+	appender, shutdown, reader, err := tessera.NewAppender(app, driver, opts)
 	if err != nil {
 		return fmt.Errorf("board: %w", err)
 	}
@@ -144,7 +147,7 @@ func (w *Writer) run(ctx context.Context) error {
 		return err
 	}
 	defer idx.Close()
-	size, pos, err := w.resume(ctx, reader, idx)
+	size, pos, err := w.resume(app, reader, idx)
 	if err != nil {
 		return err
 	}
@@ -170,15 +173,12 @@ func (w *Writer) run(ctx context.Context) error {
 		futures := make([]tessera.IndexFuture, len(ballots))
 		codes := make([]string, len(ballots))
 		for i, b := range ballots {
-			futures[i] = appender.Add(ctx, tessera.NewEntry(EntryOf(b).Marshal()))
+			futures[i] = appender.Add(app, tessera.NewEntry(EntryOf(b).Marshal()))
 			codes[i] = b.ID
 		}
 		for i, f := range futures {
 			got, err := f()
 			if err != nil {
-				if ctx.Err() != nil {
-					return nil // stopped mid-batch: the next writer resumes from what was integrated
-				}
 				return fmt.Errorf("board: append: %w", err)
 			}
 			if got.Index != size+uint64(i) || got.IsDup {
@@ -190,10 +190,7 @@ func (w *Writer) run(ctx context.Context) error {
 		}
 		size += uint64(len(ballots))
 		pos = ballots[len(ballots)-1].Pos
-		if err := w.cfg.Ledger.SetBoardProgress(ctx, size, pos); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		if err := w.cfg.Ledger.SetBoardProgress(app, size, pos); err != nil {
 			return err
 		}
 		w.cfg.Metrics.BoardEntries.Add(float64(len(ballots)))

@@ -315,6 +315,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (boo
 	f := newFlags("audit", stderr)
 	f.connection()
 	f.fs.DurationVar(&f.wait, "wait", 30*time.Second, "how long to wait for the pipeline to catch up before reporting differences")
+	f.fs.StringVar(&f.board, "board", "", "the bulletin board's directory, reconciled too (default: DATA/board, if there is one)")
 	if err := f.parse(args); err != nil {
 		return false, err
 	}
@@ -322,7 +323,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) (boo
 	if err != nil {
 		return false, err
 	}
-	rep, err := pipeline.Audit(ctx, f.conn(), log, f.wait, stdout)
+	rep, err := pipeline.Audit(ctx, f.conn(), f.board, log, f.wait, stdout)
 	if err != nil {
 		return false, err
 	}

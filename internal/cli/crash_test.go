@@ -88,8 +88,25 @@ func TestCrashAndRestartLosesNothing(t *testing.T) {
 			if code != 0 || !strings.Contains(out.String(), "discrepancy 0") {
 				t.Fatalf("audit exit %d:\n%s\n%s\nchild logs:\n%s", code, out.String(), errs.String(), tail(logs.String(), 80))
 			}
-			if !strings.Contains(out.String(), "ballots tallied") {
+			if !strings.Contains(out.String(), "ballots tallied") || !strings.Contains(out.String(), "ballots on the bulletin board") {
 				t.Fatalf("audit output: %s", out.String())
+			}
+			t.Log(out.String())
+			// The board survived the kills too: an independent verifier, from the public endpoints of the
+			// election served again, finds every ballot once and the counts the results publish.
+			http := freePort(t)
+			var again []string
+			for _, a := range up {
+				if a != "--exit-when-done" {
+					again = append(again, a)
+				}
+			}
+			serve := child(t, &logs, append(again, "--http", http)...)
+			defer func() { serve.Process.Kill(); serve.Wait() }()
+			waitFinal(t, "http://"+http, &logs)
+			out.Reset()
+			if code := cli.Main([]string{"verify", "--from", "http://" + http}, &out, &errs); code != 0 || !strings.Contains(out.String(), "discrepancy 0") {
+				t.Fatalf("verify exit %d:\n%s\n%s", code, out.String(), errs.String())
 			}
 			t.Log(out.String())
 		}

@@ -163,10 +163,12 @@ func Run(ctx context.Context, log *slog.Logger, until <-chan struct{}, started f
 	}
 	select {
 	case <-ctx.Done():
+		log.Info("stopping")
 		return nil
 	case <-until:
 		return nil
 	case err := <-failed:
+		log.Error("stopping: a part of the process failed", "err", err)
 		return err
 	}
 }

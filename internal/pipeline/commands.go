@@ -4,9 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/election/election/internal/audit"
+	"github.com/election/election/internal/board"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/register"
 )
@@ -60,8 +63,9 @@ func ClosePolls(ctx context.Context, cfg ConnConfig, log *slog.Logger) error {
 	return conn.Store.ClosePolls(ctx, time.Now())
 }
 
-// Audit reconciles an existing election's ledger with Kafka, printing the report to out.
-func Audit(ctx context.Context, cfg ConnConfig, log *slog.Logger, wait time.Duration, out io.Writer) (audit.Report, error) {
+// Audit reconciles an existing election's ledger with Kafka and, when boardDir holds one, with the
+// bulletin board, printing the report to out.
+func Audit(ctx context.Context, cfg ConnConfig, boardDir string, log *slog.Logger, wait time.Duration, out io.Writer) (audit.Report, error) {
 	cfg.Existing = true
 	conn, err := Connect(ctx, cfg, log)
 	if err != nil {
@@ -72,5 +76,11 @@ func Audit(ctx context.Context, cfg ConnConfig, log *slog.Logger, wait time.Dura
 	if err != nil {
 		return audit.Report{}, err
 	}
-	return audit.Run(ctx, audit.Config{Store: conn.Store, Index: election.NewIndex(e), Stream: conn.Stream, Wait: wait, Out: out})
+	if boardDir == "" && cfg.DataDir != "" {
+		boardDir = filepath.Join(cfg.DataDir, "board")
+	}
+	if _, err := os.Stat(filepath.Join(boardDir, board.CheckpointPath)); err != nil {
+		boardDir = "" // no board here to audit
+	}
+	return audit.Run(ctx, audit.Config{Store: conn.Store, Index: election.NewIndex(e), Stream: conn.Stream, Wait: wait, Out: out, Board: boardDir})
 }

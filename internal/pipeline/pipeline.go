@@ -42,8 +42,8 @@ type Config struct {
 	Voters   int64
 	Sim      SimConfig
 	HTTP     HTTPConfig
-	// Board is the bulletin board's directory: written by the Board role, served by the Serve role. Empty
-	// means DATA/board with the embedded ledger, and no board at all with PostgreSQL.
+	// Board is the bulletin board's directory: written by the Board role, served by the Serve role (if it
+	// exists). Empty means DATA/board.
 	Board  string
 	Tally  TallyConfig
 	Logger *slog.Logger
@@ -112,7 +112,7 @@ func (c *Config) validate() error {
 	if c.Roles.Serve && c.HTTP.Addr == "" {
 		return errors.New("--http: an address to listen on is needed")
 	}
-	if c.Board == "" && c.Conn.PostgresURL == "" && c.Conn.DataDir != "" {
+	if c.Board == "" && c.Conn.DataDir != "" {
 		c.Board = filepath.Join(c.Conn.DataDir, "board")
 	}
 	if c.Roles.Board && c.Board == "" {

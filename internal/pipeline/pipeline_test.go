@@ -43,7 +43,7 @@ func auditOf(t *testing.T, cfg pipeline.Config) (string, int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	rep, err := pipeline.Audit(ctx, cfg.Conn, cfg.Logger, 10*time.Second, &out)
+	rep, err := pipeline.Audit(ctx, cfg.Conn, "", cfg.Logger, 10*time.Second, &out)
 	testenv.Must(t, err, "audit")
 	return out.String(), rep.Discrepancy()
 }
@@ -142,7 +142,7 @@ func TestForgedVoteRecordsAreNeitherCountedNorBlocking(t *testing.T) {
 		}
 		// The audit compares every candidate's and state's count with the ledger.
 		var out bytes.Buffer
-		rep, err := pipeline.Audit(ctx, cfg.Conn, cfg.Logger, 10*time.Second, &out)
+		rep, err := pipeline.Audit(ctx, cfg.Conn, "", cfg.Logger, 10*time.Second, &out)
 		testenv.Must(t, err, "audit")
 		if rep.Discrepancy() != 0 || rep.LedgerBallots != cast || rep.Foreign != forgeries || rep.OK() {
 			t.Fatalf("audit: discrepancy %d, ledger %d ballots, foreign %d; want 0, %d, %d:\n%s", rep.Discrepancy(), rep.LedgerBallots, rep.Foreign, cast, forgeries, out.String())

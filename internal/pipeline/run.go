@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"golang.org/x/mod/sumdb/note"
 	"time"
@@ -125,8 +126,10 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 	}
 	if cfg.Roles.Serve {
 		var pub *web.Board
-		if cfg.Board != "" {
+		if _, err := os.Stat(cfg.Board); err == nil || writer != nil {
 			pub = &web.Board{Dir: cfg.Board, Info: boardInfo(store)}
+		} else if cfg.Board != "" {
+			log.Info("no bulletin board to publish here", "board", cfg.Board)
 		}
 		run.Server, err = web.New(web.Config{Addr: cfg.HTTP.Addr, Limits: cfg.HTTP.Limits, Index: ix, View: run.View, Caster: run.Caster,
 			Board: pub, Metrics: m, Logger: component(log, "web")})
@@ -174,10 +177,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		case <-until:
 			log.Info("simulation finished and counted", "ballots", run.View.Current().BallotsCounted)
 		default:
-			log.Info("stopping")
 		}
-	} else if err == nil {
-		log.Info("stopping")
 	}
 	return err
 }

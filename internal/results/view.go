@@ -21,9 +21,10 @@ type Registry interface {
 	PollsClosed(ctx context.Context) (bool, error)
 }
 
-// Snapshots delivers the tally's committed partition counts as they are committed, until ctx ends
-// (stream.StateFollower reads them from the state topic).
+// Snapshots delivers the tally's committed partition counts (stream.StateFollower reads them from the state
+// topic): each partition's latest, then every one committed after, until ctx ends.
 type Snapshots interface {
+	Latest(ctx context.Context) ([]*stream.Snapshot, error)
 	Follow(ctx context.Context, each func([]*stream.Snapshot)) error
 }
 
@@ -85,8 +86,14 @@ func NewView(cfg ViewConfig) (*View, error) {
 // Name is the service's name.
 func (v *View) Name() string { return "results view" }
 
-// Start loads the ledger's counts, then follows the tally in the background.
+// Start loads the ledger's counts and the tally's latest committed counts, so the results are whole from
+// the first request a server answers, then follows the tally in the background.
 func (v *View) Start(ctx context.Context) error {
+	latest, err := v.cfg.Snapshots.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	v.take(latest)
 	if err := v.refresh(ctx); err != nil {
 		return err
 	}
@@ -126,19 +133,10 @@ func (v *View) refresh(ctx context.Context) error {
 	return nil
 }
 
-// follow takes in each partition's newest snapshot; a snapshot never replaces a later one.
+// follow takes in snapshots as they are committed.
 func (v *View) follow(ctx context.Context) error {
 	err := v.cfg.Snapshots.Follow(ctx, func(snaps []*stream.Snapshot) {
-		changed := false
-		v.mu.Lock()
-		for _, s := range snaps {
-			if old := v.snaps[s.Partition]; old == nil || s.NextOffset >= old.NextOffset {
-				v.snaps[s.Partition] = s
-				changed = true
-			}
-		}
-		v.mu.Unlock()
-		if changed {
+		if v.take(snaps) {
 			v.recompute()
 		}
 	})
@@ -146,6 +144,21 @@ func (v *View) follow(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// take keeps each partition's newest snapshot (a snapshot never replaces a later one) and reports whether
+// anything changed.
+func (v *View) take(snaps []*stream.Snapshot) bool {
+	changed := false
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, s := range snaps {
+		if old := v.snaps[s.Partition]; old == nil || s.NextOffset >= old.NextOffset {
+			v.snaps[s.Partition] = s
+			changed = true
+		}
+	}
+	return changed
 }
 
 func (v *View) recompute() {

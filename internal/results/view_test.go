@@ -14,8 +14,13 @@ import (
 	"github.com/election/election/internal/testenv"
 )
 
-// memSnapshots hands the view the snapshots the test sends.
-type memSnapshots struct{ ch chan []*stream.Snapshot }
+// memSnapshots hands the view the snapshots the test sends (after latest, at start).
+type memSnapshots struct {
+	latest []*stream.Snapshot
+	ch     chan []*stream.Snapshot
+}
+
+func (m memSnapshots) Latest(context.Context) ([]*stream.Snapshot, error) { return m.latest, nil }
 
 func (m memSnapshots) Follow(ctx context.Context, each func([]*stream.Snapshot)) error {
 	for {
@@ -73,7 +78,8 @@ func waitFor(t *testing.T, v *results.View, ch <-chan struct{}, what string, con
 func TestViewFollowsSnapshotsAndTheLedger(t *testing.T) {
 	t.Parallel()
 	e, _ := election.Preset("seed")
-	snaps := memSnapshots{make(chan []*stream.Snapshot)}
+	// At start, partition 1 already has a count: the view shows it from the first moment.
+	snaps := memSnapshots{latest: []*stream.Snapshot{snapshotAt(1, 1, map[string]int64{"cand-2": 1})}, ch: make(chan []*stream.Snapshot)}
 	reg := &memRegistry{}
 	v, err := results.NewView(results.ViewConfig{Index: election.NewIndex(e), Snapshots: snaps, Registry: reg, Metrics: metrics.New(),
 		Logger: testenv.Logger(t), Refresh: 5 * time.Millisecond})
@@ -82,7 +88,7 @@ func TestViewFollowsSnapshotsAndTheLedger(t *testing.T) {
 	defer unsubscribe()
 	testenv.Must(t, v.Start(context.Background()), "start")
 	defer v.Stop()
-	if r := v.Current(); r.RegisteredVoters != 10 || r.BallotsCounted != 0 {
+	if r := v.Current(); r.RegisteredVoters != 10 || r.BallotsCounted != 1 {
 		t.Fatalf("at start: %+v", r)
 	}
 	snaps.ch <- []*stream.Snapshot{snapshotAt(0, 5, map[string]int64{"cand-1": 3}), snapshotAt(1, 2, map[string]int64{"cand-2": 2})}
