@@ -29,7 +29,7 @@ type Receipt struct {
 	// Entry is the entry's bytes exactly as on the board (canonical JSON, see Entry).
 	Entry string `json:"entry,omitempty"`
 	// Proof is the RFC 6962 inclusion proof of entry Index in the checkpoint's tree, base64 hashes.
-	Proof []string `json:"inclusion_proof,omitempty"`
+	Proof []string `json:"inclusion_proof"`
 	// Checkpoint is the signed checkpoint (a C2SP signed note) the proof is against.
 	Checkpoint string `json:"checkpoint,omitempty"`
 }
@@ -80,6 +80,7 @@ func MakeReceipt(ctx context.Context, dir, code string) (Receipt, error) {
 		return r, fmt.Errorf("board: inclusion proof of entry %d: %w", index, err)
 	}
 	r.OnBoard, r.Status, r.Index, r.Entry, r.Checkpoint = true, "on the board", index, string(bundle.Entries[index%256]), string(raw)
+	r.Proof = []string{} // a board of one entry has an empty proof, which is not a missing one
 	for _, h := range hashes {
 		r.Proof = append(r.Proof, base64.StdEncoding.EncodeToString(h))
 	}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,10 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/election/election/internal/board"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/pipeline"
@@ -99,7 +103,7 @@ func startSite(t testing.TB, election string, voters int64, simulate bool) *site
 		Conn:     pipeline.ConnConfig{DataDir: t.TempDir(), KafkaListen: freeAddr(t), Prefix: testenv.Namespace(), Partitions: 2},
 		Election: register.Want{Preset: election}, Voters: voters, HTTP: pipeline.HTTPConfig{Addr: freeAddr(t)},
 		Tally: pipeline.TallyConfig{Instance: "browser"}, Logger: testenv.Logger(t),
-		Roles: pipeline.Roles{Register: true, Relay: true, Tally: true, Serve: true, Simulate: simulate}}}
+		Roles: pipeline.Roles{Register: true, Relay: true, Tally: true, Serve: true, Simulate: simulate, Board: true}}}
 	if simulate {
 		s.cfg.Sim = pipeline.SimConfig{Turnout: 0.5, Workers: 64}
 	}
@@ -811,4 +815,90 @@ func TestPageUnderEmbargo(t *testing.T) {
 	store.Close()
 	p.mustWait(`document.querySelector('#embargo').hidden && document.querySelector('[data-test=leader-name]') !== null`)
 	p.noErrors("embargo")
+}
+
+// castFor casts for voter v through the API and returns the tracking code.
+func (s *site) castFor(v int64, cand string) string {
+	s.t.Helper()
+	voter := s.gen.Voter(v)
+	body := fmt.Sprintf(`{"voter_id":%q,"credential":%q,"candidate_id":%q}`, voter.ID, s.gen.Credential(voter.ID), cand)
+	code, out := post(s.t, s.base, body)
+	if code != http.StatusCreated || out["tracking_code"] == "" {
+		s.t.Fatalf("cast: %d %v", code, out)
+	}
+	return out["tracking_code"]
+}
+
+// "Check my ballot": a genuine receipt verifies in the browser; one changed on the way (the page gets a
+// receipt whose entry names another candidate) is refused; an unknown code is not found.
+func TestPageChecksABallot(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, 30)
+	v := s.gen.Voter(3)
+	ballot := s.index.Ballot[v.Constituency]
+	chosen := ballot[1]
+	code := s.castFor(3, chosen.ID)
+	// The ballot reaches the board within a checkpoint interval.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) { // the polling interval
+		var r board.Receipt
+		if resp, err := http.Get(s.base + "/api/v1/receipts/" + code); err == nil {
+			json.NewDecoder(resp.Body).Decode(&r)
+			resp.Body.Close()
+		}
+		if r.OnBoard {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ballot never reached the board")
+		}
+	}
+	p := newPage(t, s.base)
+	p.open("/check?code=" + code)
+	if err := p.wait(`document.querySelector('[data-test=check-verified]') !== null`, 10*time.Second); err != nil {
+		var text string
+		p.eval(`document.querySelector('main').innerText`, &text)
+		p.noErrors("check my ballot")
+		t.Fatalf("the page did not verify the receipt: %v\n%s", err, text)
+	}
+	var shown string
+	p.eval(`document.querySelector('[data-test=check-candidate]').textContent`, &shown)
+	if shown != chosen.Name {
+		t.Fatalf("the page says the ballot is for %q, want %q", shown, chosen.Name)
+	}
+	p.noErrors("check my ballot")
+	p.screenshot("check")
+
+	// A receipt changed on its way to the page: another candidate in the entry.
+	other := ballot[0]
+	chromedp.ListenTarget(p.ctx, func(ev any) {
+		e, ok := ev.(*fetch.EventRequestPaused)
+		if !ok {
+			return
+		}
+		go func() {
+			c := chromedp.FromContext(p.ctx)
+			ctx := cdp.WithExecutor(p.ctx, c.Target)
+			body, err := fetch.GetResponseBody(e.RequestID).Do(ctx)
+			if err != nil {
+				fetch.ContinueRequest(e.RequestID).Do(ctx)
+				return
+			}
+			forged := strings.Replace(string(body), `\"candidate\":\"`+chosen.ID+`\"`, `\"candidate\":\"`+other.ID+`\"`, 1)
+			fetch.FulfillRequest(e.RequestID, 200).WithBody(base64.StdEncoding.EncodeToString([]byte(forged))).
+				WithResponseHeaders([]*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}}).Do(ctx)
+		}()
+	})
+	p.run(fetch.Enable().WithPatterns([]*fetch.RequestPattern{{URLPattern: "*/api/v1/receipts/*", RequestStage: fetch.RequestStageResponse}}))
+	p.open("/check?code=" + code)
+	p.mustWait(`document.querySelector('[data-test=check-failed]') !== null`)
+	var said string
+	p.eval(`document.querySelector('[data-test=check-failed]').textContent`, &said)
+	if !strings.Contains(said, "could not be verified") || !strings.Contains(said, "does not lead to the signed checkpoint") {
+		t.Fatalf("a forged receipt: the page says %q", said)
+	}
+	p.screenshot("check-forged")
+	p.run(fetch.Disable())
+
+	p.open("/check?code=no-such-code")
+	p.mustWait(`document.querySelector('[data-test=check-missing]') !== null`)
 }

@@ -168,7 +168,7 @@ func New(cfg Config) (*Server, error) {
 	})
 	mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	// The results page: one document for every view, so each view has its own URL and deep links work.
-	for _, view := range []string{"/{$}", "/parties", "/map", "/constituencies", "/constituencies/{id}", "/turnout", "/timeline"} {
+	for _, view := range []string{"/{$}", "/parties", "/map", "/constituencies", "/constituencies/{id}", "/turnout", "/timeline", "/check"} {
 		mux.HandleFunc("GET "+view, s.page)
 	}
 	mux.HandleFunc("GET /static/{path...}", s.asset)

@@ -6,6 +6,7 @@ import { h, num, pct, figure, safeURL } from './dom.js';
 import { bars, donut, seats, columns, avatar, swatch, OTHERS } from './charts.js';
 import { Table, query, setQuery } from './table.js';
 import { layout } from './tiles.js';
+import { verifyReceipt } from './verify.js';
 
 const TOP = 10; // candidates shown by name in the overview's charts; the rest are "Others"
 
@@ -357,6 +358,52 @@ function timeline(live) {
   };
 }
 
+// --- 8. Check my ballot --------------------------------------------------------------------------------
+
+function check(live) {
+  const input = h('input', { type: 'text', id: 'code', name: 'code', value: new URLSearchParams(location.search).get('code') || '',
+    placeholder: 'the tracking code you were given when you voted', autocomplete: 'off', spellcheck: 'false', class: 'code', 'data-focus': 'code' });
+  const result = h('div', { class: 'check-result', role: 'status', 'aria-live': 'polite' });
+  const form = h('form', { class: 'check-form', onsubmit: (e) => { e.preventDefault(); setQuery({ code: input.value.trim() }, true); run(); } },
+    h('label', { for: 'code' }, 'Tracking code '), input, ' ', h('button', { type: 'submit' }, 'Check'));
+  const say = (cls, test, ...kids) => result.replaceChildren(h('div', { class: `notice ${cls}`, 'data-test': test }, ...kids));
+
+  async function run() {
+    const code = input.value.trim();
+    if (!code) return say('', 'check-empty', 'Enter the tracking code you were given when you voted.');
+    say('', 'check-busy', 'Checking…');
+    try {
+      const [elec, resp] = await Promise.all([fetch('/api/v1/election', { cache: 'no-store' }),
+        fetch(`/api/v1/receipts/${encodeURIComponent(code)}`, { cache: 'no-store' })]);
+      const board = elec.ok ? (await elec.json()).board : null;
+      if (!board || !board.verifier_key) return say('bad', 'check-failed', 'This election publishes no bulletin board.');
+      const receipt = await resp.json();
+      if (resp.status === 404) return say('', 'check-missing', 'No ballot with this tracking code is on the board yet. A ballot appears within seconds of being counted; check the code, and try again in a moment.');
+      if (!resp.ok) return say('bad', 'check-failed', receipt.error || `The board answered ${resp.status}.`);
+      if (!receipt.on_board) return say('', 'check-pending', `Counted; ${receipt.status}.`);
+      const { entry, checkpoint } = await verifyReceipt(receipt, board.verifier_key);
+      const cand = live.candidate(entry.candidate);
+      say('good', 'check-verified',
+        h('p', { class: 'big' }, '✓ Your ballot is on the board'),
+        h('p', {}, 'Entry ', h('strong', { 'data-test': 'check-index' }, `#${num(receipt.index + 1)}`), ' of ', num(checkpoint.size), ': a vote for ',
+          h('strong', { 'data-test': 'check-candidate' }, cand ? cand.candidate_name : entry.candidate), ' in ', consName(live, entry.constituency), '.'),
+        h('p', { class: 'muted' }, `Checked in this browser: the board's checkpoint of ${num(checkpoint.size)} ballot${checkpoint.size === 1 ? '' : 's'} is signed with the election's key (${checkpoint.origin}), and the proof leads from your entry to it. The server was not trusted for this.`));
+    } catch (err) {
+      say('bad', 'check-failed', h('p', {}, '✗ This receipt could not be verified: ', String(err.message || err)),
+        h('p', { class: 'muted' }, 'Either the board does not hold your ballot as you cast it, or what was sent to this page was changed on the way. Keep your tracking code and tell the election authority.'));
+    }
+  }
+
+  const el = h('div', { class: 'view check' },
+    section('Check my ballot', h('p', {}, 'Every counted ballot is on a public bulletin board, with the tracking code its voter was given and nothing about the voter. Enter yours to see your ballot on the board, proven in your browser against the election\'s published key.'),
+      form, result),
+    section('What this proves, and what it does not',
+      h('p', {}, 'It proves your ballot, with your choice, is among the ballots the election counts, and that the board anyone can download holds it. Anyone can recount the board (', h('code', {}, 'election verify'), ').'),
+      h('p', {}, 'It does not let you prove to anyone else how you voted: every entry on the board is public, so anyone could claim any of them as theirs. Nobody can buy your vote with a receipt.')));
+  if (input.value) run();
+  return { title: 'Check my ballot', el, update() {} };
+}
+
 // route maps a path to a view.
 export function route(live, path) {
   const m = path.match(/^\/constituencies\/([^/]+)$/);
@@ -368,6 +415,7 @@ export function route(live, path) {
     case '/constituencies': return constituencies(live);
     case '/turnout': return turnout(live);
     case '/timeline': return timeline(live);
+    case '/check': return check(live);
     default: return null;
   }
 }
