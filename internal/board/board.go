@@ -10,11 +10,12 @@
 // Correctness. One Writer per election appends (the ledger's board lock fences a second one). It reads
 // committed ballots from the ledger in position order, as the relay does, and appends them in that order;
 // tessera integrates each batch into the tree before its futures resolve, and a batch lost to a crash
-// before its tree state was written is simply sequenced again. The writer records in the ledger how far
-// it has got (board size and the ledger position of the last entry's ballot). On start it compares the
-// board's integrated size with that record: the entries beyond it are the very next ballots after the
-// recorded position (the ledger's order never changes), which it checks code by code, and it resumes
-// after them. So every committed ballot is on the board once, in ledger order, across crashes.
+// before its tree state was written is simply sequenced again. After each round the writer records, in a
+// file beside the log, how far it has got (board size and the ledger position of the last entry's ballot;
+// never more than the board holds). On start it compares the board's integrated size with that record:
+// the entries beyond it are the very next ballots after the recorded position (the ledger's order never
+// changes), which it checks code by code, and it resumes after them. So every committed ballot is on the
+// board once, in ledger order, across crashes.
 //
 // What the board proves, and to whom. Each checkpoint commits to every entry before it; a verifier
 // (Verify) downloads every tile, recomputes the tree and recounts, and, keeping the last checkpoint it

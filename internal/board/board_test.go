@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,14 +22,11 @@ import (
 	"github.com/election/election/internal/testenv"
 )
 
-// memLedger is committed ballots and the board's progress, in memory.
+// memLedger is committed ballots in memory.
 type memLedger struct {
-	mu       sync.Mutex
-	ballots  []ballot.Ballot
-	size     uint64
-	pos      ballot.Position
-	locked   bool
-	failNext bool // the next SetBoardProgress fails, as if the process died just before it
+	mu      sync.Mutex
+	ballots []ballot.Ballot
+	locked  bool
 }
 
 func (l *memLedger) add(ix *election.Index, n int) {
@@ -59,23 +57,6 @@ func (l *memLedger) BallotsAfter(_ context.Context, pos ballot.Position, limit i
 	return out, nil
 }
 
-func (l *memLedger) BoardProgress(context.Context) (uint64, ballot.Position, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.size, l.pos, nil
-}
-
-func (l *memLedger) SetBoardProgress(_ context.Context, size uint64, pos ballot.Position) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.failNext {
-		l.failNext = false
-		return errors.New("the process died here")
-	}
-	l.size, l.pos = size, pos
-	return nil
-}
-
 func (l *memLedger) LockBoard(context.Context) (func(), error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -99,9 +80,13 @@ func seed(t testing.TB) *election.Index {
 }
 
 func startWriter(t testing.TB, l *memLedger, dir, skey string) *board.Writer {
+	return startWriterBatch(t, l, dir, skey, 100)
+}
+
+func startWriterBatch(t testing.TB, l *memLedger, dir, skey string, batch int) *board.Writer {
 	t.Helper()
 	w, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t),
-		Batch: 100, Poll: time.Millisecond, CheckpointInterval: 100 * time.Millisecond})
+		Batch: batch, Round: time.Millisecond, CheckpointInterval: 100 * time.Millisecond})
 	testenv.Must(t, err, "writer")
 	testenv.Must(t, w.Start(context.Background()), "start writer")
 	return w
@@ -186,8 +171,8 @@ func TestTheBoardHoldsEveryBallotOnceAcrossRestarts(t *testing.T) {
 	checkBoard(t, l, dir, vkey)
 }
 
-// The writer dies after a batch is on the board but before the ledger records it: the next writer finds
-// the entries beyond the record, checks them against the ballots that follow, and appends nothing twice.
+// The writer dies after rounds are on the board but before it records them: the next writer finds the
+// entries beyond the record, checks them against the ballots that follow, and appends nothing twice.
 func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 	t.Parallel()
 	ix := seed(t)
@@ -198,23 +183,24 @@ func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 	w := startWriter(t, l, dir, skey)
 	waitPublished(t, dir, 250)
 	w.Stop()
-	l.add(ix, 150)
-	l.failNext = true
-	w = startWriter(t, l, dir, skey)
-	<-w.Done() // fails on recording its first batch
-	if w.Err() == nil {
-		t.Fatal("the writer did not fail")
-	}
-	if l.size != 250 {
-		t.Fatalf("the ledger recorded %d", l.size)
-	}
-	// Also lose the code index's record of what it covers.
+	// As if the last rounds were never recorded: the record says 120, and the code index lost its count.
+	testenv.Must(t, os.WriteFile(filepath.Join(dir, "progress"), []byte("120 0:120\n"), 0o600), "rewind the record")
 	testenv.Must(t, os.Remove(filepath.Join(dir, "index", "size")), "lose the index's size")
+	l.add(ix, 160)
 	w = startWriter(t, l, dir, skey)
 	defer w.Stop()
-	l.add(ix, 10)
 	waitPublished(t, dir, 410)
 	checkBoard(t, l, dir, vkey)
+	// A record that says more than the board holds (its files replaced by an older copy) stops the writer.
+	w.Stop()
+	testenv.Must(t, os.WriteFile(filepath.Join(dir, "progress"), []byte("999 0:999\n"), 0o600), "a record ahead of the board")
+	w2, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t)})
+	testenv.Must(t, err, "writer")
+	testenv.Must(t, w2.Start(context.Background()), "start")
+	<-w2.Done()
+	if err := w2.Err(); err == nil || !strings.Contains(err.Error(), "holds 410 entries but its progress record says 999") {
+		t.Fatalf("a board behind its record: %v", err)
+	}
 }
 
 // A receipt whose entry, index or proof was changed, or whose checkpoint another key signed, does not

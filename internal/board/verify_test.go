@@ -63,7 +63,9 @@ func resultsOf(ix *election.Index, l *memLedger) *results.Results {
 }
 
 // serve publishes the site as the API does, over HTTP.
-func (s *site) serve(t *testing.T) string {
+func (s *site) serve(t *testing.T) string { return s.serveB(t) }
+
+func (s *site) serveB(t testing.TB) string {
 	t.Helper()
 	v, err := note.NewVerifier(s.vkey)
 	testenv.Must(t, err, "verifier")
@@ -246,7 +248,7 @@ func TestVerifyFindsEachTampering(t *testing.T) {
 		// than verified before does not.
 		grown := *s
 		grown.dir = copyDir(t, s.dir)
-		more := &memLedger{ballots: append(l.ballots[:0:0], l.ballots...), size: l.size, pos: l.pos}
+		more := &memLedger{ballots: append(l.ballots[:0:0], l.ballots...)}
 		more.add(s.ix, 40)
 		w = startWriter(t, more, grown.dir, skey)
 		waitPublished(t, grown.dir, n+40)

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/transparency-dev/tessera"
@@ -22,8 +26,6 @@ import (
 type Ledger interface {
 	// BallotsAfter returns committed ballots after pos in position order (the relay's source too).
 	BallotsAfter(ctx context.Context, pos ballot.Position, limit int) ([]ballot.Ballot, error)
-	BoardProgress(ctx context.Context) (uint64, ballot.Position, error)
-	SetBoardProgress(ctx context.Context, size uint64, pos ballot.Position) error
 	// LockBoard makes this process the board's only writer (ledger.Store.LockBoard).
 	LockBoard(ctx context.Context) (unlock func(), err error)
 }
@@ -37,10 +39,11 @@ type WriterConfig struct {
 	SignerKey string
 	Metrics   *metrics.Metrics
 	Logger    *slog.Logger
-	// Batch is the most ballots appended at once (4096 if 0); Poll how long to wait when the ledger had
-	// nothing new (50 ms); CheckpointInterval how often a new checkpoint is signed and published (1 s).
+	// Batch is the most ballots appended in one round (16,384 if 0); Round the least time between two
+	// rounds that are not full (200 ms): each round writes tiles and syncs them to disk, so rounds are kept
+	// few and large; CheckpointInterval how often a new checkpoint is signed and published (500 ms).
 	Batch              int
-	Poll               time.Duration
+	Round              time.Duration
 	CheckpointInterval time.Duration
 }
 
@@ -58,13 +61,13 @@ func (c *WriterConfig) validate() error {
 		return errors.New("board: no metrics")
 	}
 	if c.Batch <= 0 {
-		c.Batch = 4096
+		c.Batch = 16384
 	}
-	if c.Poll <= 0 {
-		c.Poll = 50 * time.Millisecond
+	if c.Round <= 0 {
+		c.Round = 200 * time.Millisecond
 	}
 	if c.CheckpointInterval <= 0 {
-		c.CheckpointInterval = time.Second
+		c.CheckpointInterval = 500 * time.Millisecond
 	}
 	return nil
 }
@@ -75,7 +78,6 @@ type Writer struct {
 	lifecycle.Base
 	cfg    WriterConfig
 	signer note.Signer
-	nudge  chan struct{}
 }
 
 // NewWriter checks the config.
@@ -87,7 +89,7 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("board: signing key: %w", err)
 	}
-	return &Writer{cfg: cfg, signer: signer, nudge: make(chan struct{}, 1)}, nil
+	return &Writer{cfg: cfg, signer: signer}, nil
 }
 
 // Name is the service's name.
@@ -95,14 +97,6 @@ func (w *Writer) Name() string { return "board writer" }
 
 // Origin is the board's origin line (the name of its key).
 func (w *Writer) Origin() string { return w.signer.Name() }
-
-// Nudge says new ballots were committed.
-func (w *Writer) Nudge() {
-	select {
-	case w.nudge <- struct{}{}:
-	default:
-	}
-}
 
 // Start takes the board's lock (a second writer fails here) and appends in the background until Stop.
 func (w *Writer) Start(ctx context.Context) error {
@@ -127,7 +121,7 @@ func (w *Writer) run(ctx context.Context) error {
 	}
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(w.signer).
-		WithBatching(uint(w.cfg.Batch), 20*time.Millisecond).
+		WithBatching(uint(w.cfg.Batch), 10*time.Millisecond).
 		WithPushback(uint(2 * w.cfg.Batch)).
 		WithCheckpointInterval(w.cfg.CheckpointInterval).
 		WithCheckpointRepublishInterval(time.Minute)
@@ -152,7 +146,14 @@ func (w *Writer) run(ctx context.Context) error {
 		return err
 	}
 	w.cfg.Logger.Info("board resuming", "entries", size, "after_position", pos.String(), "origin", w.signer.Name())
-	for {
+	for next := time.Now(); ; {
+		// A round that was not full waits out the rest of Round before the next.
+		select {
+		case <-time.After(time.Until(next)):
+		case <-ctx.Done():
+			return nil
+		}
+		next = time.Now().Add(w.cfg.Round)
 		ballots, err := w.cfg.Ledger.BallotsAfter(ctx, pos, w.cfg.Batch)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -160,13 +161,10 @@ func (w *Writer) run(ctx context.Context) error {
 			}
 			return err
 		}
+		if len(ballots) == w.cfg.Batch {
+			next = time.Now()
+		}
 		if len(ballots) == 0 {
-			select {
-			case <-w.nudge:
-			case <-time.After(w.cfg.Poll):
-			case <-ctx.Done():
-				return nil
-			}
 			continue
 		}
 		start := time.Now()
@@ -190,7 +188,7 @@ func (w *Writer) run(ctx context.Context) error {
 		}
 		size += uint64(len(ballots))
 		pos = ballots[len(ballots)-1].Pos
-		if err := w.cfg.Ledger.SetBoardProgress(app, size, pos); err != nil {
+		if err := writeProgress(w.cfg.Dir, size, pos); err != nil {
 			return err
 		}
 		w.cfg.Metrics.BoardEntries.Add(float64(len(ballots)))
@@ -206,12 +204,12 @@ func (w *Writer) resume(ctx context.Context, reader tessera.LogReader, idx *code
 	if err != nil {
 		return 0, ballot.Position{}, fmt.Errorf("board: integrated size: %w", err)
 	}
-	recorded, pos, err := w.cfg.Ledger.BoardProgress(ctx)
+	recorded, pos, err := readProgress(w.cfg.Dir)
 	if err != nil {
 		return 0, ballot.Position{}, err
 	}
 	if size < recorded {
-		return 0, ballot.Position{}, fmt.Errorf("board: %s holds %d entries but the ledger says %d were appended: the board's files were lost or replaced; restore them (or the whole board) before going on", w.cfg.Dir, size, recorded)
+		return 0, ballot.Position{}, fmt.Errorf("board: %s holds %d entries but its progress record says %d were appended: the board's files were lost or replaced; restore them (or the whole board) before going on", w.cfg.Dir, size, recorded)
 	}
 	for n := recorded; n < size; {
 		ballots, err := w.cfg.Ledger.BallotsAfter(ctx, pos, int(min(size-n, uint64(w.cfg.Batch))))
@@ -234,7 +232,7 @@ func (w *Writer) resume(ctx context.Context, reader tessera.LogReader, idx *code
 		}
 	}
 	if size > recorded {
-		if err := w.cfg.Ledger.SetBoardProgress(ctx, size, pos); err != nil {
+		if err := writeProgress(w.cfg.Dir, size, pos); err != nil {
 			return 0, ballot.Position{}, err
 		}
 	}
@@ -278,4 +276,37 @@ func entryIn(bundle api.EntryBundle, i uint64) (Entry, error) {
 		return Entry{}, fmt.Errorf("board: entry %d: %w", i, err)
 	}
 	return e, nil
+}
+
+// The writer's progress record, beside the log (not public): the board's size when last recorded and the
+// ledger position of the ballot of its last entry. It is replaced whole (a rename) after each round is on
+// the board, so it never says more than the board holds.
+const progressFile = "progress"
+
+func readProgress(dir string) (uint64, ballot.Position, error) {
+	data, err := os.ReadFile(filepath.Join(dir, progressFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, ballot.Position{}, nil
+	}
+	if err != nil {
+		return 0, ballot.Position{}, fmt.Errorf("board: %w", err)
+	}
+	size, pos, ok := strings.Cut(strings.TrimSpace(string(data)), " ")
+	n, err1 := strconv.ParseUint(size, 10, 64)
+	p, err2 := ballot.ParsePosition(pos)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, ballot.Position{}, fmt.Errorf("board: %s: not a progress record: %q", filepath.Join(dir, progressFile), data)
+	}
+	return n, p, nil
+}
+
+func writeProgress(dir string, size uint64, pos ballot.Position) error {
+	tmp := filepath.Join(dir, progressFile+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(size, 10)+" "+pos.String()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("board: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, progressFile)); err != nil {
+		return fmt.Errorf("board: %w", err)
+	}
+	return nil
 }

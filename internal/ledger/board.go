@@ -7,19 +7,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"golang.org/x/mod/sumdb/note"
-
-	"github.com/election/election/internal/ballot"
 )
 
 // Meta keys of the bulletin board (see the board package).
 const (
 	metaBoardSigner   = "board_signer_key"   // the note signer key (secret) that signs the board's checkpoints
 	metaBoardVerifier = "board_verifier_key" // its public verifier key
-	metaBoardSize     = "board_size"         // entries on the board when the writer last recorded its progress
-	metaBoardPosition = "board_position"     // the ledger position of the ballot of the last of those entries
 )
 
 // BoardKeys returns the election's board signing key and its public verifier key, in the signed-note
@@ -68,38 +63,6 @@ func newBoardKey() (skey, vkey string, err error) {
 func (s *Store) BoardVerifierKey(ctx context.Context) (string, error) {
 	v, _, err := s.getMeta(ctx, s.r, metaBoardVerifier)
 	return v, err
-}
-
-// BoardProgress is how far the board writer had got when it last recorded its progress: the board's
-// size then, and the ledger position of the ballot of its last entry.
-func (s *Store) BoardProgress(ctx context.Context) (uint64, ballot.Position, error) {
-	size, ok, err := s.getMeta(ctx, s.r, metaBoardSize)
-	if err != nil || !ok {
-		return 0, ballot.Position{}, err
-	}
-	n, err := strconv.ParseUint(size, 10, 64)
-	if err != nil {
-		return 0, ballot.Position{}, fmt.Errorf("ledger: %s: %w", metaBoardSize, err)
-	}
-	pos, _, err := s.getMeta(ctx, s.r, metaBoardPosition)
-	if err != nil {
-		return 0, ballot.Position{}, err
-	}
-	p, err := ballot.ParsePosition(pos)
-	if err != nil {
-		return 0, ballot.Position{}, fmt.Errorf("ledger: %s: %w", metaBoardPosition, err)
-	}
-	return n, p, nil
-}
-
-// SetBoardProgress records that the board holds size entries, the last for the ballot at pos.
-func (s *Store) SetBoardProgress(ctx context.Context, size uint64, pos ballot.Position) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.putMeta(ctx, tx, metaBoardSize, strconv.FormatUint(size, 10)); err != nil {
-			return err
-		}
-		return s.putMeta(ctx, tx, metaBoardPosition, pos.String())
-	})
 }
 
 // ErrBoardTaken: another process writes this election's board.

@@ -27,9 +27,11 @@ import (
 
 // config runs the whole election on backend b (from testenv's matrix).
 func config(t testing.TB, b testenv.Backend, preset string, voters int64) pipeline.Config {
+	data := t.TempDir()
 	return pipeline.Config{
-		Conn: pipeline.ConnConfig{DataDir: t.TempDir(), PostgresURL: b.DB.PostgresURL, Brokers: b.Brokers, KafkaListen: "127.0.0.1:0",
+		Conn: pipeline.ConnConfig{DataDir: data, PostgresURL: b.DB.PostgresURL, Brokers: b.Brokers, KafkaListen: "127.0.0.1:0",
 			Prefix: testenv.Namespace(), Partitions: 4},
+		Board:    filepath.Join(data, "board"),
 		Election: register.Want{Preset: preset}, Voters: voters,
 		Sim:  pipeline.SimConfig{Turnout: 0.8, Workers: 64, ExitWhenDone: true, ClosePolls: true},
 		HTTP: pipeline.HTTPConfig{Addr: "127.0.0.1:0"}, Tally: pipeline.TallyConfig{Instance: "test"},

@@ -94,9 +94,6 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 			if rel != nil {
 				rel.Nudge()
 			}
-			if writer != nil {
-				writer.Nudge()
-			}
 		}
 		services = append(services, run.Caster)
 	}
