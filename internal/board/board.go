@@ -8,14 +8,18 @@
 // which the voter got as a receipt), constituency, candidate and state, nothing about the voter (Entry).
 //
 // Correctness. One Writer per election appends (the ledger's board lock fences a second one). It reads
-// committed ballots from the ledger in position order, as the relay does, and appends them in that order;
-// tessera integrates each batch into the tree before its futures resolve, and a batch lost to a crash
-// before its tree state was written is simply sequenced again. After each round the writer records, in a
-// file beside the log, how far it has got (board size and the ledger position of the last entry's ballot;
+// committed ballots from the ledger in position order, as the relay does, a round at a time, and waits
+// for the whole round to be on the board before the next; tessera integrates each batch into the tree
+// before its futures resolve, and a batch lost to a crash before its tree state was written is simply
+// sequenced again. A round fills the board's next places, though not always in ledger order (tessera
+// v1.0.4 can sequence two of its internal batches out of order under load), so the writer checks that
+// every ballot of the round landed inside the round's places, once. After each round it records, in a
+// file beside the log, how far it has got (board size and the ledger position of the round's last ballot;
 // never more than the board holds). On start it compares the board's integrated size with that record:
-// the entries beyond it are the very next ballots after the recorded position (the ledger's order never
-// changes), which it checks code by code, and it resumes after them. So every committed ballot is on the
-// board once, in ledger order, across crashes.
+// the entries beyond it are the next rounds of ballots after the recorded position (the ledger's order
+// never changes), which it matches ballot by ballot; a round a crash cut short holds some of its ballots,
+// and the writer appends the rest before going on. So every committed ballot is on the board once, and
+// rounds are in ledger order, across crashes.
 //
 // What the board proves, and to whom. Each checkpoint commits to every entry before it; a verifier
 // (Verify) downloads every tile, recomputes the tree and recounts, and, keeping the last checkpoint it

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/client"
+	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/election/election/internal/ballot"
@@ -129,15 +131,25 @@ func entries(t testing.TB, dir string) []board.Entry {
 
 // checkBoard checks the board holds the ledger's ballots, each once, in ledger order, and that each
 // ballot's receipt verifies.
+// checkBoard checks that the board holds every ballot of the ledger once, exactly as it reads, and that
+// receipts find them. Ballots need not be in ledger order: tessera may order a round's entries its way.
 func checkBoard(t testing.TB, l *memLedger, dir, vkey string) {
 	t.Helper()
 	got := entries(t, dir)
 	if len(got) != len(l.ballots) {
 		t.Fatalf("the board holds %d entries, the ledger %d ballots", len(got), len(l.ballots))
 	}
-	for i, b := range l.ballots {
-		if got[i] != board.EntryOf(b) {
-			t.Fatalf("entry %d is %+v, want ballot %+v", i, got[i], b)
+	at := map[string]int{}
+	for i, e := range got {
+		if j, ok := at[e.Code]; ok {
+			t.Fatalf("entries %d and %d are both %s", j, i, e.Code)
+		}
+		at[e.Code] = i
+	}
+	for _, b := range l.ballots {
+		i, ok := at[b.ID]
+		if !ok || got[i] != board.EntryOf(b) {
+			t.Fatalf("ballot %+v is not on the board as it reads (entry %d: %+v)", b, i, got[i])
 		}
 	}
 	for _, i := range []int{0, 1, 255, 256, len(l.ballots) - 1} {
@@ -145,8 +157,8 @@ func checkBoard(t testing.TB, l *memLedger, dir, vkey string) {
 		r, err := board.MakeReceipt(context.Background(), dir, code)
 		testenv.Must(t, err, "receipt for %s", code)
 		e, err := board.VerifyReceipt(r, vkey)
-		if err != nil || e.Code != code || r.Index != uint64(i) {
-			t.Fatalf("receipt for ballot %d: index %d, %v", i, r.Index, err)
+		if err != nil || e.Code != code || r.Index != uint64(at[code]) {
+			t.Fatalf("receipt for ballot %d: index %d (the board has it at %d), %v", i, r.Index, at[code], err)
 		}
 	}
 }
@@ -200,6 +212,52 @@ func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 	<-w2.Done()
 	if err := w2.Err(); err == nil || !strings.Contains(err.Error(), "holds 410 entries but its progress record says 999") {
 		t.Fatalf("a board behind its record: %v", err)
+	}
+}
+
+// A crash can cut a round short anywhere: tessera may have sequenced the round's later entries before its
+// earlier ones (v1.0.4 does, under load), so the board holds some of the round's ballots, in any order,
+// and the progress record predates them all. The writer must append exactly the rest of the round, then
+// go on.
+func TestAWriterCompletesARoundCutShortOutOfOrder(t *testing.T) {
+	t.Parallel()
+	ix := seed(t)
+	l := &memLedger{}
+	l.add(ix, 250)
+	dir := t.TempDir()
+	skey, vkey := newKey(t)
+	w := startWriter(t, l, dir, skey)
+	waitPublished(t, dir, 250)
+	w.Stop()
+	l.add(ix, 10)
+	// What the crash left: three of the next round's ten ballots, not in ledger order.
+	ctx := context.Background()
+	signer, err := note.NewSigner(skey)
+	testenv.Must(t, err, "signer")
+	driver, err := posix.New(ctx, posix.Config{Path: dir})
+	testenv.Must(t, err, "open the board")
+	app, shutdown, _, err := tessera.NewAppender(ctx, driver, tessera.NewAppendOptions().WithCheckpointSigner(signer).WithBatching(1, time.Millisecond))
+	testenv.Must(t, err, "appender")
+	for k, i := range []int{252, 250, 255} {
+		idx, err := app.Add(ctx, tessera.NewEntry(board.EntryOf(l.ballots[i]).Marshal()))()
+		testenv.Must(t, err, "append ballot %d", i)
+		if idx.Index != uint64(250+k) {
+			t.Fatalf("ballot %d went to entry %d, want %d", i, idx.Index, 250+k)
+		}
+	}
+	testenv.Must(t, shutdown(ctx), "shut the appender down")
+	w = startWriter(t, l, dir, skey)
+	defer w.Stop()
+	waitPublished(t, dir, 260)
+	checkBoard(t, l, dir, vkey)
+	got := entries(t, dir)
+	var order []string
+	for _, e := range got[250:256] {
+		order = append(order, e.Code)
+	}
+	want := []string{l.ballots[252].ID, l.ballots[250].ID, l.ballots[255].ID, l.ballots[251].ID, l.ballots[253].ID, l.ballots[254].ID}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Fatalf("entries 250 to 255 are %v, want the three left by the crash, then the round's missing three in ledger order %v", order, want)
 	}
 }
 

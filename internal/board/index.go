@@ -88,15 +88,15 @@ func (ix *codeIndex) covered() (uint64, error) {
 	return strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
 }
 
-// add appends the codes of the entries first, first+1, ..., then records that the index covers the board
-// up to first+len(codes).
-func (ix *codeIndex) add(first uint64, codes []string) error {
+// add appends the codes' records (codes[i] is on entry at[i]), then records that the index covers the
+// board up to size covered.
+func (ix *codeIndex) add(codes []string, at []uint64, covered uint64) error {
 	var buf [256][]byte
 	for i, code := range codes {
 		k := codeKey(code)
 		var rec [indexRecord]byte
 		copy(rec[:16], k[:])
-		binary.BigEndian.PutUint64(rec[16:], first+uint64(i))
+		binary.BigEndian.PutUint64(rec[16:], at[i])
 		buf[k[0]] = append(buf[k[0]], rec[:]...)
 	}
 	for i, b := range buf {
@@ -109,7 +109,7 @@ func (ix *codeIndex) add(first uint64, codes []string) error {
 	}
 	// The size file is replaced whole (a rename), so a crash leaves the old one or the new one.
 	tmp := filepath.Join(ix.dir, indexSize+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(first+uint64(len(codes)), 10)), 0o600); err != nil {
+	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(covered, 10)), 0o600); err != nil {
 		return fmt.Errorf("board: index: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(ix.dir, indexSize)); err != nil {

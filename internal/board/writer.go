@@ -72,8 +72,8 @@ func (c *WriterConfig) validate() error {
 	return nil
 }
 
-// Writer appends every committed ballot to the board, once, in ledger order (see the package doc). It is
-// a lifecycle.Service.
+// Writer appends every committed ballot to the board, once, a round at a time in ledger order (see the
+// package doc). It is a lifecycle.Service.
 type Writer struct {
 	lifecycle.Base
 	cfg    WriterConfig
@@ -141,7 +141,7 @@ func (w *Writer) run(ctx context.Context) error {
 		return err
 	}
 	defer idx.Close()
-	size, pos, err := w.resume(app, reader, idx)
+	size, pos, err := w.resume(app, appender, reader, idx)
 	if err != nil {
 		return err
 	}
@@ -168,22 +168,7 @@ func (w *Writer) run(ctx context.Context) error {
 			continue
 		}
 		start := time.Now()
-		futures := make([]tessera.IndexFuture, len(ballots))
-		codes := make([]string, len(ballots))
-		for i, b := range ballots {
-			futures[i] = appender.Add(app, tessera.NewEntry(EntryOf(b).Marshal()))
-			codes[i] = b.ID
-		}
-		for i, f := range futures {
-			got, err := f()
-			if err != nil {
-				return fmt.Errorf("board: append: %w", err)
-			}
-			if got.Index != size+uint64(i) || got.IsDup {
-				return fmt.Errorf("board: ballot %d of a batch went to entry %d, not %d: the board has another writer", i, got.Index, size+uint64(i))
-			}
-		}
-		if err := idx.add(size, codes); err != nil {
+		if err := w.appendRound(app, appender, idx, size, ballots); err != nil {
 			return err
 		}
 		size += uint64(len(ballots))
@@ -196,10 +181,40 @@ func (w *Writer) run(ctx context.Context) error {
 	}
 }
 
+// appendRound appends a round of ballots to a board of the given size and indexes their codes. The round
+// fills the board's next len(ballots) places, but not necessarily in ledger order: tessera sequences its
+// internal batches in the order they were flushed, and v1.0.4 can flush two batches out of order under
+// load (the benchmark caught it; fixed upstream after that release). So each entry is checked to land
+// inside the round's range, once: anything else means another writer appended too.
+func (w *Writer) appendRound(ctx context.Context, appender *tessera.Appender, idx *codeIndex, size uint64, ballots []ballot.Ballot) error {
+	futures := make([]tessera.IndexFuture, len(ballots))
+	for i, b := range ballots {
+		futures[i] = appender.Add(ctx, tessera.NewEntry(EntryOf(b).Marshal()))
+	}
+	codes := make([]string, len(ballots))
+	at := make([]uint64, len(ballots))
+	taken := make([]bool, len(ballots))
+	for i, f := range futures {
+		got, err := f()
+		if err != nil {
+			return fmt.Errorf("board: append: %w", err)
+		}
+		k := got.Index - size
+		if got.IsDup || got.Index < size || k >= uint64(len(ballots)) || taken[k] {
+			return fmt.Errorf("board: ballot %d of a round went to entry %d, outside the round's entries %d to %d or to one already taken: the board has another writer", i, got.Index, size, size+uint64(len(ballots))-1)
+		}
+		taken[k] = true
+		codes[i], at[i] = ballots[i].ID, got.Index
+	}
+	return idx.add(codes, at, size+uint64(len(ballots)))
+}
+
 // resume finds where to go on from: the board's integrated size, and the ledger position of the ballot of
-// its last entry. Entries beyond what the ledger recorded are the next ballots after the recorded position
-// (they were appended in ledger order); each is checked against its ballot.
-func (w *Writer) resume(ctx context.Context, reader tessera.LogReader, idx *codeIndex) (uint64, ballot.Position, error) {
+// its last entry, and brings the board and its code index to a round's end. Entries beyond the recorded
+// size are the rounds appended after the recorded position: each whole round is the very next ballots in
+// the ledger (the ledger's order never changes), in some order (appendRound); the last may have been cut
+// short by a crash and holds only some of its ballots, and the writer appends the rest of them now.
+func (w *Writer) resume(ctx context.Context, appender *tessera.Appender, reader tessera.LogReader, idx *codeIndex) (uint64, ballot.Position, error) {
 	size, err := reader.IntegratedSize(ctx)
 	if err != nil {
 		return 0, ballot.Position{}, fmt.Errorf("board: integrated size: %w", err)
@@ -211,59 +226,190 @@ func (w *Writer) resume(ctx context.Context, reader tessera.LogReader, idx *code
 	if size < recorded {
 		return 0, ballot.Position{}, fmt.Errorf("board: %s holds %d entries but its progress record says %d were appended: the board's files were lost or replaced; restore them (or the whole board) before going on", w.cfg.Dir, size, recorded)
 	}
-	for n := recorded; n < size; {
-		ballots, err := w.cfg.Ledger.BallotsAfter(ctx, pos, int(min(size-n, uint64(w.cfg.Batch))))
+	var missing []ballot.Ballot
+	if size > recorded {
+		entries := &entryReader{ctx: ctx, reader: reader, size: size}
+		ballots := &ballotReader{ctx: ctx, ledger: w.cfg.Ledger, pos: pos, batch: w.cfg.Batch}
+		m, err := matchRounds(entries.at, recorded, size, ballots.next, 2*max(w.cfg.Batch, 1<<16))
 		if err != nil {
 			return 0, ballot.Position{}, err
 		}
-		if len(ballots) == 0 {
-			return 0, ballot.Position{}, fmt.Errorf("board: the board holds entries beyond what the ledger's ballots explain (entry %d)", n)
-		}
-		for _, b := range ballots {
-			e, err := readEntry(ctx, reader, n, size)
-			if err != nil {
-				return 0, ballot.Position{}, err
-			}
-			if e.Code != b.ID {
-				return 0, ballot.Position{}, fmt.Errorf("board: entry %d is not the ballot that follows the last one recorded: the board has another writer", n)
-			}
-			n++
-			pos = b.Pos
-		}
-	}
-	if size > recorded {
-		if err := writeProgress(w.cfg.Dir, size, pos); err != nil {
-			return 0, ballot.Position{}, err
-		}
+		missing, pos = m.missing, m.last
 	}
 	// The code index may lag the board after a crash: add what it lacks.
 	covered, err := idx.covered()
 	if err != nil {
 		return 0, ballot.Position{}, err
 	}
+	entries := &entryReader{ctx: ctx, reader: reader, size: size}
 	for n := covered; n < size; {
 		var codes []string
+		var at []uint64
 		for ; n < size && len(codes) < w.cfg.Batch; n++ {
-			e, err := readEntry(ctx, reader, n, size)
+			e, err := entries.at(n)
 			if err != nil {
 				return 0, ballot.Position{}, err
 			}
-			codes = append(codes, e.Code)
+			codes, at = append(codes, e.Code), append(at, n)
 		}
-		if err := idx.add(n-uint64(len(codes)), codes); err != nil {
+		if err := idx.add(codes, at, n); err != nil {
+			return 0, ballot.Position{}, err
+		}
+	}
+	if len(missing) > 0 {
+		w.cfg.Logger.Info("board completing a round cut short", "entries", size, "missing", len(missing))
+		if err := w.appendRound(ctx, appender, idx, size, missing); err != nil {
+			return 0, ballot.Position{}, err
+		}
+		size += uint64(len(missing))
+	}
+	if size > recorded {
+		if err := writeProgress(w.cfg.Dir, size, pos); err != nil {
 			return 0, ballot.Position{}, err
 		}
 	}
 	return size, pos, nil
 }
 
-// readEntry reads entry i of a board of the given size.
-func readEntry(ctx context.Context, r tessera.LogReader, i, size uint64) (Entry, error) {
-	bundle, err := client.GetEntryBundle(ctx, r.ReadEntryBundle, i/256, size)
-	if err != nil {
-		return Entry{}, fmt.Errorf("board: read entry %d: %w", i, err)
+// matched is what matchRounds found: the ballots a cut-short round lacks (in ledger order), and the
+// ledger position the board is complete up to once they are appended.
+type matched struct {
+	missing []ballot.Ballot
+	last    ballot.Position
+}
+
+// matchRounds matches the board's entries from..to-1 with the ledger's ballots that follow the recorded
+// position (next gives them in ledger order) as sets. Entry n and the n-th ballot are read together (a
+// whole round fills the same places on both sides), and each waits for its partner; a round ends where
+// nothing waits. Every entry must be a ballot of its round, once, exactly as the ballot reads. The
+// ballots before the last one matched that are not on the board are the rest of a round cut short. More
+// than limit waiting means the entries are not rounds of these ballots: another writer, or the wrong
+// ledger.
+func matchRounds(entry func(n uint64) (Entry, error), from, to uint64, next func() (ballot.Ballot, bool, error), limit int) (matched, error) {
+	type boardEntry struct {
+		n uint64
+		e Entry
 	}
-	return entryIn(bundle, i)
+	var (
+		m         matched
+		onBoard   = map[string]boardEntry{} // entries whose ballot has not been read yet, by code
+		inLedger  = map[string]int{}        // ballots whose entry has not been read yet: their place in read
+		read      []ballot.Ballot           // the ballots read since the last round's end, in ledger order
+		lastMatch = -1                      // the place in read of the last ballot matched
+		exhausted bool                      // the ledger has no more ballots
+	)
+	match := func(be boardEntry, i int) error {
+		if be.e != EntryOf(read[i]) {
+			return fmt.Errorf("board: entry %d carries the tracking code %s but not that ballot's choice: the board has another writer", be.n, be.e.Code)
+		}
+		lastMatch = max(lastMatch, i)
+		return nil
+	}
+	pull := func() error {
+		b, ok, err := next()
+		if err != nil || !ok {
+			exhausted = !ok
+			return err
+		}
+		read = append(read, b)
+		if be, ok := onBoard[b.ID]; ok {
+			delete(onBoard, b.ID)
+			return match(be, len(read)-1)
+		}
+		inLedger[b.ID] = len(read) - 1
+		return nil
+	}
+	for n := from; n < to; n++ {
+		e, err := entry(n)
+		if err != nil {
+			return matched{}, err
+		}
+		if i, ok := inLedger[e.Code]; ok {
+			delete(inLedger, e.Code)
+			if err := match(boardEntry{n, e}, i); err != nil {
+				return matched{}, err
+			}
+		} else if first, ok := onBoard[e.Code]; ok {
+			return matched{}, fmt.Errorf("board: entries %d and %d carry the same tracking code: the board has another writer", first.n, n)
+		} else {
+			onBoard[e.Code] = boardEntry{n, e}
+		}
+		if !exhausted {
+			if err := pull(); err != nil {
+				return matched{}, err
+			}
+		}
+		if len(onBoard) == 0 && len(inLedger) == 0 && len(read) > 0 {
+			m.last, read, lastMatch = read[len(read)-1].Pos, read[:0], -1
+		}
+		if len(onBoard)+len(inLedger) > limit {
+			return matched{}, fmt.Errorf("board: entries %d to %d are not rounds of the ballots after the recorded position: the board has another writer, or this is not its ledger", from, n)
+		}
+	}
+	for len(onBoard) > 0 {
+		if exhausted || len(inLedger) > limit {
+			var n uint64 = to
+			for _, be := range onBoard {
+				n = min(n, be.n)
+			}
+			return matched{}, fmt.Errorf("board: entry %d is not one of the ballots after the recorded position: the board has another writer, or this is not its ledger", n)
+		}
+		if err := pull(); err != nil {
+			return matched{}, err
+		}
+	}
+	if lastMatch >= 0 {
+		for _, b := range read[:lastMatch] {
+			if _, ok := inLedger[b.ID]; ok {
+				m.missing = append(m.missing, b)
+			}
+		}
+		m.last = read[lastMatch].Pos
+	}
+	return m, nil
+}
+
+// ballotReader reads the ledger's ballots after a position one at a time, a batch per query.
+type ballotReader struct {
+	ctx    context.Context
+	ledger Ledger
+	pos    ballot.Position
+	batch  int
+	buf    []ballot.Ballot
+}
+
+func (r *ballotReader) next() (ballot.Ballot, bool, error) {
+	if len(r.buf) == 0 {
+		bs, err := r.ledger.BallotsAfter(r.ctx, r.pos, r.batch)
+		if err != nil || len(bs) == 0 {
+			return ballot.Ballot{}, false, err
+		}
+		r.buf, r.pos = bs, bs[len(bs)-1].Pos
+	}
+	b := r.buf[0]
+	r.buf = r.buf[1:]
+	return b, true, nil
+}
+
+// entryReader reads the board's entries one at a time, a bundle per read.
+type entryReader struct {
+	ctx    context.Context
+	reader tessera.LogReader
+	size   uint64
+	bundle api.EntryBundle
+	index  uint64
+	have   bool
+}
+
+func (r *entryReader) at(i uint64) (Entry, error) {
+	if !r.have || r.index != i/256 {
+		b, err := client.GetEntryBundle(r.ctx, r.reader.ReadEntryBundle, i/256, r.size)
+		if err != nil {
+			return Entry{}, fmt.Errorf("board: read entry %d: %w", i, err)
+		}
+		r.bundle, r.index, r.have = b, i/256, true
+	}
+	return entryIn(r.bundle, i)
 }
 
 func entryIn(bundle api.EntryBundle, i uint64) (Entry, error) {
