@@ -54,6 +54,18 @@ sasl_port=$((kafka_port + 2))
 port_open() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 kafka_up() { port_open "$kafka_port" && port_open "$sasl_port"; }
 
+# kafka_ca is the CA of the broker that runs: another checkout's script may have started it, with its own
+# CA (found from the broker's command line, which names its server.properties beside the tls directory).
+kafka_ca() {
+  local props
+  props=$(pgrep -af 'kafka.Kafka .*server.properties' | head -1 | awk '{print $NF}')
+  if [ -n "$props" ] && [ -f "$(dirname "$props")/tls/ca.pem" ]; then
+    echo "$(dirname "$props")/tls/ca.pem"
+  else
+    echo "$state/kafka/tls/ca.pem"
+  fi
+}
+
 # make_tls makes a CA and a broker certificate for 127.0.0.1/localhost, signed by it (once).
 make_tls() {
   local dir="$1"
@@ -167,6 +179,6 @@ fi
 echo "export ELECTION_TEST_POSTGRES='$pg_url'"
 echo "export ELECTION_TEST_KAFKA='127.0.0.1:$kafka_port'"
 echo "export ELECTION_TEST_KAFKA_SASL_SSL='127.0.0.1:$sasl_port'"
-echo "export ELECTION_TEST_KAFKA_CA='$state/kafka/tls/ca.pem'"
+echo "export ELECTION_TEST_KAFKA_CA='$(kafka_ca)'"
 if command -v chromium >/dev/null 2>&1; then echo "export ELECTION_TEST_CHROMIUM='$(command -v chromium)'"; fi
 if [ -x "$state/py/bin/python" ]; then echo "export ELECTION_TEST_PYTHON='$state/py/bin/python'"; fi
