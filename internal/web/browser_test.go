@@ -782,6 +782,24 @@ func TestPageNationalElection(t *testing.T) {
 	}
 }
 
+// The seed election's one race has no state: its title is its name and status, nothing else (it read
+// "Nationwidenull").
+func TestPageSeedRaceTitle(t *testing.T) {
+	t.Parallel()
+	s := startSite(t, "seed", 200, true)
+	var detail ConstituencyDetail
+	getJSON(t, s.base+"/api/v1/constituencies/nation", &detail)
+	p := newPage(t, s.base)
+	p.open("/constituencies/nation")
+	p.mustWait(`document.querySelector('[data-test="race-ballots"]') !== null`)
+	var title string
+	p.eval(`document.querySelector('.view.constituency h2').textContent`, &title)
+	if want := "Nationwide " + detail.Status; title != want {
+		t.Errorf("the seed race's title reads %q, want %q", title, want)
+	}
+	p.noErrors("seed race")
+}
+
 // Under embargo the page says so, shows turnout, and shows no vote anywhere; once the polls close, it
 // shows the results without a reload.
 func TestPageUnderEmbargo(t *testing.T) {

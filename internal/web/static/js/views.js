@@ -288,7 +288,8 @@ function constituency(live, id) {
       }
       const state = live.index.states.get(race.state);
       view.title = race.name;
-      title.replaceChildren(race.name, state ? h('span', { class: 'muted' }, ` · ${state.name}`) : null, ' ', statusTag(race.status));
+      // replaceChildren would write a null as the text "null" (the seed race read "Nationwidenull").
+      title.replaceChildren(...[race.name, state && h('span', { class: 'muted' }, ` · ${state.name}`), ' ', statusTag(race.status)].filter(Boolean));
       head.replaceChildren(
         stat('Ballots', 'race-ballots', race.ballots, num(race.ballots)),
         stat('Registered', 'race-registered', race.registered, num(race.registered)),
