@@ -39,6 +39,7 @@ func TestBadInputFailsCleanly(t *testing.T) {
 		{"bad flag value", []string{"up", "--turnout", "2"}, "--turnout 2: must be more than 0 and at most 1"},
 		{"bad environment", []string{"up"}, `environment variable ELECTION_VOTERS="many"`},
 		{"unknown command", []string{"vote"}, `unknown command "vote"`},
+		{"unknown log format", []string{"audit", "--log-format", "xml"}, `--log-format "xml": want text or json`},
 		// Commands that need an election never create one (a mistyped --data used to make an empty ledger).
 		{"close without an election", []string{"close"}, "no election is registered there (is --data right?"},
 		{"audit without an election", []string{"audit"}, "no election is registered there (is --data right?"},
@@ -82,3 +83,19 @@ const unionElection = `{
   "states": [{"code": "HQ", "name": "Headquarters"}],
   "constituencies": [{"id": "floor-1", "name": "Floor 1", "state": "HQ"}, {"id": "floor-2", "name": "Floor 2", "state": "HQ"}]
 }`
+
+// `election version` names the build in one line; a build from a checkout without VCS stamping says the
+// commit is unknown rather than inventing one.
+func TestVersion(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := cli.Main([]string{"version"}, &out, &errs); code != 0 || errs.Len() != 0 {
+		t.Fatalf("version: exit %d, stderr %q", code, errs.String())
+	}
+	line := strings.TrimSpace(out.String())
+	if !strings.HasPrefix(line, "election ") || !strings.Contains(line, ", go1.") || strings.Count(out.String(), "\n") != 1 {
+		t.Fatalf("version printed %q", out.String())
+	}
+	if !strings.Contains(line, "commit ") {
+		t.Fatalf("version names no commit (or says it is unknown): %q", line)
+	}
+}

@@ -38,6 +38,7 @@ Usage:
   election close     close the polls: every race with ballots is decided
   election audit     reconcile the tally and the board with the ledger; prints "discrepancy N"
   election verify    check an election from its public endpoints alone: --from http://host:port
+  election version   the build: version, commit, Go
 
 Run "election COMMAND -h" for a command's flags. Every flag can also be set with an environment variable:
 ELECTION_ and the flag's name in capitals with - as _ (e.g. ELECTION_KAFKA=host:9092).
@@ -47,6 +48,10 @@ ELECTION_ and the flag's name in capitals with - as _ (e.g. ELECTION_KAFKA=host:
 func Main(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if args[0] == "version" || args[0] == "--version" || args[0] == "-version" {
+		fmt.Fprintln(stdout, Version())
 		return 0
 	}
 	tuneGC()
@@ -104,6 +109,7 @@ type flags struct {
 	fs                                                       *flag.FlagSet
 	preset, data, httpAddr, kafkaListen, kafka, postgres     string
 	prefix, instance, logLevel, csvPath, credentials, target string
+	logFormat                                                string
 	candidates, postgresFile, publicURL, board, from, state  string
 	kafkaSec                                                 stream.SecurityConfig
 	limits                                                   web.Limits
@@ -136,6 +142,7 @@ func (f *flags) connection() {
 	f.fs.StringVar(&f.prefix, "topic-prefix", "", "prefix for Kafka topics, groups and transactional ids")
 	f.fs.IntVar(&f.partitions, "partitions", 6, "partitions of votes_topic (when creating it)")
 	f.fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.fs.StringVar(&f.logFormat, "log-format", "text", "text (key=value lines) or json (one object a line)")
 }
 
 func (f *flags) election() {
@@ -180,7 +187,16 @@ func (f *flags) logger(stderr io.Writer) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	opts := &slog.HandlerOptions{Level: lv}
+	var log *slog.Logger
+	switch f.logFormat {
+	case "text", "":
+		log = slog.New(slog.NewTextHandler(stderr, opts))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(stderr, opts))
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", f.logFormat)
+	}
 	// Libraries that log through klog (tessera, for the bulletin board) log through ours, a level
 	// quieter: their notes are our debug lines, their errors stay errors.
 	klog.SetSlogLogger(slog.New(quieter{log.Handler()}).With("component", "tessera"))
@@ -335,6 +351,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) (bo
 	f.fs.StringVar(&f.from, "from", "", "the election API's base URL, e.g. http://127.0.0.1:8080 (required)")
 	f.fs.StringVar(&f.state, "state", "", "a file keeping the last checkpoint verified: the board must only have grown since")
 	f.fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.fs.StringVar(&f.logFormat, "log-format", "text", "text (key=value lines) or json (one object a line)")
 	if err := f.parse(args); err != nil {
 		return false, err
 	}

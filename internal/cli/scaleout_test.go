@@ -18,7 +18,7 @@ func TestScaleOutWithAKilledTally(t *testing.T) {
 		t.Skip("scale-out test skipped in -short mode")
 	}
 	if !testenv.HasPostgres(t) || testenv.KafkaBrokers(t) == "" {
-		t.Skip("scale-out test needs real PostgreSQL and Kafka (ELECTION_TEST_POSTGRES, ELECTION_TEST_KAFKA)")
+		t.Skip(`scale-out test needs real PostgreSQL and Kafka: ELECTION_TEST_POSTGRES and ELECTION_TEST_KAFKA are not set (eval "$(scripts/services.sh)" sets them)`)
 	}
 	t.Parallel()
 	conn := []string{"--postgres", testenv.PostgresURL(t), "--kafka", testenv.KafkaBrokers(t), "--topic-prefix", testenv.Namespace(), "--partitions", "4"}
