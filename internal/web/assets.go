@@ -101,7 +101,7 @@ func (a *assets) serve(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	body := f.body
-	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+	if acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
 		body = f.gz
 	}

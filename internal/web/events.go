@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -52,7 +51,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 
-	gz := strings.Contains(r.Header.Get("Accept-Encoding"), "gzip")
+	gz := acceptsGzip(r)
 	if gz {
 		h.Set("Content-Encoding", "gzip")
 	}

@@ -2,11 +2,14 @@ package web_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"image"
 	_ "image/png"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -140,6 +143,61 @@ func TestResultsEndpointsServeTheView(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown constituency: %s", resp.Status)
+	}
+}
+
+// The results are one body per version: an ETag that changes exactly when the results do, 304 for a
+// poller whose copy is current, and the same JSON gzipped for a client that takes it.
+func TestResultsAreCachedByVersion(t *testing.T) {
+	t.Parallel()
+	base, view := memServer(t, nil)
+	view.set(map[string]int64{"cand-1": 2})
+	get := func(header ...string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/results", nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		// A transport that leaves the body as sent (the default one would ungzip it silently).
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		testenv.Must(t, err, "get results")
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		testenv.Must(t, err, "read results")
+		return resp, body
+	}
+	first, plain := get()
+	etag := first.Header.Get("ETag")
+	if first.StatusCode != http.StatusOK || etag == "" || first.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("first: %s, ETag %q, encoding %q", first.Status, etag, first.Header.Get("Content-Encoding"))
+	}
+	var res results.Results
+	testenv.Must(t, json.Unmarshal(plain, &res), "decode")
+	if res.BallotsCounted != 2 {
+		t.Fatalf("counted %d", res.BallotsCounted)
+	}
+	if again, body := get("If-None-Match", etag); again.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Fatalf("a current copy: %s with %d bytes, want 304 and nothing", again.Status, len(body))
+	}
+	zipped, gz := get("Accept-Encoding", "gzip")
+	if zipped.Header.Get("Content-Encoding") != "gzip" || zipped.Header.Get("ETag") != etag {
+		t.Fatalf("gzip: encoding %q, ETag %q", zipped.Header.Get("Content-Encoding"), zipped.Header.Get("ETag"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	testenv.Must(t, err, "gunzip")
+	unzipped, err := io.ReadAll(zr)
+	testenv.Must(t, err, "gunzip")
+	if !bytes.Equal(unzipped, plain) {
+		t.Fatal("the gzipped results are not the plain ones")
+	}
+	view.set(map[string]int64{"cand-1": 3})
+	changed, body := get("If-None-Match", etag)
+	if changed.StatusCode != http.StatusOK || changed.Header.Get("ETag") == etag {
+		t.Fatalf("after a change: %s, ETag %q (was %q)", changed.Status, changed.Header.Get("ETag"), etag)
+	}
+	testenv.Must(t, json.Unmarshal(body, &res), "decode")
+	if res.BallotsCounted != 3 {
+		t.Fatalf("after a change, counted %d", res.BallotsCounted)
 	}
 }
 

@@ -123,6 +123,7 @@ type Server struct {
 	conns, streams *counter
 	photos         portraits
 	board          boardInfo
+	results        resultsBody
 }
 
 // New checks the config and builds the routes.
@@ -238,8 +239,8 @@ func writeError(w http.ResponseWriter, status int, field, msg string) {
 	writeJSON(w, status, apiError{Error: msg, Field: field})
 }
 
-func (s *Server) getResults(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.cfg.View.Current())
+func (s *Server) getResults(w http.ResponseWriter, r *http.Request) {
+	s.results.serve(w, r, s.cfg.View.Current())
 }
 
 func (s *Server) getTimeline(w http.ResponseWriter, _ *http.Request) {
