@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"net/http"
+	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -29,6 +30,7 @@ type Metrics struct {
 	BoardBatch       prometheus.Histogram   // seconds per board append batch
 	HTTPConns        prometheus.Gauge       // open HTTP connections
 	Refused          *prometheus.CounterVec // connections and event streams refused over a limit, by what and why
+	HTTPRequests     *prometheus.CounterVec // requests answered, by route (the pattern matched) and status code
 }
 
 // New registers the metrics on a fresh registry.
@@ -52,11 +54,31 @@ func New() *Metrics {
 	m.BoardBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "election_board_batch_seconds", Help: "Duration of one bulletin-board append batch.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	m.HTTPConns = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_http_connections", Help: "Open HTTP connections."})
 	m.Refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "election_http_refused_total", Help: "Connections and event streams refused over a limit (what: connection or stream; limit: total or per_client)."}, []string{"what", "limit"})
-	for _, c := range []prometheus.Collector{m.BoardEntries, m.BoardBatch, m.HTTPConns, m.Refused, m.BallotsCommitted, m.CastsRefused, m.CastBatch, m.BallotsRelayed, m.RelayBatch,
+	m.HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "election_http_requests_total", Help: "HTTP requests answered, by route (the pattern matched; \"unmatched\" for none) and status code."}, []string{"route", "code"})
+	f(buildInfo())
+	for _, c := range []prometheus.Collector{m.HTTPRequests, m.BoardEntries, m.BoardBatch, m.HTTPConns, m.Refused, m.BallotsCommitted, m.CastsRefused, m.CastBatch, m.BallotsRelayed, m.RelayBatch,
 		m.BallotsTallied, m.TallyTxn, m.RecordsRejected, m.ResultsBallots, m.ResultsLag, m.SSEClients} {
 		f(c)
 	}
 	return m
+}
+
+// buildInfo is a gauge of 1 whose labels name this build: module version, commit (as Go recorded it;
+// "unknown" for builds without VCS stamping) and Go version.
+func buildInfo() prometheus.Collector {
+	version, revision, goVersion := "unknown", "unknown", "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		version, goVersion = info.Main.Version, info.GoVersion
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_build_info", Help: "A constant 1, labelled with this build's version, commit and Go version.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion}})
+	g.Set(1)
+	return g
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/election/election/internal/web"
 )
@@ -36,5 +37,29 @@ func TestSimWorkersDefault(t *testing.T) {
 	}
 	if limit := web.DefaultLimits.MaxConnsPerClient; DefaultHTTPWorkers > limit {
 		t.Errorf("through the API the simulator would open %d connections from one address, above the server's default limit of %d", DefaultHTTPWorkers, limit)
+	}
+}
+
+// The count check fails only when ballots wait and the count has stood still for stuckAfter.
+func TestCountWatch(t *testing.T) {
+	w := &countWatch{stuckAfter: time.Minute}
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	steps := []struct {
+		at              time.Duration
+		ledger, counted int64
+		ok              bool
+		says            string
+	}{
+		{0, 100, 100, true, "every ballot in the ledger is counted (100)"},
+		{10 * time.Second, 150, 100, true, "50 ballots not yet counted; the count last moved 10s ago"},
+		{70 * time.Second, 150, 100, false, "50 ballots not yet counted and the count has not moved for 1m10s"},
+		{71 * time.Second, 150, 120, true, "30 ballots not yet counted; the count last moved 0s ago"},
+		{5 * time.Minute, 120, 120, true, "every ballot in the ledger is counted (120)"},
+	}
+	for _, s := range steps {
+		c := w.check(s.ledger, s.counted, t0.Add(s.at))
+		if c.OK != s.ok || !strings.Contains(c.Detail, s.says) || c.Name != "count" || c.Serving {
+			t.Errorf("at %s (ledger %d, counted %d): %+v; want ok=%v saying %q", s.at, s.ledger, s.counted, c, s.ok, s.says)
+		}
 	}
 }

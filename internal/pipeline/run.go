@@ -129,7 +129,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 			log.Info("no bulletin board to publish here", "board", cfg.Board)
 		}
 		run.Server, err = web.New(web.Config{Addr: cfg.HTTP.Addr, Limits: cfg.HTTP.Limits, Index: ix, View: run.View, Caster: run.Caster,
-			Board: pub, Metrics: m, Logger: component(log, "web")})
+			Board: pub, Health: healthChecks(store, sc, run.View), Metrics: m, Logger: component(log, "web")})
 		if err != nil {
 			return err
 		}

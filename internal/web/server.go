@@ -60,6 +60,10 @@ type Config struct {
 	Timeouts Timeouts
 	// Board, if set, is the bulletin board this instance publishes.
 	Board *Board
+	// Health, if set, is what /healthz and /readyz check beyond the server answering; its answer is kept
+	// for HealthEvery (2 s if 0).
+	Health      HealthFunc
+	HealthEvery time.Duration
 }
 
 // Timeouts free what slow and silent clients hold. A client must send its request's header within
@@ -94,6 +98,9 @@ func (c *Config) validate() error {
 	if c.Retry <= 0 {
 		c.Retry = time.Second
 	}
+	if c.HealthEvery <= 0 {
+		c.HealthEvery = 2 * time.Second
+	}
 	for _, d := range []struct {
 		set *time.Duration
 		def time.Duration
@@ -124,6 +131,7 @@ type Server struct {
 	photos         portraits
 	board          boardInfo
 	results        resultsBody
+	health         health
 }
 
 // New checks the config and builds the routes.
@@ -137,7 +145,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, assets: a, retry: newFrame(fmt.Appendf(nil, "retry: %d\n\n", cfg.Retry.Milliseconds())),
 		clock: clock{cur: cfg.View.Current(), subs: map[chan struct{}]struct{}{}},
-		conns: newCounter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerClient), streams: newCounter(cfg.Limits.MaxStreams, cfg.Limits.MaxStreamsPerClient)}
+		conns: newCounter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerClient), streams: newCounter(cfg.Limits.MaxStreams, cfg.Limits.MaxStreamsPerClient),
+		health: health{run: cfg.Health, every: cfg.HealthEvery}}
 	mux := http.NewServeMux()
 	api := func(method, path string, h http.HandlerFunc) {
 		mux.HandleFunc(method+" "+path, h)
@@ -164,9 +173,8 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no API at %s", r.URL.Path))
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	mux.HandleFunc("GET /healthz", s.getHealth)
+	mux.HandleFunc("GET /readyz", s.getReady)
 	mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	// The results page: one document for every view, so each view has its own URL and deep links work.
 	for _, view := range []string{"/{$}", "/parties", "/map", "/constituencies", "/constituencies/{id}", "/turnout", "/timeline", "/check"} {
@@ -176,7 +184,7 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /photos/{file}", s.photo)
 	mux.HandleFunc("GET /favicon.ico", s.favicon)
 	t := cfg.Timeouts
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
+	s.srv = &http.Server{Handler: s.counted(mux), ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
 		IdleTimeout: t.Idle, ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 	return s, nil
 }
