@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,12 @@ func TestBadInputFailsCleanly(t *testing.T) {
 		{"bad environment", []string{"up"}, `environment variable ELECTION_VOTERS="many"`},
 		{"unknown command", []string{"vote"}, `unknown command "vote"`},
 		{"unknown log format", []string{"audit", "--log-format", "xml"}, `--log-format "xml": want text or json`},
+		{"a preset as an argument", []string{"up", "national"}, `unexpected argument "national": did you mean --preset national?`},
+		{"a stray argument", []string{"relay", "now"}, `unexpected argument "now": election relay takes flags only`},
+		{"a mistyped flag", []string{"up", "--vorters", "5"}, `unknown flag --vorters: did you mean --voters? ("election up -h" lists its flags)`},
+		{"a flag of another command", []string{"audit", "--turnout", "0.5"}, `unknown flag --turnout ("election audit -h" lists its flags)`},
+		{"not a number", []string{"up", "--voters", "many"}, `--voters "many": not a whole number`},
+		{"not a duration", []string{"audit", "--wait", "5"}, `--wait "5": not a duration (say 30s, 5m or 1h)`},
 		// Commands that need an election never create one (a mistyped --data used to make an empty ledger).
 		{"close without an election", []string{"close"}, "no election is registered there (is --data right?"},
 		{"audit without an election", []string{"audit"}, "no election is registered there (is --data right?"},
@@ -97,5 +104,43 @@ func TestVersion(t *testing.T) {
 	}
 	if !strings.Contains(line, "commit ") {
 		t.Fatalf("version names no commit (or says it is unknown): %q", line)
+	}
+}
+
+// A command's help lists its own flags, each with its environment variable, and no other command's.
+func TestCommandHelp(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := cli.Main([]string{"audit", "-h"}, &out, &errs); code != 0 {
+		t.Fatalf("audit -h: exit %d", code)
+	}
+	help := errs.String()
+	for _, want := range []string{"Usage: election audit [flags]", "--wait duration   (ELECTION_WAIT)", "--data string   (ELECTION_DATA)"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("audit -h does not say %q:\n%s", want, help)
+		}
+	}
+	if strings.Contains(help, "--turnout") {
+		t.Errorf("audit -h lists up's --turnout:\n%s", help)
+	}
+}
+
+// An address in use is refused before anything is registered, naming the flag that moves it.
+func TestAddressInUseFailsFirst(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, c := range []struct{ flag, other string }{{"--http", "--kafka-listen"}, {"--kafka-listen", "--http"}} {
+		data := filepath.Join(t.TempDir(), "data")
+		var out, errs bytes.Buffer
+		code := cli.Main([]string{"up", "--data", data, c.flag, ln.Addr().String(), c.other, "127.0.0.1:0"}, &out, &errs)
+		want := c.flag + " " + ln.Addr().String() + ": the address is in use (another election running?); choose another with " + c.flag
+		if code == 0 || !strings.Contains(errs.String(), want) {
+			t.Errorf("exit %d, stderr %q; want %q", code, errs.String(), want)
+		}
+		if _, err := os.Stat(data); !os.IsNotExist(err) {
+			t.Errorf("%s in use: the command created %s", c.flag, data)
+		}
 	}
 }

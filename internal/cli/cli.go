@@ -95,6 +95,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// Interrupted in the middle of a step (registration, say): what is committed stays, and the same
+		// command picks up from there.
+		fmt.Fprintln(stderr, "election: stopped before it finished; run the same command again to go on from where it stopped")
+		return 130
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "election: %v\n", oneLine(err))
 		return 1
@@ -112,6 +118,7 @@ type flags struct {
 	logFormat                                                string
 	candidates, postgresFile, publicURL, board, from, state  string
 	kafkaSec                                                 stream.SecurityConfig
+	stderr                                                   io.Writer
 	limits                                                   web.Limits
 	voters                                                   int64
 	rate, turnout                                            float64
@@ -121,8 +128,11 @@ type flags struct {
 }
 
 func newFlags(cmd string, stderr io.Writer) *flags {
-	f := &flags{fs: flag.NewFlagSet("election "+cmd, flag.ContinueOnError)}
-	f.fs.SetOutput(stderr)
+	f := &flags{fs: flag.NewFlagSet("election "+cmd, flag.ContinueOnError), stderr: stderr}
+	// The flag package's own output (its error, then every flag) is replaced: an error is one line
+	// (parseError), and -h lists the flags with their environment variables (printHelp).
+	f.fs.SetOutput(io.Discard)
+	f.fs.Usage = func() {}
 	return f
 }
 
@@ -163,7 +173,7 @@ func (f *flags) simulation() {
 func (f *flags) parse(args []string) error {
 	var envErr error
 	f.fs.VisitAll(func(fl *flag.Flag) {
-		name := "ELECTION_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		name := envName(fl.Name)
 		if v, ok := os.LookupEnv(name); ok && envErr == nil {
 			if err := fl.Value.Set(v); err != nil {
 				envErr = fmt.Errorf("environment variable %s=%q: %v", name, v, err)
@@ -173,11 +183,14 @@ func (f *flags) parse(args []string) error {
 	if envErr != nil {
 		return envErr
 	}
-	if err := f.fs.Parse(args); err != nil {
+	if err := f.fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		f.printHelp(f.stderr)
 		return err
+	} else if err != nil {
+		return f.parseError(err)
 	}
 	if f.fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
+		return f.argumentError(f.fs.Arg(0))
 	}
 	return f.readSecrets()
 }
@@ -307,7 +320,31 @@ func runRoles(ctx context.Context, cmd string, args []string, roles pipeline.Rol
 	if err != nil {
 		return err
 	}
+	// Addresses in use are found before anything is registered or started, with the flag that moves them.
+	if roles.Serve {
+		if err := free(f.httpAddr, "--http"); err != nil {
+			return err
+		}
+	}
+	if f.kafka == "" {
+		if err := free(f.kafkaListen, "--kafka-listen"); err != nil {
+			return err
+		}
+	}
 	return pipeline.Run(ctx, f.config(roles, log), nil)
+}
+
+// free checks that this process could listen on addr (the check and the real listen race only with
+// another program starting in between, which the real listen then reports).
+func free(addr, flagName string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%s %s: the address is in use (another election running?); choose another with %s", flagName, addr, flagName)
+		}
+		return fmt.Errorf("%s %s: %w", flagName, addr, err)
+	}
+	return ln.Close()
 }
 
 func runClose(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -383,8 +420,16 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	cfg := f.config(pipeline.Roles{Register: true}, log)
+	next := "next: election up --data " + f.data + " runs the election (or run its roles one by one: README, \"At scale\")"
+	if f.postgres != "" || f.postgresFile != "" || f.kafka != "" {
+		next = "next: election up, or its roles one by one, with the same --postgres and --kafka flags"
+	}
 	if f.csvPath == "" {
-		return pipeline.Register(ctx, cfg)
+		if err := pipeline.Register(ctx, cfg); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "registered; "+next)
+		return nil
 	}
 	creds := f.credentials
 	if creds == "" {
@@ -394,7 +439,7 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "imported %d voters from %s; their credentials are in %s (keep it secret)\n", n, f.csvPath, creds)
+	fmt.Fprintf(stdout, "imported %d voters from %s; their credentials are in %s (keep it secret)\n%s\n", n, f.csvPath, creds, next)
 	return nil
 }
 

@@ -150,12 +150,23 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 			return err
 		}
 		services = append(services, run.Sim)
-		if cfg.Sim.ExitWhenDone {
+		if cfg.Sim.ExitWhenDone || cfg.Sim.ClosePolls && run.View != nil {
 			board := ""
 			if cfg.Roles.Board {
 				board = cfg.Board
 			}
-			until = counted(run, cfg.Sim.ClosePolls, board)
+			over := counted(run, cfg.Sim.ClosePolls, board)
+			if cfg.Sim.ExitWhenDone {
+				until = over
+			} else {
+				go func() {
+					select {
+					case <-over:
+						log.Info("the election is over: the polls are closed and every ballot is counted; the results are final", whatNext(cfg, run, false)...)
+					case <-ctx.Done():
+					}
+				}()
+			}
 		}
 	}
 	services = append(services, status.New(status.Config{Ledger: store, View: viewOrNil(run.View), Metrics: m, Logger: log}))
@@ -172,11 +183,30 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 	if err == nil && until != nil {
 		select {
 		case <-until:
-			log.Info("simulation finished and counted", "ballots", run.View.Current().BallotsCounted)
+			log.Info("simulation finished and counted", append([]any{"ballots", run.View.Current().BallotsCounted}, whatNext(cfg, run, true)...)...)
 		default:
 		}
 	}
 	return err
+}
+
+// whatNext says how to check a finished election: the audit, and the verifier against the public
+// endpoints. Only for the embedded default are the commands spelled out: elsewhere they would carry the
+// database's URL.
+func whatNext(cfg Config, run *Running, exiting bool) []any {
+	c := cfg.Conn
+	api := "http://" + cfg.HTTP.Addr
+	if run.Server != nil {
+		api = "http://" + run.Server.Addr()
+	}
+	if c.PostgresURL != "" || len(c.Brokers) > 0 {
+		return []any{"check_with", "election audit and election verify --from " + api + ", with this command's --postgres and --kafka flags"}
+	}
+	if exiting {
+		return []any{"audit", "election audit --data " + c.DataDir,
+			"verify", "election serve --data " + c.DataDir + ", then election verify --from " + api}
+	}
+	return []any{"audit", "election audit --data " + c.DataDir + " --kafka " + c.KafkaListen, "verify", "election verify --from " + api}
 }
 
 // boardInfo reads what the API publishes about the board from the ledger.

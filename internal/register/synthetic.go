@@ -76,7 +76,7 @@ func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 	}
 	cfg.Logger.Info("registering synthetic voters", "from", from, "to", cfg.Total)
 	start := time.Now()
-	bar := progress.New("registering voters", cfg.Total, cfg.Logger)
+	bar := progress.New("registering voters", cfg.Total, cfg.Logger).From(from)
 	defer bar.Finish()
 	type batch struct {
 		voters []ledger.RegisteredVoter

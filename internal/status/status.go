@@ -40,18 +40,21 @@ func New(cfg Config) lifecycle.Service {
 	return lifecycle.NewFunc("status", func(ctx context.Context) error {
 		t := time.NewTicker(cfg.Interval)
 		defer t.Stop()
+		last := ""
 		for {
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-t.C:
 			}
-			report(ctx, cfg)
+			last = report(ctx, cfg, last)
 		}
 	})
 }
 
-func report(ctx context.Context, cfg Config) {
+// report updates the lag metric and logs the status line, unless it says exactly what the last one said
+// (an election that is over, or idle, does not repeat itself every few seconds). It returns the line.
+func report(ctx context.Context, cfg Config, last string) string {
 	m := cfg.Metrics
 	attrs := []any{}
 	if cfg.View != nil {
@@ -64,5 +67,9 @@ func report(ctx context.Context, cfg Config) {
 	}
 	attrs = append(attrs, "committed_here", int64(metrics.Value(m.BallotsCommitted)), "relayed_here", int64(metrics.Value(m.BallotsRelayed)),
 		"tallied_here", int64(metrics.Value(m.BallotsTallied)))
-	cfg.Logger.Info("status", attrs...)
+	line := fmt.Sprint(attrs...)
+	if line != last {
+		cfg.Logger.Info("status", attrs...)
+	}
+	return line
 }
