@@ -16,6 +16,7 @@
 package results
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -54,6 +55,7 @@ type Results struct {
 	States         []StateRow     `json:"states"`
 	Constituencies []RaceRow      `json:"constituencies"`
 	Timeline       []MinuteRow    `json:"timeline"`
+	Call           Call           `json:"call"`
 }
 
 // CandidateRow is one candidate's result. Fields that never change are omitted from deltas (see Diff);
@@ -106,6 +108,62 @@ type RaceRow struct {
 	RunnerUp     string  `json:"runner_up,omitempty"`
 	Margin       int64   `json:"margin"`
 	Status       string  `json:"status"`
+	// Tied lists every candidate level at the top when two or more are (the leader is then empty), in the
+	// ballot's order.
+	Tied []string `json:"tied,omitempty"`
+}
+
+// sameRace reports whether two rows of one race show the same (RaceRow holds a list, so it is not
+// comparable with ==).
+func sameRace(a, b RaceRow) bool {
+	return a.Constituency == b.Constituency && a.Name == b.Name && a.State == b.State && a.Ballots == b.Ballots &&
+		a.Registered == b.Registered && a.Turnout == b.Turnout && a.Leader == b.Leader && a.LeaderParty == b.LeaderParty &&
+		a.RunnerUp == b.RunnerUp && a.Margin == b.Margin && a.Status == b.Status && slices.Equal(a.Tied, b.Tied)
+}
+
+// Call is how the election stands as far as it is certain: "majority" (Party has won a majority of the
+// seats), "hung" (no party can reach a majority any more), "too early" (either could still happen),
+// or "embargoed". Declared races have a winner for good; tied ones have none.
+type Call struct {
+	Status   string `json:"status"`
+	Party    string `json:"party"`
+	Declared int    `json:"declared"`
+	Tied     int    `json:"tied"`
+	Seats    int    `json:"seats"`
+}
+
+// Call statuses.
+const (
+	CallMajority  = "majority"
+	CallHung      = "hung"
+	CallTooEarly  = "too early"
+	CallEmbargoed = "embargoed"
+)
+
+// call decides the Call from the races and the seats each party has won.
+func call(races []RaceRow, parties []PartyRow, majority int) Call {
+	c := Call{Status: CallTooEarly, Seats: len(races)}
+	for _, r := range races {
+		switch r.Status {
+		case StatusDeclared:
+			c.Declared++
+		case StatusTied:
+			c.Tied++
+		}
+	}
+	open := c.Seats - c.Declared - c.Tied
+	most := 0
+	for _, p := range parties {
+		if p.SeatsWon >= majority && majority > 0 {
+			c.Status, c.Party = CallMajority, p.PartyID
+			return c
+		}
+		most = max(most, p.SeatsWon)
+	}
+	if most+open < majority {
+		c.Status = CallHung
+	}
+	return c
 }
 
 // MinuteRow is the ballots counted that were cast in one minute.
@@ -198,6 +256,7 @@ func Compute(in Inputs) *Results {
 		r.States = append(r.States, StateRow{State: s.Code, Name: s.Name, Ballots: b, Registered: reg,
 			Turnout: ratio(b, reg), LeadingParty: top(stateSeats[s.Code])})
 	}
+	r.Call = call(r.Constituencies, r.Parties, r.Majority)
 	if ix.Embargoed() && !in.PollsClosed {
 		embargo(r)
 	}
@@ -215,6 +274,7 @@ func Compute(in Inputs) *Results {
 // embargo leaves out of r every figure that says how anyone voted, keeping turnout.
 func embargo(r *Results) {
 	r.Embargoed, r.Leader = true, ""
+	r.Call = Call{Status: CallEmbargoed, Seats: r.Call.Seats}
 	for i := range r.Candidates {
 		r.Candidates[i].Votes, r.Candidates[i].Share = 0, 0
 	}
@@ -227,7 +287,7 @@ func embargo(r *Results) {
 	}
 	for i := range r.Constituencies {
 		c := &r.Constituencies[i]
-		c.Leader, c.LeaderParty, c.RunnerUp, c.Margin = "", "", "", 0
+		c.Leader, c.LeaderParty, c.RunnerUp, c.Margin, c.Tied = "", "", "", 0, nil
 		if c.Ballots > 0 {
 			c.Status = StatusEmbargoed
 		}
@@ -254,6 +314,13 @@ func race(ix *election.Index, cons election.Constituency, votes map[string]int64
 	}
 	row.Margin = first - second
 	final := closed || registered > 0 && ballots >= registered
+	if row.Margin == 0 {
+		for _, c := range ballot { // the ballot's order, not the sort's
+			if votes[c.ID] == first {
+				row.Tied = append(row.Tied, c.ID)
+			}
+		}
+	}
 	switch {
 	case row.Margin == 0 && final:
 		row.Status = StatusTied

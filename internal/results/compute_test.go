@@ -185,3 +185,43 @@ func TestEmbargoShowsTurnoutOnlyUntilThePollsClose(t *testing.T) {
 		t.Fatal("a live election was embargoed")
 	}
 }
+
+// Every candidate level at the top is named, in ballot order; a race that is over level stays "tied";
+// and the call says only what is certain: too early while a majority is still open, a majority once a
+// party has won one, hung once nobody can reach one.
+func TestTiesAndTheCall(t *testing.T) {
+	ix := twoRaces(t) // 3 seats, a majority is 2; A: a1 (p), a2 (q), a3 (q); B: b1 (p), b2 (q); C: c1 (p), c2 (q)
+	reg := []ledger.Registered{{Constituency: "A", State: "X", Voters: 10}, {Constituency: "B", State: "Y", Voters: 10}, {Constituency: "C", State: "Y", Voters: 10}}
+	at := func(votes map[string]int64, closed bool) *Results {
+		return Compute(Inputs{Index: ix, Registered: reg, Now: time.Unix(0, 0), PollsClosed: closed,
+			Snapshots: map[int32]*stream.Snapshot{0: snap(0, votes, nil)}})
+	}
+	r := at(map[string]int64{"a3": 2, "a1": 2, "a2": 1, "b1": 3, "b2": 1}, false)
+	a := r.Constituencies[0]
+	if a.Leader != "" || a.Status != StatusCounting || strings.Join(a.Tied, ",") != "a1,a3" {
+		t.Fatalf("level race while counting: leader %q status %q tied %v", a.Leader, a.Status, a.Tied)
+	}
+	if r.Constituencies[1].Tied != nil {
+		t.Fatalf("a race with a leader lists tied %v", r.Constituencies[1].Tied)
+	}
+	if r.Call != (Call{Status: CallTooEarly, Seats: 3}) {
+		t.Fatalf("while counting: %+v", r.Call)
+	}
+	// Polls closed: A stays tied, B and C are declared for p: p has a majority.
+	r = at(map[string]int64{"a3": 2, "a1": 2, "a2": 1, "b1": 3, "b2": 1, "c1": 2, "c2": 1}, true)
+	if r.Constituencies[0].Status != StatusTied || r.Call != (Call{Status: CallMajority, Party: "p", Declared: 2, Tied: 1, Seats: 3}) {
+		t.Fatalf("closed, p wins B and C: race A %q, call %+v", r.Constituencies[0].Status, r.Call)
+	}
+	// Polls closed: A tied, B to p, C to q: nobody can reach 2 seats.
+	r = at(map[string]int64{"a3": 2, "a1": 2, "b1": 3, "b2": 1, "c1": 1, "c2": 2}, true)
+	if r.Call != (Call{Status: CallHung, Declared: 2, Tied: 1, Seats: 3}) {
+		t.Fatalf("closed, split: %+v", r.Call)
+	}
+	// A change of ties alone reaches the event stream.
+	before := at(map[string]int64{"a1": 2, "a2": 2}, false)
+	after := at(map[string]int64{"a1": 2, "a2": 2, "a3": 2}, false)
+	d := Diff(before, after)
+	if len(d.Constituencies) != 1 || strings.Join(d.Constituencies[0].Tied, ",") != "a1,a2,a3" {
+		t.Fatalf("delta of a third candidate drawing level: %+v", d.Constituencies)
+	}
+}

@@ -22,6 +22,7 @@ type Delta struct {
 	PollsClosed      bool              `json:"polls_closed"`
 	Embargoed        bool              `json:"embargoed"`
 	Leader           string            `json:"leader"`
+	Call             Call              `json:"call"`
 	Candidates       []CandidateChange `json:"candidates,omitempty"`
 	Parties          []PartyChange     `json:"parties,omitempty"`
 	States           []StateChange     `json:"states,omitempty"`
@@ -56,15 +57,16 @@ type StateChange struct {
 
 // RaceChange is the changing part of a RaceRow.
 type RaceChange struct {
-	Constituency string  `json:"constituency_id"`
-	Ballots      int64   `json:"ballots"`
-	Registered   int64   `json:"registered"`
-	Turnout      float64 `json:"turnout"`
-	Leader       string  `json:"leader"`
-	LeaderParty  string  `json:"leader_party"`
-	RunnerUp     string  `json:"runner_up"`
-	Margin       int64   `json:"margin"`
-	Status       string  `json:"status"`
+	Constituency string   `json:"constituency_id"`
+	Ballots      int64    `json:"ballots"`
+	Registered   int64    `json:"registered"`
+	Turnout      float64  `json:"turnout"`
+	Leader       string   `json:"leader"`
+	LeaderParty  string   `json:"leader_party"`
+	RunnerUp     string   `json:"runner_up"`
+	Margin       int64    `json:"margin"`
+	Status       string   `json:"status"`
+	Tied         []string `json:"tied"`
 }
 
 // Version names a Results for event ids: two results with the same version show the same figures.
@@ -81,7 +83,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // Diff returns what changed from old to new; both must be of the same election.
 func Diff(old, new *Results) Delta {
 	d := Delta{RegisteredVoters: new.RegisteredVoters, BallotsCounted: new.BallotsCounted, Turnout: new.Turnout,
-		UpdatedAt: new.UpdatedAt, PollsClosed: new.PollsClosed, Embargoed: new.Embargoed, Leader: new.Leader}
+		UpdatedAt: new.UpdatedAt, PollsClosed: new.PollsClosed, Embargoed: new.Embargoed, Leader: new.Leader, Call: new.Call}
 	for _, c := range changed(old.Candidates, new.Candidates) {
 		d.Candidates = append(d.Candidates, CandidateChange{c.CandidateID, c.Votes, c.Share})
 	}
@@ -91,9 +93,9 @@ func Diff(old, new *Results) Delta {
 	for _, s := range changed(old.States, new.States) {
 		d.States = append(d.States, StateChange{s.State, s.Ballots, s.Registered, s.Turnout, s.LeadingParty})
 	}
-	for _, r := range changed(old.Constituencies, new.Constituencies) {
+	for _, r := range changedBy(old.Constituencies, new.Constituencies, sameRace) {
 		d.Constituencies = append(d.Constituencies, RaceChange{r.Constituency, r.Ballots, r.Registered, r.Turnout, r.Leader,
-			r.LeaderParty, r.RunnerUp, r.Margin, r.Status})
+			r.LeaderParty, r.RunnerUp, r.Margin, r.Status, r.Tied})
 	}
 	d.Timeline = changedMinutes(old.Timeline, new.Timeline)
 	return d
@@ -107,9 +109,14 @@ func (d Delta) Empty() bool {
 // changed returns each row of new that differs from old's row at the same index (both lists are in the
 // election's order).
 func changed[T comparable](old, new []T) []T {
+	return changedBy(old, new, func(a, b T) bool { return a == b })
+}
+
+// changedBy is changed for rows compared by same.
+func changedBy[T any](old, new []T, same func(a, b T) bool) []T {
 	var out []T
 	for i, row := range new {
-		if i >= len(old) || old[i] != row {
+		if i >= len(old) || !same(old[i], row) {
 			out = append(out, row)
 		}
 	}

@@ -113,9 +113,9 @@ func (p *Publisher) publish(ctx context.Context, cl *kgo.Client, last, cur *Resu
 		for _, pr := range changed(last.Parties, cur.Parties) {
 			recs = append(recs, t.Parties.Record(&stream.PartyRecord{PartyID: pr.PartyID, Name: pr.Name, Votes: pr.Votes, SeatsWon: pr.SeatsWon, SeatsLeading: pr.SeatsLeading}, 1))
 		}
-		for _, r := range changed(last.Constituencies, cur.Constituencies) {
+		for _, r := range changedBy(last.Constituencies, cur.Constituencies, sameRace) {
 			recs = append(recs, t.Races.Record(&stream.RaceRecord{Constituency: r.Constituency, State: r.State, Ballots: r.Ballots,
-				Leader: r.Leader, RunnerUp: r.RunnerUp, Margin: r.Margin, Status: r.Status}, 1))
+				Leader: r.Leader, RunnerUp: r.RunnerUp, Margin: r.Margin, Status: r.Status, Tied: r.Tied}, 1))
 		}
 	}
 	if len(recs) == 0 {

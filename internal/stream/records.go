@@ -85,6 +85,8 @@ type RaceRecord struct {
 	RunnerUp     string `json:"runner_up_candidate_id,omitempty"`
 	Margin       int64  `json:"margin"`
 	Status       string `json:"status"`
+	// Tied lists every candidate level at the top, when two or more are.
+	Tied []string `json:"tied,omitempty"`
 }
 
 // MinuteRecord is an election.results.timeline value (key: minute).

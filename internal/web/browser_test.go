@@ -397,11 +397,13 @@ func TestPageViewsShowTheAPIsNumbers(t *testing.T) {
 		equalNum(t, "candidates", f["candidates"], float64(len(res.Candidates)))
 		equalNum(t, "ballots", f["ballots"], float64(res.BallotsCounted))
 		equalNum(t, "turnout", f["turnout"], res.Turnout)
-		leader := candidate(res, res.Leader)
-		if f["leader-name"] != leader.CandidateName {
-			t.Errorf("leader: page shows %q, API says %q", f["leader-name"], leader.CandidateName)
+		// An election of many seats leads with the call and the seats, not with one candidate.
+		if want := fmt.Sprintf("Too early to call: %d of %d races declared.", res.Call.Declared, res.Call.Seats); res.Call.Status != results.CallTooEarly || f["call"] != want {
+			t.Errorf("the call: page says %q, API %+v (want %q)", f["call"], res.Call, want)
 		}
-		equalNum(t, "leader votes", f["leader-votes"], float64(leader.Votes))
+		if f["leader-name"] != "" {
+			t.Errorf("an election of many seats shows a leading candidate card (%q)", f["leader-name"])
+		}
 		// Every candidate, with 100 rows a page.
 		p.choose(`select.size`, "100")
 		keys, rows := p.rows("candidates")
@@ -423,7 +425,7 @@ func TestPageViewsShowTheAPIsNumbers(t *testing.T) {
 			Images int
 			Bold   int
 		}
-		p.eval(`({ Text: document.querySelector('[data-test="leader-name"]').textContent === `+strconv.Quote(hostile)+`,
+		p.eval(`({ Text: [...document.querySelectorAll('[data-table=candidates] tbody th')].some(th => th.textContent === `+strconv.Quote(hostile)+`),
 			Images: document.querySelectorAll('main img:not(.photo)').length, Bold: document.querySelectorAll('main b').length })`, &shown)
 		if !shown.Text || shown.Images != 0 || shown.Bold != 0 {
 			t.Fatalf("hostile names: shown as text %v, <img> elements %d, <b> elements %d", shown.Text, shown.Images, shown.Bold)
@@ -782,14 +784,24 @@ func TestPageNationalElection(t *testing.T) {
 	}
 }
 
-// The seed election's one race has no state: its title is its name and status, nothing else (it read
-// "Nationwidenull").
-func TestPageSeedRaceTitle(t *testing.T) {
+// A one-race election (the seed) leads with its leading candidate, not with seats. Its race has no state:
+// the race's title is its name and status, nothing else (it read "Nationwidenull").
+func TestPageSeedElection(t *testing.T) {
 	t.Parallel()
 	s := startSite(t, "seed", 200, true)
 	var detail ConstituencyDetail
 	getJSON(t, s.base+"/api/v1/constituencies/nation", &detail)
+	var res results.Results
+	getJSON(t, s.base+"/api/v1/results", &res)
 	p := newPage(t, s.base)
+	p.open("/")
+	p.mustWait(`document.querySelector('[data-test="leader-name"]') !== null`)
+	f := p.figures()
+	leader := candidate(&res, res.Leader)
+	if f["leader-name"] != leader.CandidateName || f["call"] != "" {
+		t.Errorf("seed front page: leader %q (API %q), call %q (want none)", f["leader-name"], leader.CandidateName, f["call"])
+	}
+	equalNum(t, "leader votes", f["leader-votes"], float64(leader.Votes))
 	p.open("/constituencies/nation")
 	p.mustWait(`document.querySelector('[data-test="race-ballots"]') !== null`)
 	var title string
@@ -831,7 +843,7 @@ func TestPageUnderEmbargo(t *testing.T) {
 	testenv.Must(t, err, "open the ledger")
 	testenv.Must(t, store.ClosePolls(ctx, time.Now()), "close the polls")
 	store.Close()
-	p.mustWait(`document.querySelector('#embargo').hidden && document.querySelector('[data-test=leader-name]') !== null`)
+	p.mustWait(`document.querySelector('#embargo').hidden && document.querySelector('[data-test=call]') !== null && !document.querySelector('[data-test=call]').textContent.includes('embargoed') && document.querySelector('.view.overview svg') !== null`)
 	p.noErrors("embargo")
 }
 

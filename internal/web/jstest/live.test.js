@@ -49,3 +49,13 @@ test('a row the snapshot does not know is ignored', () => {
   applyDelta(r, indexResults(r), { ballots_counted: 2, candidates: [{ candidate_id: 'zz', votes: 9, share: 1 }] });
   assert.equal(r.candidates.length, 2);
 });
+
+test('the call says only what is certain', async () => {
+  const { callText } = await import('../static/js/live.js');
+  assert.equal(callText({ status: 'majority', party: 'p', declared: 300, tied: 0, seats: 543 }, 'Party P', 300), 'Party P wins a majority: 300 of 543 seats.');
+  assert.equal(callText({ status: 'majority', party: 'p', declared: 1, tied: 0, seats: 1 }, 'Party P', 1), 'Party P wins.');
+  assert.equal(callText({ status: 'hung', declared: 538, tied: 5, seats: 543 }), 'No party can reach a majority: a hung parliament (538 of 543 races declared, 5 tied).');
+  assert.equal(callText({ status: 'too early', declared: 0, tied: 0, seats: 543 }), 'Too early to call: 0 of 543 races declared.');
+  assert.equal(callText({ status: 'embargoed', seats: 543 }), 'Results are embargoed until the polls close.');
+  assert.equal(callText(undefined), '');
+});

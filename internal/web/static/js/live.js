@@ -158,3 +158,19 @@ function merge(rows, index, key) {
     if (old) Object.assign(old, row);
   }
 }
+
+// callText says how the election stands (results.Call on the server): only what is certain.
+export function callText(call, partyName, seatsWon) {
+  if (!call) return '';
+  const declared = `${call.declared} of ${call.seats} races declared` + (call.tied ? `, ${call.tied} tied` : '');
+  switch (call.status) {
+    case 'majority':
+      return call.seats === 1 ? `${partyName} wins.` : `${partyName} wins a majority: ${seatsWon} of ${call.seats} seats.`;
+    case 'hung':
+      return `No party can reach a majority: a hung parliament (${declared}).`;
+    case 'embargoed':
+      return 'Results are embargoed until the polls close.';
+    default:
+      return `Too early to call: ${declared}.`;
+  }
+}

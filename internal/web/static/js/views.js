@@ -7,6 +7,7 @@ import { bars, donut, seats, columns, avatar, swatch, OTHERS } from './charts.js
 import { Table, query, setQuery } from './table.js';
 import { layout } from './tiles.js';
 import { verifyReceipt } from './verify.js';
+import { callText } from './live.js';
 
 const TOP = 10; // candidates shown by name in the overview's charts; the rest are "Others"
 
@@ -58,8 +59,6 @@ function updatedText(r) {
 
 function overview(live) {
   const stats = h('div', { class: 'stats' });
-  const leader = h('div', { class: 'leader' });
-  const candBars = h('div', {}), candDonut = h('div', {}), partyBars = h('div', {});
   const multi = live.results.constituencies.length > 1;
   const table = new Table({
     name: 'candidates', rowKey: (c) => c.candidate_id, defaults: { sort: 'votes', dir: 'desc' },
@@ -73,16 +72,15 @@ function overview(live) {
       { id: 'share', label: multi ? '% in race' : '%', num: true, value: (c) => c.share, cell: (c) => (live.results.embargoed ? '—' : pct(c.share)) },
     ].filter(Boolean),
   });
-  const el = h('div', { class: 'view overview' },
-    stats,
-    h('div', { class: 'grid two' }, section('Leading candidate', leader), section('Votes per party', partyBars)),
-    h('div', { class: 'grid two' }, section('Votes per candidate', candBars), section('Share of the vote', candDonut)),
-    section('Results', table.el));
+  // A single race is about its candidates; an election of many seats is about seats and the majority:
+  // one candidate's votes in one of 543 races says nothing about who governs.
+  const front = multi ? seatsFront(live) : raceFront(live);
+  const el = h('div', { class: 'view overview' }, stats, ...front.sections, section(multi ? 'Candidates' : 'Results', table.el));
   return {
     title: 'Overview', el,
     update() {
       const r = live.results;
-      const declared = r.constituencies.filter((c) => c.status === 'declared').length;
+      const declared = r.call ? r.call.declared : r.constituencies.filter((c) => c.status === 'declared').length;
       stats.replaceChildren(
         stat('Registered voters', 'registered', r.registered_voters, num(r.registered_voters)),
         stat('Candidates', 'candidates', r.candidates.length, num(r.candidates.length)),
@@ -90,14 +88,24 @@ function overview(live) {
         stat('Turnout', 'turnout', r.turnout, pct(r.turnout, 2)),
         stat('Races declared', 'declared', declared, `${num(declared)} of ${num(r.constituencies.length)}`),
         stat('Last update', 'updated', r.updated_at, updatedText(r)));
+      front.update(r);
+      table.update(r.candidates);
+    },
+  };
+}
 
+// raceFront is the front page of a one-race election: the leading candidate, and the votes.
+function raceFront(live) {
+  const leader = h('div', { class: 'leader' });
+  const candBars = h('div', {}), candDonut = h('div', {}), partyBars = h('div', {});
+  return {
+    sections: [
+      h('div', { class: 'grid two' }, section('Leading candidate', leader), section('Votes per party', partyBars)),
+      h('div', { class: 'grid two' }, section('Votes per candidate', candBars), section('Share of the vote', candDonut)),
+    ],
+    update(r) {
       if (r.embargoed) {
-        const note = () => h('p', { class: 'muted', 'data-test': 'embargoed' }, 'Embargoed until the polls close.');
-        leader.replaceChildren(note());
-        candBars.replaceChildren(note());
-        candDonut.replaceChildren(note());
-        partyBars.replaceChildren(note());
-        table.update(r.candidates);
+        for (const el of [leader, candBars, candDonut, partyBars]) el.replaceChildren(embargoNote());
         return;
       }
       const lead = live.candidate(r.leader);
@@ -107,22 +115,65 @@ function overview(live) {
           h('p', { class: 'big', 'data-test': 'leader-name' }, lead.candidate_name),
           h('p', {}, partyTag(live, lead.party), ' ', lead.party_name),
           h('p', {}, figure(lead.votes, `${num(lead.votes)} votes`, { 'data-test': 'leader-votes' }), ' · ',
-            figure(lead.share, pct(lead.share), { 'data-test': 'leader-share' }),
-            multi ? ` of the votes in ${consName(live, lead.constituency)}` : ' of the votes')),
+            figure(lead.share, pct(lead.share), { 'data-test': 'leader-share' }), ' of the votes')),
       ] : [h('p', { class: 'muted' }, 'No ballots counted yet.')]));
-
       const ranked = [...r.candidates].sort((a, b) => b.votes - a.votes);
-      const top = ranked.slice(0, TOP).map((c) => ({ label: multi ? `${c.candidate_name} (${(live.party(c.party) || {}).short || ''})` : c.candidate_name,
-        value: c.votes, colour: (live.party(c.party) || {}).colour }));
+      const top = ranked.slice(0, TOP).map((c) => ({ label: c.candidate_name, value: c.votes, colour: (live.party(c.party) || {}).colour }));
       const rest = ranked.slice(TOP).reduce((a, c) => a + c.votes, 0);
       if (ranked.length > TOP) top.push({ label: `Others (${num(ranked.length - TOP)})`, value: rest, colour: OTHERS });
       candBars.replaceChildren(bars(top, { title: 'Votes per candidate', width: candBars.clientWidth }));
       candDonut.replaceChildren(donut(top, { title: 'Share of the vote per candidate' }));
-      partyBars.replaceChildren(bars([...r.parties].sort((a, b) => b.votes - a.votes)
-        .map((p) => ({ label: p.name, value: p.votes, colour: p.colour, note: pct(p.share) })), { title: 'Votes per party', width: partyBars.clientWidth }));
-      table.update(r.candidates);
+      partyBars.replaceChildren(partyVotes(r, partyBars.clientWidth));
     },
   };
+}
+
+// seatsFront is the front page of an election of many seats: the call, seats won and leading per party
+// against the majority, the vote per party, and the closest races.
+function seatsFront(live) {
+  const call = h('p', { class: 'headline call', 'data-test': 'call', 'aria-live': 'polite' });
+  const chart = h('div', {});
+  const partyBars = h('div', {});
+  const closest = h('ol', { class: 'closest' });
+  return {
+    sections: [
+      section('Seats', call, chart,
+        h('p', { class: 'muted legend-note' }, swatch('#777'), ' solid: won · ', swatch('#777', true), ' hatched: leading (still counting)')),
+      h('div', { class: 'grid two' }, section('Votes per party', partyBars), section('Closest races', closest)),
+    ],
+    update(r) {
+      const party = r.call && live.party(r.call.party);
+      const won = party ? (r.parties.find((p) => p.party_id === party.party_id) || {}).seats_won : 0;
+      call.textContent = callText(r.call, party ? party.name : '', won);
+      if (r.embargoed) {
+        for (const el of [chart, partyBars, closest]) el.replaceChildren(embargoNote());
+        return;
+      }
+      const ranked = [...r.parties].sort((a, b) => b.seats_won + b.seats_leading - (a.seats_won + a.seats_leading) || b.votes - a.votes);
+      chart.replaceChildren(seats(ranked, { total: r.seats, majority: r.majority, title: `Seats won and leading against the majority of ${r.majority}` }));
+      partyBars.replaceChildren(partyVotes(r, partyBars.clientWidth));
+      const races = r.constituencies.filter((c) => c.ballots > 0 && (c.leader || c.status === 'tied'))
+        .sort((a, b) => a.margin / Math.max(a.ballots, 1) - b.margin / Math.max(b.ballots, 1) || a.margin - b.margin).slice(0, 8);
+      closest.replaceChildren(...(races.length ? races.map((c) => h('li', {}, consLink(c), ' ',
+        h('span', { class: 'muted' }, c.status === 'tied' || !c.leader ? `level: ${tiedNames(live, c)}` :
+          `${candidateName(live, c.leader)} by ${num(c.margin)} (${pct(c.margin / Math.max(c.ballots, 1))})`), ' ', statusTag(c.status)))
+        : [h('li', { class: 'muted' }, 'No race has a leader yet.')]));
+    },
+  };
+}
+
+function partyVotes(r, width) {
+  return bars([...r.parties].sort((a, b) => b.votes - a.votes)
+    .map((p) => ({ label: p.name, value: p.votes, colour: p.colour, note: pct(p.share) })), { title: 'Votes per party', width });
+}
+
+function embargoNote() {
+  return h('p', { class: 'muted', 'data-test': 'embargoed' }, 'Embargoed until the polls close.');
+}
+
+// tiedNames names every candidate level at the top of a race.
+function tiedNames(live, race) {
+  return (race.tied || []).map((id) => candidateName(live, id)).join(', ') || '—';
 }
 
 function consName(live, id) {
@@ -234,7 +285,8 @@ function constituencies(live) {
       { id: 'name', label: 'Constituency', value: (c) => c.name, cell: consLink },
       states.length ? { id: 'state', label: 'State', value: (c) => stateName(c.state) } : null,
       { id: 'leader', label: 'Leader', value: (c) => candidateName(live, c.leader),
-        cell: (c) => c.leader ? [candidateName(live, c.leader), ' ', partyTag(live, c.leader_party)] : h('span', { class: 'muted' }, '—') },
+        cell: (c) => c.leader ? [candidateName(live, c.leader), ' ', partyTag(live, c.leader_party)]
+          : h('span', { class: 'muted' }, c.tied && c.tied.length ? `level: ${tiedNames(live, c)}` : '—') },
       { id: 'runner_up', label: 'Runner-up', value: (c) => candidateName(live, c.runner_up),
         cell: (c) => c.runner_up ? [candidateName(live, c.runner_up), ' ', partyTag(live, (live.candidate(c.runner_up) || {}).party)] : h('span', { class: 'muted' }, '—') },
       { id: 'margin', label: 'Margin', num: true, value: (c) => c.margin, cell: (c) => num(c.margin) },
@@ -294,8 +346,9 @@ function constituency(live, id) {
         stat('Ballots', 'race-ballots', race.ballots, num(race.ballots)),
         stat('Registered', 'race-registered', race.registered, num(race.registered)),
         stat('Turnout', 'race-turnout', race.turnout, pct(race.turnout)),
-        stat('Leader', 'race-leader', race.leader, candidateName(live, race.leader) || '—'),
-        stat('Margin', 'race-margin', race.margin, num(race.margin)));
+        race.tied && race.tied.length ? stat('Level at the top', 'race-tied', race.tied.length, tiedNames(live, race))
+          : stat(race.status === 'declared' ? 'Won by' : 'Leader', 'race-leader', race.leader, candidateName(live, race.leader) || '—'),
+        stat('Margin', 'race-margin', race.margin, race.ballots ? `${num(race.margin)} (${pct(race.margin / race.ballots)})` : num(race.margin)));
       table.update(live.results.candidates.filter((c) => c.constituency === id));
     },
   };
