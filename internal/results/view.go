@@ -164,6 +164,12 @@ func (v *View) take(snaps []*stream.Snapshot) bool {
 func (v *View) recompute() {
 	v.mu.Lock()
 	r := Compute(Inputs{Index: v.cfg.Index, Snapshots: v.snaps, Registered: v.registered, PollsClosed: v.closed, Now: time.Now()})
+	if v.current != nil && v.current.Version() == r.Version() {
+		// Nothing moved (the ledger is re-read every couple of seconds): the results, and the time they
+		// last changed, stay as they are, and nobody is woken.
+		v.mu.Unlock()
+		return
+	}
 	v.current = r
 	for ch := range v.subs {
 		select {

@@ -37,9 +37,16 @@ func (m memSnapshots) Follow(ctx context.Context, each func([]*stream.Snapshot))
 type memRegistry struct {
 	mu     sync.Mutex
 	closed bool
+	reads  chan struct{} // if set, told of every read (a refresh of the view)
 }
 
 func (r *memRegistry) RegisteredCounts(context.Context) ([]ledger.Registered, error) {
+	if r.reads != nil {
+		select {
+		case r.reads <- struct{}{}:
+		default:
+		}
+	}
 	return []ledger.Registered{{Constituency: "nation", State: "N", Voters: 10}}, nil
 }
 
@@ -106,4 +113,40 @@ func TestViewFollowsSnapshotsAndTheLedger(t *testing.T) {
 	waitFor(t, v, ch, "the polls closing", func(r *results.Results) bool {
 		return r.PollsClosed && r.Constituencies[0].Status == results.StatusDeclared
 	})
+}
+
+// While nothing moves, the view's refreshes from the ledger leave the results as they are: the same
+// value, the same time of the last change, and no subscriber woken.
+func TestViewKeepsResultsWhileNothingMoves(t *testing.T) {
+	t.Parallel()
+	e, _ := election.Preset("seed")
+	snaps := memSnapshots{latest: []*stream.Snapshot{snapshotAt(0, 3, map[string]int64{"cand-1": 3})}, ch: make(chan []*stream.Snapshot)}
+	reg := &memRegistry{reads: make(chan struct{})}
+	v, err := results.NewView(results.ViewConfig{Index: election.NewIndex(e), Snapshots: snaps, Registry: reg, Metrics: metrics.New(),
+		Logger: testenv.Logger(t), Refresh: time.Millisecond})
+	testenv.Must(t, err, "view")
+	testenv.Must(t, v.Start(context.Background()), "start")
+	defer v.Stop()
+	first := v.Current()
+	ch, unsubscribe := v.Subscribe()
+	defer unsubscribe()
+	for range 3 { // three refreshes read the ledger; the third's results are settled once the fourth reads
+		<-reg.reads
+	}
+	<-reg.reads
+	if cur := v.Current(); cur != first || !cur.UpdatedAt.Equal(first.UpdatedAt) {
+		t.Fatalf("refreshes that found nothing new replaced the results (updated %v, then %v)", first.UpdatedAt, cur.UpdatedAt)
+	}
+	select {
+	case <-ch:
+		t.Fatal("refreshes that found nothing new woke a subscriber")
+	default:
+	}
+	// The same snapshot read again (a record redelivered) changes nothing either; a new ballot does.
+	snaps.ch <- []*stream.Snapshot{snapshotAt(0, 3, map[string]int64{"cand-1": 3})}
+	snaps.ch <- []*stream.Snapshot{snapshotAt(0, 4, map[string]int64{"cand-1": 4})}
+	waitFor(t, v, ch, "a new ballot", func(r *results.Results) bool { return r.BallotsCounted == 4 })
+	if !v.Current().UpdatedAt.After(first.UpdatedAt) {
+		t.Fatalf("a new ballot did not move the time of the last change: %v", v.Current().UpdatedAt)
+	}
 }

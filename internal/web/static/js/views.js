@@ -50,9 +50,13 @@ function section(title, ...kids) {
   return h('section', { class: 'card' }, h('h2', {}, title), ...kids);
 }
 
+// updatedText is when the count last changed (the server keeps the time while nothing moves), with the
+// reader's time zone, and says so once the polls are closed.
 function updatedText(r) {
   const t = new Date(r.updated_at);
-  return isNaN(t) ? '—' : t.toLocaleTimeString();
+  if (isNaN(t)) return '—';
+  const at = t.toLocaleTimeString([], { timeZoneName: 'short' });
+  return r.polls_closed ? `${at}, polls closed` : at;
 }
 
 // --- 1. Overview ---------------------------------------------------------------------------------------
