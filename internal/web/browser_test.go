@@ -643,6 +643,22 @@ func TestPageTableControls(t *testing.T) {
 	p.run(chromedp.Reload())
 	p.mustWait(`document.querySelector('table[data-table="candidates"] tbody tr[data-key]') !== null`)
 	check("after reload", want)
+
+	// Download CSV saves every row the table shows, as searched and sorted, with the figures unformatted.
+	var csv string
+	p.eval(`(() => { window.__csv = null; const make = URL.createObjectURL;
+		URL.createObjectURL = (b) => { window.__csv = b; return make.call(URL, b); }; return true; })()`, nil)
+	p.click(`button.download`)
+	p.run(chromedp.Evaluate(`window.__csv.text()`, &csv, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	lines := strings.Split(strings.TrimSuffix(csv, "\r\n"), "\r\n")
+	if len(lines) != len(want)+1 || !strings.HasPrefix(lines[0], "Candidate,Party,Constituency,Votes,") {
+		t.Fatalf("the CSV has %d lines (want a header and %d rows): %q", len(lines), len(want), csv)
+	}
+	for i, c := range want {
+		if !strings.HasPrefix(lines[i+1], c.CandidateName+",") || !strings.Contains(lines[i+1], fmt.Sprintf(",%d,", c.Votes)) {
+			t.Errorf("CSV row %d is %q, want %s with %d votes", i+1, lines[i+1], c.CandidateName, c.Votes)
+		}
+	}
 	p.noErrors("table controls")
 }
 

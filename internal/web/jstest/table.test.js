@@ -40,3 +40,19 @@ test('arrange searches case-insensitively and pages, clamping a page past the en
   assert.equal(paged.first, 2);
   assert.deepEqual(paged.visible.map((r) => r.name), ['Mira', 'Ravi']);
 });
+
+test('toCSV quotes what needs it and keeps formulas as text', async () => {
+  const { toCSV } = await import('../static/js/table.js');
+  const columns = [{ label: 'Candidate', value: (r) => r.name }, { label: 'Votes', value: (r) => r.votes }];
+  const csv = toCSV([
+    { name: 'Asha, "the Rao"', votes: 12 },
+    { name: '=HYPERLINK("http://x","y")', votes: -1 },
+    { name: '@SUM(A1)', votes: 0 },
+    { name: 'two\nlines', votes: 3 },
+  ], columns);
+  assert.equal(csv, 'Candidate,Votes\r\n' +
+    '"Asha, ""the Rao""",12\r\n' +
+    '"\'=HYPERLINK(""http://x"",""y"")",-1\r\n' +
+    "'@SUM(A1),0\r\n" +
+    '"two\nlines",3\r\n');
+});

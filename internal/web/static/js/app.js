@@ -76,9 +76,11 @@ document.getElementById('refresh').addEventListener('click', () => live.refresh(
 // Links to our own views change the URL and the view without reloading the page.
 document.addEventListener('click', (e) => {
   const a = e.target.closest('a[href]');
-  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || a.target) return;
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || a.target || a.hasAttribute('download')) return;
   const url = new URL(a.href, location.href);
-  if (url.origin !== location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/static/')) return;
+  // A blob: URL (a download) has our origin too: only our own pages' http(s) links are views.
+  if (url.origin !== location.origin || !url.protocol.startsWith('http') ||
+    ['/api/', '/static/', '/board/', '/photos/'].some((p) => url.pathname.startsWith(p))) return;
   e.preventDefault();
   if (url.href !== location.href) history.pushState(null, '', url.href);
   render(true);

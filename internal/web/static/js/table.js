@@ -59,9 +59,21 @@ export class Table {
     this.table = h('table', { class: 'data', 'data-table': name });
     if (caption) this.table.append(h('caption', { class: 'visually-hidden' }, caption));
     this.pager = h('nav', { class: 'pager', 'aria-label': `${name} pages` });
+    this.download = h('button', { type: 'button', class: 'download', 'data-focus': 'download', onclick: () => this.save(name) }, 'Download CSV');
     this.el = h('section', { class: 'table-block' },
-      h('div', { class: 'controls' }, this.search, controls || null, h('label', { class: 'size-label' }, 'Show ', this.size)),
+      h('div', { class: 'controls' }, this.search, controls || null, h('label', { class: 'size-label' }, 'Show ', this.size), this.download),
       h('div', { class: 'scroll' }, this.table), h('div', { class: 'below' }, this.summary, this.pager));
+  }
+
+  // save downloads every row the table shows (all pages, as searched and sorted) as CSV.
+  save(name) {
+    const { shown } = arrange(this.rows, query(this.defaults), this);
+    const url = URL.createObjectURL(new Blob([toCSV(shown, this.columns)], { type: 'text/csv;charset=utf-8' }));
+    const a = h('a', { href: url, download: `${name}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000); // after the download has surely begun
   }
 
   change(changes, push) {
@@ -97,6 +109,19 @@ export class Table {
       this.pager.replaceChildren(...pager(page, pages, (n) => this.change({ page: n === 1 ? '' : n }, true)));
     });
   }
+}
+
+// toCSV writes rows as CSV (RFC 4180): a header of the column labels, then each row's sort values (the
+// figures, unformatted). A text that a spreadsheet would run as a formula (starting with =, +, -, @, a tab
+// or a carriage return: a candidate named "=HYPERLINK(…)") gets a leading apostrophe, so it stays text.
+export function toCSV(rows, columns) {
+  const cell = (v) => {
+    let t = v == null ? '' : String(v);
+    if (typeof v === 'string' && /^[=+\-@\t\r]/.test(t)) t = `'${t}`;
+    return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+  };
+  const lines = [columns.map((c) => cell(c.label)), ...rows.map((r) => columns.map((c) => cell(c.value(r))))];
+  return lines.map((l) => l.join(',')).join('\r\n') + '\r\n';
 }
 
 // arrange filters rows by the search text, sorts them by the chosen column (ties keep their order), and
