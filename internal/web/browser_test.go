@@ -101,7 +101,7 @@ func startSite(t testing.TB, election string, voters int64, simulate bool) *site
 	t.Helper()
 	s := &site{t: t, cfg: pipeline.Config{
 		Conn:     pipeline.ConnConfig{DataDir: t.TempDir(), KafkaListen: freeAddr(t), Prefix: testenv.Namespace(), Partitions: 2},
-		Election: register.Want{Preset: election}, Voters: voters, HTTP: pipeline.HTTPConfig{Addr: freeAddr(t)},
+		Election: register.Want{Preset: election}, Voters: voters, HTTP: pipeline.HTTPConfig{Addr: "127.0.0.1:0"},
 		Tally: pipeline.TallyConfig{Instance: "browser"}, Logger: testenv.Logger(t),
 		Roles: pipeline.Roles{Register: true, Relay: true, Tally: true, Serve: true, Simulate: simulate, Board: true}}}
 	if simulate {
@@ -139,6 +139,9 @@ func (s *site) start() *pipeline.Running {
 		secret, err := r.Store.SimulationSecret(ctx)
 		testenv.Must(s.t, err, "secret")
 		s.base, s.index, s.gen = "http://"+r.Server.Addr(), r.Index, synth.NewGenerator(r.Index, secret)
+		// The port was the system's choice (a port found free and handed over could be taken by another
+		// test meanwhile); a restart listens on the same one, so an open page finds the server again.
+		s.cfg.HTTP.Addr = r.Server.Addr()
 		return r
 	case err := <-done:
 		s.t.Fatalf("pipeline: %v", err)

@@ -108,9 +108,20 @@ export function seats(parties, { total, majority, title }) {
 }
 
 // columns draws a column chart over time: rows are {label, value}.
+// niceCeil is the round number at or above x that an axis ends at (1, 2, 2.5 or 5 times a power of ten),
+// so its ticks read 0 / 50,000 / 100,000 rather than 0 / 39,618 / 79,235.
+export function niceCeil(x) {
+  if (!(x > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 2.5, 5, 10]) {
+    if (m * p >= x) return m * p;
+  }
+  return 10 * p;
+}
+
 export function columns(rows, { title }) {
   const W = 800, H = 220, left = 56, bottom = 28, top = 10;
-  const max = Math.max(1, ...rows.map((r) => r.value));
+  const max = niceCeil(Math.max(1, ...rows.map((r) => r.value)));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart columns' }, s('title', {}, title));
   const plotW = W - left - 8, plotH = H - top - bottom;
   const bw = rows.length ? plotW / rows.length : plotW;
@@ -130,6 +141,36 @@ export function columns(rows, { title }) {
     svg.append(s('text', { x: left + i * bw + bw / 2, y: H - 8, 'text-anchor': 'middle', class: 'label' }, rows[i].label));
   }
   if (!rows.length) svg.append(s('text', { x: left + plotW / 2, y: top + plotH / 2, 'text-anchor': 'middle', class: 'label' }, 'no ballots counted yet'));
+  return svg;
+}
+
+// area draws a running total over time as a filled line, on an axis from 0 to max (a round number at or
+// above the last value if not given); format writes the axis labels.
+export function area(rows, { title, max, format = num }) {
+  const W = 800, H = 220, left = 56, bottom = 28, top = 10;
+  const top_ = max || niceCeil(Math.max(1, ...rows.map((r) => r.value)));
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart area' }, s('title', {}, title));
+  const plotW = W - left - 8, plotH = H - top - bottom;
+  for (const f of [0, 0.5, 1]) {
+    const y = top + plotH * (1 - f);
+    svg.append(s('line', { x1: left, x2: W - 8, y1: y, y2: y, class: 'grid' }),
+      s('text', { x: left - 6, y, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'label' }, format(top_ * f)));
+  }
+  if (!rows.length) {
+    svg.append(s('text', { x: left + plotW / 2, y: top + plotH / 2, 'text-anchor': 'middle', class: 'label' }, 'no ballots counted yet'));
+    return svg;
+  }
+  const step = rows.length > 1 ? plotW / (rows.length - 1) : 0;
+  const pts = rows.map((r, i) => [left + i * step, top + plotH * (1 - Math.min(r.value, top_) / top_)]);
+  const line = pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
+  svg.append(s('polygon', { points: `${left},${top + plotH} ${line} ${pts[pts.length - 1][0].toFixed(1)},${top + plotH}`, class: 'fill' }),
+    s('polyline', { points: line, class: 'line' }));
+  const last = rows[rows.length - 1];
+  svg.append(s('title', {}, `${last.label}: ${format(last.value)}`));
+  const ticks = rows.length <= 1 ? [0] : [0, Math.floor((rows.length - 1) / 2), rows.length - 1];
+  for (const i of new Set(ticks)) {
+    svg.append(s('text', { x: pts[i][0], y: H - 8, 'text-anchor': i === 0 ? 'start' : i === rows.length - 1 ? 'end' : 'middle', class: 'label' }, rows[i].label));
+  }
   return svg;
 }
 

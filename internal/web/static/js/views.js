@@ -3,7 +3,7 @@
 // where the keyboard focus is.
 
 import { h, num, pct, figure, safeURL } from './dom.js';
-import { bars, donut, seats, columns, avatar, swatch, OTHERS } from './charts.js';
+import { bars, donut, seats, columns, area, avatar, swatch, OTHERS } from './charts.js';
 import { Table, query, setQuery } from './table.js';
 import { layout } from './tiles.js';
 import { verifyReceipt } from './verify.js';
@@ -392,28 +392,47 @@ function turnout(live) {
 
 function timeline(live) {
   const chart = h('div', {});
+  const total = h('div', {});
   const summary = h('div', { class: 'stats' });
   const table = new Table({
     name: 'minutes', rowKey: (m) => m.minute, defaults: { sort: 'minute', dir: 'desc' },
     columns: [
       { id: 'minute', label: 'Minute (UTC)', value: (m) => m.minute },
       { id: 'ballots', label: 'Ballots', num: true, value: (m) => m.ballots, cell: (m) => num(m.ballots) },
+      { id: 'so_far', label: 'So far', num: true, value: (m) => m.so_far, cell: (m) => num(m.so_far) },
+      { id: 'turnout', label: 'Turnout so far', num: true, value: (m) => m.turnout, cell: (m) => pct(m.turnout, 2) },
     ],
   });
-  const el = h('div', { class: 'view timeline' }, section('Ballots per minute', summary, chart), section('Minutes', table.el));
+  const el = h('div', { class: 'view timeline' }, section('Ballots per minute', summary, chart), section('Turnout over time', total),
+    section('Minutes', table.el));
   return {
     title: 'Timeline', el,
     update() {
-      const t = live.results.timeline || [];
-      const peak = t.reduce((a, m) => (m.ballots > a.ballots ? m : a), { minute: '—', ballots: 0 });
+      const r = live.results;
+      const rows = runningTotals(r.timeline || [], r.registered_voters);
+      const peak = rows.reduce((a, m) => (m.ballots > a.ballots ? m : a), { minute: '—', ballots: 0 });
+      const counted = rows.length ? rows[rows.length - 1].so_far : 0;
       summary.replaceChildren(
-        stat('Minutes with ballots', 'minutes', t.length, num(t.length)),
-        stat('Ballots', 'timeline-ballots', t.reduce((a, m) => a + m.ballots, 0), num(t.reduce((a, m) => a + m.ballots, 0))),
+        stat('Minutes with ballots', 'minutes', rows.length, num(rows.length)),
+        stat('Ballots', 'timeline-ballots', counted, num(counted)),
         stat('Busiest minute', 'peak', peak.ballots, `${num(peak.ballots)} at ${peak.minute.slice(11) || '—'}`));
-      chart.replaceChildren(columns(t.map((m) => ({ label: m.minute.slice(11), value: m.ballots })), { title: 'Ballots per minute (UTC)' }));
-      table.update(t);
+      chart.replaceChildren(columns(rows.map((m) => ({ label: m.minute.slice(11), value: m.ballots })), { title: 'Ballots per minute (UTC)' }));
+      // Turnout on an axis up to the next tenth above it: the climb reads against a whole electorate.
+      const last = rows.length ? rows[rows.length - 1].turnout : 0;
+      // Each point is the turnout at the end of its minute, from nothing before the first.
+      const points = rows.length ? [{ label: 'start', value: 0 }, ...rows.map((m) => ({ label: `end of ${m.minute.slice(11)}`, value: m.turnout }))] : [];
+      total.replaceChildren(area(points,
+        { title: 'Turnout so far (UTC)', max: Math.min(1, Math.ceil(last * 10 + 1e-9) / 10) || 0.1, format: (v) => pct(v, 0) }));
+      table.update(rows);
     },
   };
+}
+
+// runningTotals adds to each minute the ballots counted up to its end and the turnout that makes.
+export function runningTotals(timeline, registered) {
+  let sum = 0;
+  return [...timeline].sort((a, b) => (a.minute < b.minute ? -1 : 1))
+    .map((m) => { sum += m.ballots; return { ...m, so_far: sum, turnout: registered ? sum / registered : 0 }; });
 }
 
 // --- 8. Check my ballot --------------------------------------------------------------------------------
