@@ -783,6 +783,13 @@ func TestPageNationalElection(t *testing.T) {
 	} {
 		p.open(view.path)
 		p.mustWait(`document.querySelector(` + strconv.Quote(view.wait) + `) !== null`)
+		// No chart text runs past its chart's edges (long party names, wide figures).
+		var cut []string
+		p.eval(`[...document.querySelectorAll('svg.chart text')].filter((t) => { const b = t.getBBox(), vb = t.ownerSVGElement.viewBox.baseVal;
+			return b.width > 0 && (b.x < vb.x - 0.5 || b.x + b.width > vb.x + vb.width + 0.5); }).map((t) => t.textContent)`, &cut)
+		if len(cut) > 0 {
+			t.Errorf("%s: chart text cut at the edges: %q", view.path, cut)
+		}
 		p.noErrors(view.path)
 		p.screenshot("national-" + view.name)
 	}

@@ -3,7 +3,7 @@
 // the page at run time (an undefined name, a misspelt variable), and habits the page keeps.
 const browser = Object.fromEntries(['window', 'document', 'location', 'history', 'localStorage', 'EventSource', 'fetch',
   'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'requestAnimationFrame', 'performance', 'Intl', 'Event',
-  'EventTarget', 'Node', 'URL', 'URLSearchParams', 'CSS', 'console', 'addEventListener', 'scrollTo', 'TextEncoder', 'atob', 'crypto', 'Uint8Array', 'Blob'].map((g) => [g, 'readonly']));
+  'EventTarget', 'Node', 'URL', 'URLSearchParams', 'CSS', 'console', 'addEventListener', 'scrollTo', 'TextEncoder', 'atob', 'crypto', 'Uint8Array', 'Blob', 'getComputedStyle'].map((g) => [g, 'readonly']));
 
 // The page's unit tests run under Node: they may use its own modules and globals.
 const node = { ...browser, URL: 'readonly', process: 'readonly' };

@@ -5,15 +5,40 @@ import { s, h, num, pct, initials } from './dom.js';
 
 export const OTHERS = '#9aa0a6';
 
-// truncate shortens a label to n characters for a fixed-width column (the full text goes in a <title>).
-const truncate = (t, n) => (t.length > n ? t.slice(0, n - 1) + '…' : t);
+// textWidth measures text as the charts draw it (13px in the page's font, .chart text in app.css), with
+// a canvas; where there is none, it assumes 7.5px a character.
+let measurer;
+export function textWidth(text) {
+  if (measurer === undefined) {
+    measurer = typeof document !== 'undefined' ? document.createElement('canvas').getContext('2d') : null;
+    if (measurer) measurer.font = `13px ${getComputedStyle(document.body).fontFamily}`;
+  }
+  return measurer ? measurer.measureText(text).width : text.length * 7.5;
+}
+
+// fit shortens a label to fit width pixels, with an ellipsis (the full text goes in a <title>).
+function fit(text, width) {
+  if (textWidth(text) <= width) return text;
+  let lo = 0, hi = text.length;
+  while (lo < hi) { // the longest prefix that fits with its ellipsis
+    const mid = Math.ceil((lo + hi) / 2);
+    if (textWidth(text.slice(0, mid) + '…') <= width) lo = mid;
+    else hi = mid - 1;
+  }
+  return text.slice(0, lo) + '…';
+}
 
 // bars draws a horizontal bar chart: items are {label, value, colour, note}; note is shown after the value.
-// width is the space it has, in CSS pixels, so its text stays readable from a phone to a wide screen.
+// width is the space it has, in CSS pixels, so its text stays readable from a phone to a wide screen:
+// labels get the room their longest one needs (up to 40% of the width) and the figures after the bars the
+// room theirs need, both measured, so neither is cut.
 export function bars(items, { title, width = 540 }) {
   width = Math.max(280, Math.round(width));
-  const row = 26, labelW = Math.min(170, Math.round(width * 0.36)), valueW = 100, barW = width - labelW - valueW;
-  const chars = Math.max(10, Math.floor(labelW / 7));
+  const valueText = (it) => `${num(it.value)}${it.note ? ` · ${it.note}` : ''}`;
+  const row = 26;
+  const labelW = Math.min(Math.round(width * 0.4), Math.ceil(Math.max(40, ...items.map((it) => textWidth(it.label)))) + 12);
+  const valueW = Math.ceil(Math.max(0, ...items.map((it) => textWidth(valueText(it))))) + 12;
+  const barW = Math.max(20, width - labelW - valueW);
   const max = Math.max(1, ...items.map((i) => i.value));
   const svg = s('svg', { viewBox: `0 0 ${width} ${Math.max(row, items.length * row)}`, role: 'img', 'aria-label': title, class: 'chart bars' },
     s('title', {}, title));
@@ -21,10 +46,9 @@ export function bars(items, { title, width = 540 }) {
     const y = i * row, w = (it.value / max) * barW;
     svg.append(s('g', { class: 'bar' },
       s('title', {}, `${it.label}: ${num(it.value)}${it.note ? ` (${it.note})` : ''}`),
-      s('text', { x: labelW - 8, y: y + row / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'label' }, truncate(it.label, chars)),
+      s('text', { x: labelW - 8, y: y + row / 2, 'text-anchor': 'end', 'dominant-baseline': 'middle', class: 'label' }, fit(it.label, labelW - 12)),
       s('rect', { x: labelW, y: y + 5, width: Math.max(w, it.value > 0 ? 2 : 0), height: row - 10, fill: it.colour || OTHERS, rx: 3 }),
-      s('text', { x: labelW + w + 6, y: y + row / 2, 'dominant-baseline': 'middle', class: 'value' },
-        `${num(it.value)}${it.note ? ` · ${it.note}` : ''}`)));
+      s('text', { x: labelW + w + 6, y: y + row / 2, 'dominant-baseline': 'middle', class: 'value' }, valueText(it))));
   });
   return svg;
 }
