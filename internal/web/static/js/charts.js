@@ -104,8 +104,10 @@ export function patterns() {
 
 // seats draws one stacked bar of the whole house: each party's won seats solid, its leads hatched, the
 // undecided rest grey, and a line at the majority.
-export function seats(parties, { total, majority, title }) {
-  const W = 800, top = 26, H = 40;
+// width is the space it has, in CSS pixels (as bars): the chart is drawn at that size, so its text stays
+// 13px on a phone rather than shrinking with an 800-unit drawing.
+export function seats(parties, { total, majority, title, width = 800 }) {
+  const W = Math.max(280, Math.round(width)), top = 26, H = 40;
   const svg = s('svg', { viewBox: `0 0 ${W} ${top + H + 24}`, role: 'img', 'aria-label': title, class: 'chart seats' }, s('title', {}, title));
   let x = 0;
   const scale = (n) => (total ? (n / total) * W : 0);
@@ -117,21 +119,20 @@ export function seats(parties, { total, majority, title }) {
       svg.append(s('g', {}, s('title', {}, label),
         s('rect', { x, y: top, width: w, height: H, fill: p.colour || OTHERS }),
         leading ? s('rect', { x, y: top, width: w, height: H, fill: 'url(#hatch)' }) : null,
-        // A label only where it fits (about 9 units a character); the <title> and the table have the rest.
-        w > `${p.short} ${n}`.length * 9 + 8 ? s('text', { x: x + w / 2, y: top + H / 2, 'text-anchor': 'middle', 'dominant-baseline': 'middle', class: 'on-colour' }, `${p.short} ${n}`) : null));
+        // A label only where it fits; the <title> and the table have the rest.
+        w > textWidth(`${p.short} ${n}`) + 10 ? s('text', { x: x + w / 2, y: top + H / 2, 'text-anchor': 'middle', 'dominant-baseline': 'middle', class: 'on-colour' }, `${p.short} ${n}`) : null));
       x += w;
     }
   }
   if (x < W) svg.append(s('rect', { x, y: top, width: W - x, height: H, fill: OTHERS, opacity: 0.25 }, s('title', {}, 'Not yet decided')));
   const mx = scale(majority);
   svg.append(s('line', { x1: mx, x2: mx, y1: top - 6, y2: top + H + 6, class: 'majority' }),
-    s('text', { x: Math.min(Math.max(mx, 60), W - 60), y: top - 10, 'text-anchor': 'middle', class: 'label' }, `${num(majority)} for a majority`),
+    s('text', { x: Math.min(Math.max(mx, 80), W - 80), y: top - 10, 'text-anchor': 'middle', class: 'label' }, `${num(majority)} for a majority`),
     s('text', { x: 0, y: top + H + 20, class: 'label' }, `0`),
     s('text', { x: W, y: top + H + 20, 'text-anchor': 'end', class: 'label' }, `${num(total)} seats`));
   return svg;
 }
 
-// columns draws a column chart over time: rows are {label, value}.
 // niceCeil is the round number at or above x that an axis ends at (1, 2, 2.5 or 5 times a power of ten),
 // so its ticks read 0 / 50,000 / 100,000 rather than 0 / 39,618 / 79,235.
 export function niceCeil(x) {
@@ -143,6 +144,7 @@ export function niceCeil(x) {
   return 10 * p;
 }
 
+// columns draws a column chart over time: rows are {label, value}.
 export function columns(rows, { title }) {
   const W = 800, H = 220, left = 56, bottom = 28, top = 10;
   const max = niceCeil(Math.max(1, ...rows.map((r) => r.value)));

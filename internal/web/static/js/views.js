@@ -154,7 +154,7 @@ function seatsFront(live) {
         return;
       }
       const ranked = [...r.parties].sort((a, b) => b.seats_won + b.seats_leading - (a.seats_won + a.seats_leading) || b.votes - a.votes);
-      chart.replaceChildren(seats(ranked, { total: r.seats, majority: r.majority, title: `Seats won and leading against the majority of ${r.majority}` }));
+      chart.replaceChildren(seats(ranked, { total: r.seats, majority: r.majority, title: `Seats won and leading against the majority of ${r.majority}`, width: chart.clientWidth }));
       partyBars.replaceChildren(partyVotes(r, partyBars.clientWidth));
       const races = r.constituencies.filter((c) => c.ballots > 0 && (c.leader || c.status === 'tied'))
         .sort((a, b) => a.margin / Math.max(a.ballots, 1) - b.margin / Math.max(b.ballots, 1) || a.margin - b.margin).slice(0, 8);
@@ -216,7 +216,7 @@ function parties(live) {
         figure(r.majority, `${num(r.majority)} of ${num(r.seats)} seats`, { 'data-test': 'majority' }), ' make a majority. ',
         first && firstTotal ? `${first.name} has ${num(first.seats_won)} won and ${num(first.seats_leading)} leading` +
           (first.seats_won >= r.majority ? ': a majority.' : firstTotal >= r.majority ? ': on course for a majority.' : '.') : 'No seat has a leader yet.');
-      chart.replaceChildren(seats(ranked, { total: r.seats, majority: r.majority, title: `Seats won and leading against the majority of ${r.majority}` }));
+      chart.replaceChildren(seats(ranked, { total: r.seats, majority: r.majority, title: `Seats won and leading against the majority of ${r.majority}`, width: chart.clientWidth }));
       table.update(r.parties);
     },
   };
