@@ -85,8 +85,8 @@ var nationalParties = []struct {
 	{Party{ID: "lf", Name: "Liberty Forum", Short: "LF", Colour: "#8e44ad"}, 0.45},
 	{Party{ID: "rpa", Name: "Regional Pride Alliance", Short: "RPA", Colour: "#d4ac0d"}, 0.4},
 	{Party{ID: "cpc", Name: "Coastal People's Congress", Short: "CPC", Colour: "#16a085"}, 0.3},
-	{Party{ID: "fsp", Name: "Future Society Party", Short: "FSP", Colour: "#7f8c8d"}, 0.3},
-	{Party{ID: "ind", Name: "Independent", Short: "IND", Colour: "#95a5a6"}, 0},
+	{Party{ID: "fsp", Name: "Future Society Party", Short: "FSP", Colour: "#d63384"}, 0.3},
+	{Party{ID: "ind", Name: "Independent", Short: "IND", Colour: "#4a5568"}, 0}, // dark slate: apart from the light grey of "Others" and "not yet decided"
 }
 
 // nationalPreset is a general election shaped like India's Lok Sabha: 36 states/UTs, 543 constituencies,

@@ -828,6 +828,13 @@ func TestPageSeedElection(t *testing.T) {
 		t.Errorf("seed front page: leader %q (API %q), call %q (want none)", f["leader-name"], leader.CandidateName, f["call"])
 	}
 	equalNum(t, "leader votes", f["leader-votes"], float64(leader.Votes))
+	// The seed's regions have turnout but no constituency: their tiles open no (empty) list.
+	p.open("/map")
+	var tiles struct{ All, Links int }
+	p.eval(`({ All: document.querySelectorAll('.tile').length, Links: document.querySelectorAll('a.tile').length })`, &tiles)
+	if tiles.All == 0 || tiles.Links != 0 {
+		t.Errorf("seed map: %d tiles, %d of them links to constituency lists (want none)", tiles.All, tiles.Links)
+	}
 	p.open("/constituencies/nation")
 	p.mustWait(`document.querySelector('[data-test="race-ballots"]') !== null`)
 	var title string

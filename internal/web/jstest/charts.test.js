@@ -22,3 +22,13 @@ test('the timeline adds running totals and turnout, minute by minute in order', 
   ]);
   assert.deepEqual(runningTotals([], 0), []);
 });
+
+test('text on a party colour is dark on light colours and white on dark ones', async () => {
+  const { textOn } = await import('../static/js/charts.js');
+  assert.equal(textOn('#d4ac0d'), '#111'); // the yellow party
+  assert.equal(textOn('#ffffff'), '#111');
+  assert.equal(textOn('#1f77b4'), '#fff');
+  assert.equal(textOn('#4a5568'), '#fff');
+  assert.equal(textOn('#000'), '#fff');
+  assert.equal(textOn('not a colour'), '#fff');
+});

@@ -5,6 +5,21 @@ import { s, h, num, pct, initials } from './dom.js';
 
 export const OTHERS = '#9aa0a6';
 
+// textOn is the colour text takes on a background of the given colour (#rgb or #rrggbb): near-black on
+// light colours (a yellow party), white on dark ones, by the background's relative luminance (WCAG).
+export function textOn(colour) {
+  const m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(colour || '');
+  if (!m) return '#fff';
+  const hex = m[1].length === 3 ? [...m[1]].map((c) => c + c).join('') : m[1];
+  const [r, g, b] = [0, 2, 4].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  const L = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  // Contrast with white is 1.05 / (L + 0.05), with near-black (L + 0.05) / 0.06: take the larger.
+  return 1.05 / (L + 0.05) >= (L + 0.05) / 0.06 ? '#fff' : '#111';
+}
+
 // textWidth measures text as the charts draw it (13px in the page's font, .chart text in app.css), with
 // a canvas; where there is none, it assumes 7.5px a character.
 let measurer;
@@ -120,7 +135,8 @@ export function seats(parties, { total, majority, title, width = 800 }) {
         s('rect', { x, y: top, width: w, height: H, fill: p.colour || OTHERS }),
         leading ? s('rect', { x, y: top, width: w, height: H, fill: 'url(#hatch)' }) : null,
         // A label only where it fits; the <title> and the table have the rest.
-        w > textWidth(`${p.short} ${n}`) + 10 ? s('text', { x: x + w / 2, y: top + H / 2, 'text-anchor': 'middle', 'dominant-baseline': 'middle', class: 'on-colour' }, `${p.short} ${n}`) : null));
+        w > textWidth(`${p.short} ${n}`) + 10 ? s('text', { x: x + w / 2, y: top + H / 2, 'text-anchor': 'middle', 'dominant-baseline': 'middle',
+          class: textOn(p.colour) === '#fff' ? 'on-colour' : 'on-colour light' }, `${p.short} ${n}`) : null));
       x += w;
     }
   }

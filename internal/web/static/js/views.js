@@ -3,7 +3,7 @@
 // where the keyboard focus is.
 
 import { h, num, pct, figure, safeURL } from './dom.js';
-import { bars, donut, seats, columns, area, avatar, swatch, OTHERS } from './charts.js';
+import { bars, donut, seats, columns, area, avatar, swatch, textOn, OTHERS } from './charts.js';
 import { Table, query, setQuery } from './table.js';
 import { layout } from './tiles.js';
 import { verifyReceipt } from './verify.js';
@@ -227,7 +227,10 @@ function parties(live) {
 function map(live) {
   const r0 = live.results;
   const pos = layout(r0.states.map((s) => s.state));
-  const info = h('div', { class: 'tile-info', 'aria-live': 'polite' }, 'Point at or focus a state to see its turnout; select it to open its constituencies.');
+  const info = h('div', { class: 'tile-info', 'aria-live': 'polite' },
+    'Each tile is a state: the party winning or leading most of its seats, its seats and its turnout. Hover or tab to a tile for more; open it for its constituencies.');
+  const seatsIn = new Map();
+  for (const c of r0.constituencies) if (c.state) seatsIn.set(c.state, (seatsIn.get(c.state) || 0) + 1);
   const cols = Math.max(1, ...[...pos.values()].map(([c]) => c + 1));
   const grid = h('div', { class: 'tiles', role: 'list', style: { gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))`, maxWidth: `${cols * 7}rem` } });
   const legend = h('ul', { class: 'legend' });
@@ -235,12 +238,15 @@ function map(live) {
   let shown = null;
   const describe = (st) => {
     const p = live.party(st.leading_party);
-    return `${st.name}: turnout ${pct(st.turnout)} (${num(st.ballots)} of ${num(st.registered)} registered)` +
-      (p ? `; most seats won or leading: ${p.name}` : '; no seat leader yet');
+    const n = seatsIn.get(st.state) || 0;
+    return `${st.name}: ${n ? `${num(n)} ${n === 1 ? 'seat' : 'seats'}, ` : ''}turnout ${pct(st.turnout)} (${num(st.ballots)} of ${num(st.registered)} registered)` +
+      (!n ? '' : p ? `; most seats won or leading: ${p.name}` : '; no seat leader yet');
   };
   for (const st of r0.states) {
     const [c, row] = pos.get(st.state);
-    const a = h('a', { href: `/constituencies?state=${encodeURIComponent(st.state)}`, class: 'tile', role: 'listitem', 'data-state': st.state,
+    // A state with no constituency of its own (the seed's regions) has turnout but no list to open.
+    const a = h(seatsIn.has(st.state) ? 'a' : 'div', { href: seatsIn.has(st.state) ? `/constituencies?state=${encodeURIComponent(st.state)}` : null,
+      class: 'tile', role: 'listitem', tabindex: seatsIn.has(st.state) ? null : '0', 'data-state': st.state,
       'data-focus': `tile-${st.state}`, style: { gridColumn: String(c + 1), gridRow: String(row + 1) } });
     const show = () => { shown = st.state; info.textContent = describe(live.index.states.get(st.state)); };
     a.addEventListener('mouseenter', show);
@@ -255,10 +261,13 @@ function map(live) {
       for (const st of live.results.states) {
         const a = tiles.get(st.state);
         const p = live.party(st.leading_party);
+        const n = seatsIn.get(st.state) || 0;
         a.style.background = p ? p.colour : '';
         a.classList.toggle('no-leader', !p);
+        a.classList.toggle('light', !!p && textOn(p.colour) !== '#fff');
         a.setAttribute('aria-label', describe(st));
         a.replaceChildren(h('span', { class: 'code' }, st.state), h('span', { class: 'lead' }, p ? p.short : '–'),
+          n ? h('span', { class: 'seats' }, `${num(n)} ${n === 1 ? 'seat' : 'seats'}`) : null,
           figure(st.turnout, pct(st.turnout, 0), { class: 'turnout' }));
       }
       if (shown) info.textContent = describe(live.index.states.get(shown));
