@@ -42,6 +42,13 @@ func TestPresets(t *testing.T) {
 			t.Errorf("%s has %d candidates, want 5-15", c.ID, n)
 		}
 	}
+	named := map[string]string{}
+	for _, c := range nat.Constituencies {
+		if other, ok := named[c.Name]; ok {
+			t.Errorf("%s and %s are both named %q", other, c.ID, c.Name)
+		}
+		named[c.Name] = c.ID
+	}
 	for code, n := range map[string]int{"UP": 80, "MH": 48, "WB": 42, "DNHDD": 2, "LD": 1, "TN": 39} {
 		if seats[code] != n {
 			t.Errorf("%s has %d seats, want %d", code, seats[code], n)

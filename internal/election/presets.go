@@ -97,14 +97,16 @@ func nationalPreset(seed int64) *Election {
 		e.Parties = append(e.Parties, p.Party)
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6e6174696f6e616c))
+	used := map[string]bool{} // constituency names are drawn again until new: two races named alike confuse everyone
 	for _, s := range lokSabha {
 		e.States = append(e.States, State{Code: s.code, Name: s.name})
 		for n := 1; n <= s.seats; n++ {
 			id := fmt.Sprintf("%s-%02d", s.code, n)
 			name := s.name
-			if s.seats > 1 {
+			for s.seats > 1 && (name == s.name || used[name]) {
 				name = fmt.Sprintf("%s %s", placeName(rng), suffixes[rng.IntN(len(suffixes))])
 			}
+			used[name] = true
 			e.Constituencies = append(e.Constituencies, Constituency{ID: id, Name: name, State: s.code})
 			for i, party := range nationalBallot(rng) {
 				first := names.First[rng.IntN(len(names.First))]

@@ -70,11 +70,11 @@ func (g *Generator) Voter(i int64) voter.Voter {
 	if state == "" {
 		state = g.stateList[(i/int64(len(g.ix.Constituencies)))%int64(len(g.stateList))]
 	}
-	first := names.First[rng.IntN(len(names.First))]
+	gender := [...]string{"female", "male", "female", "male", "other"}[rng.IntN(5)]
+	first := names.FirstFor(gender, rng.IntN(1<<20)) // a name given to people of that gender
 	last := names.Last[rng.IntN(len(names.Last))]
 	age := 18 + rng.IntN(72)
 	dob := g.asOf.AddDate(-age, 0, -rng.IntN(365))
-	gender := [...]string{"female", "male", "female", "male", "other"}[rng.IntN(5)]
 	id := VoterID(i)
 	return voter.Voter{
 		ID:                 id,

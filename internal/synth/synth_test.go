@@ -1,9 +1,11 @@
 package synth
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/names"
 )
 
 func TestVotersAreDeterministicAndSpread(t *testing.T) {
@@ -35,5 +37,27 @@ func TestVotersAreDeterministicAndSpread(t *testing.T) {
 	}
 	if perState["UP"] != 80*20 || perState["LD"] != 20 {
 		t.Fatalf("voters not proportional to seats: UP %d, LD %d", perState["UP"], perState["LD"])
+	}
+}
+
+// A voter's first name agrees with their recorded gender.
+func TestNamesAgreeWithGender(t *testing.T) {
+	e, _ := election.Preset("national")
+	g := NewGenerator(election.NewIndex(e), []byte("k"))
+	in := func(list []string, name string) bool {
+		for _, n := range list {
+			if n == name {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range int64(5000) {
+		v := g.Voter(i)
+		first, _, _ := strings.Cut(v.Name, " ")
+		ok := in(names.Neutral, first) || v.Gender == "female" && in(names.Female, first) || v.Gender == "male" && in(names.Male, first)
+		if !ok {
+			t.Fatalf("voter %d is %s and %s", i, v.Name, v.Gender)
+		}
 	}
 }
