@@ -119,6 +119,7 @@ type flags struct {
 	candidates, postgresFile, publicURL, board, from, state  string
 	kafkaSec                                                 stream.SecurityConfig
 	stderr                                                   io.Writer
+	given                                                    map[string]bool // flags set on the command line or by ELECTION_*
 	limits                                                   web.Limits
 	voters                                                   int64
 	rate, turnout                                            float64
@@ -172,12 +173,14 @@ func (f *flags) simulation() {
 // parse applies ELECTION_* variables, then the command line (which wins).
 func (f *flags) parse(args []string) error {
 	var envErr error
+	f.given = map[string]bool{}
 	f.fs.VisitAll(func(fl *flag.Flag) {
 		name := envName(fl.Name)
 		if v, ok := os.LookupEnv(name); ok && envErr == nil {
 			if err := fl.Value.Set(v); err != nil {
 				envErr = fmt.Errorf("environment variable %s=%q: %v", name, v, err)
 			}
+			f.given[fl.Name] = true
 		}
 	})
 	if envErr != nil {
@@ -192,6 +195,7 @@ func (f *flags) parse(args []string) error {
 	if f.fs.NArg() > 0 {
 		return f.argumentError(f.fs.Arg(0))
 	}
+	f.fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
 	return f.readSecrets()
 }
 
@@ -280,7 +284,7 @@ func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
 	}
 	if roles.Simulate {
 		cfg.Sim = pipeline.SimConfig{Rate: f.rate, Paced: f.rate < 0, Turnout: f.turnout, Workers: f.workers, Target: f.target,
-			ExitWhenDone: f.exitWhenDone, ClosePolls: roles == pipeline.All}
+			ExitWhenDone: f.exitWhenDone, ClosePolls: roles == pipeline.All, RateGiven: f.given["rate"], TurnoutGiven: f.given["turnout"]}
 		if cfg.Sim.Paced {
 			cfg.Sim.Rate = 0
 		}

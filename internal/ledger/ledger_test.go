@@ -401,3 +401,20 @@ func TestTheBoardLockIsExclusive(t *testing.T) {
 		}
 	})
 }
+
+// The simulation's settings are kept in the ledger, read back as written.
+func TestSimulationSettingsPersist(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		seeded(t, s, 1)
+		if _, ok, err := s.SimSettings(ctx); ok || err != nil {
+			t.Fatalf("before any simulation: ok %v, err %v", ok, err)
+		}
+		want := ledger.SimSettings{Rate: 250.5, Paced: false, Turnout: 0.9}
+		testenv.Must(t, s.SetSimSettings(ctx, want), "set")
+		got, ok, err := s.SimSettings(ctx)
+		if err != nil || !ok || got != want {
+			t.Fatalf("read back %+v (ok %v, %v), want %+v", got, ok, err, want)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -17,7 +18,35 @@ const (
 	metaPollsClosed = "polls_closed"
 	metaSimPosition = "simulation_position"
 	metaVoterSource = "voter_source" // VotersSynthetic or VotersImported, from the first voters registered
+	metaSimSettings = "simulation_settings"
 )
+
+// SimSettings are how a simulation was last started: a restart goes on at the same pace and with the same
+// turnout (which voters vote depends on it) unless told otherwise.
+type SimSettings struct {
+	Rate    float64 `json:"rate"`
+	Paced   bool    `json:"paced"`
+	Turnout float64 `json:"turnout"`
+}
+
+// SimSettings returns the settings the simulation was last started with; ok is false before the first.
+func (s *Store) SimSettings(ctx context.Context) (SimSettings, bool, error) {
+	v, ok, err := s.getMeta(ctx, s.r, metaSimSettings)
+	if err != nil || !ok {
+		return SimSettings{}, false, err
+	}
+	var st SimSettings
+	if err := json.Unmarshal([]byte(v), &st); err != nil {
+		return SimSettings{}, false, fmt.Errorf("ledger: %s: %w", metaSimSettings, err)
+	}
+	return st, true, nil
+}
+
+// SetSimSettings records the settings a simulation starts with.
+func (s *Store) SetSimSettings(ctx context.Context, st SimSettings) error {
+	b, _ := json.Marshal(st) // numbers and a bool: cannot fail
+	return s.putMeta(ctx, s.w, metaSimSettings, string(b))
+}
 
 // Where an election's voters came from (Store.VoterSource). An election is a simulation exactly when its
 // voters are synthetic: the simulator may cast for them (it can derive their credentials); it never runs on

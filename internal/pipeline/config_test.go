@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/web"
 )
 
@@ -61,5 +64,47 @@ func TestCountWatch(t *testing.T) {
 		if c.OK != s.ok || !strings.Contains(c.Detail, s.says) || c.Name != "count" || c.Serving {
 			t.Errorf("at %s (ledger %d, counted %d): %+v; want ok=%v saying %q", s.at, s.ledger, s.counted, c, s.ok, s.says)
 		}
+	}
+}
+
+type memSimSettings struct {
+	st ledger.SimSettings
+	ok bool
+}
+
+func (m *memSimSettings) SimSettings(context.Context) (ledger.SimSettings, bool, error) {
+	return m.st, m.ok, nil
+}
+func (m *memSimSettings) SetSimSettings(_ context.Context, st ledger.SimSettings) error {
+	m.st, m.ok = st, true
+	return nil
+}
+
+// A restart goes on with the rate and turnout the simulation was started with, unless the command line
+// says otherwise; what it says is remembered for the next restart.
+func TestSimulationSettingsAreRemembered(t *testing.T) {
+	store := &memSimSettings{}
+	log := slog.New(slog.DiscardHandler)
+	start := func(c SimConfig) SimConfig {
+		t.Helper()
+		if err := rememberSim(context.Background(), store, &c, log); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// First start, --rate 0: as given.
+	if c := start(SimConfig{Rate: 0, Turnout: 0.7, RateGiven: true}); c.Rate != 0 || c.Paced || c.Turnout != 0.7 {
+		t.Fatalf("first start: %+v", c)
+	}
+	// Restart with no flags (the defaults would pace it): as fast as before.
+	if c := start(SimConfig{Rate: 0, Paced: true, Turnout: 0.7}); c.Paced || c.Rate != 0 {
+		t.Fatalf("restart without flags is paced: %+v", c)
+	}
+	// Restart with --rate 500 --turnout 0.9: as given, and remembered.
+	if c := start(SimConfig{Rate: 500, Turnout: 0.9, RateGiven: true, TurnoutGiven: true}); c.Rate != 500 || c.Turnout != 0.9 {
+		t.Fatalf("restart with flags: %+v", c)
+	}
+	if c := start(SimConfig{Paced: true, Turnout: 0.7}); c.Rate != 500 || c.Paced || c.Turnout != 0.9 {
+		t.Fatalf("the next restart without flags: %+v", c)
 	}
 }

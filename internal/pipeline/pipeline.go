@@ -62,6 +62,9 @@ type SimConfig struct {
 	ClosePolls bool
 	// OnCast, if set, is called after each ballot the simulator had accepted (benchmarks time them).
 	OnCast func()
+	// RateGiven and TurnoutGiven say that the command line set the rate (or pacing) and the turnout; what
+	// it did not set is taken from how the simulation was last started, so a restart goes on as before.
+	RateGiven, TurnoutGiven bool
 }
 
 func (c *SimConfig) validate() error {

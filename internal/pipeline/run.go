@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"golang.org/x/mod/sumdb/note"
@@ -137,6 +138,9 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 	}
 	var until <-chan struct{}
 	if cfg.Roles.Simulate {
+		if err := rememberSim(ctx, store, &cfg.Sim, log); err != nil {
+			return err
+		}
 		var caster sim.Caster = run.Caster
 		if cfg.Sim.Target != "" {
 			caster = sim.NewHTTPCaster(cfg.Sim.Target, cfg.Sim.Workers)
@@ -188,6 +192,31 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		}
 	}
 	return err
+}
+
+// simSettings is where a simulation's settings are kept (ledger.Store).
+type simSettings interface {
+	SimSettings(ctx context.Context) (ledger.SimSettings, bool, error)
+	SetSimSettings(ctx context.Context, st ledger.SimSettings) error
+}
+
+// rememberSim takes what the command line did not set from how the simulation was last started, and
+// records how it starts now.
+func rememberSim(ctx context.Context, store simSettings, c *SimConfig, log *slog.Logger) error {
+	last, ok, err := store.SimSettings(ctx)
+	if err != nil {
+		return err
+	}
+	if ok && (!c.RateGiven || !c.TurnoutGiven) {
+		if !c.RateGiven {
+			c.Rate, c.Paced = last.Rate, last.Paced
+		}
+		if !c.TurnoutGiven {
+			c.Turnout = last.Turnout
+		}
+		log.Info("the simulation goes on as it was started (give --rate or --turnout to change that)", "rate", c.Rate, "paced", c.Paced, "turnout", c.Turnout)
+	}
+	return store.SetSimSettings(ctx, ledger.SimSettings{Rate: c.Rate, Paced: c.Paced, Turnout: c.Turnout})
 }
 
 // whatNext says how to check a finished election: the audit, and the verifier against the public
