@@ -26,6 +26,10 @@ type Election struct {
 	// built-in simulations use) or "embargoed" (turnout only until the polls close, then everything: the
 	// default for an election file). See the results package.
 	Results string `json:"results,omitempty"`
+	// RecountMargin, if set, flags a race whose margin is at most this share of its ballots (0.005: half a
+	// percent) as close enough for a recount, as many election laws define one. The count stands either
+	// way: the flag is for the people watching.
+	RecountMargin float64 `json:"recount_margin,omitempty"`
 	// Seed makes the synthetic voters (and the simulator's choices) of this election reproducible.
 	Seed int64 `json:"seed"`
 }
@@ -248,6 +252,9 @@ func (e *Election) Validate() error {
 	case "", ResultsLive, ResultsEmbargoed:
 	default:
 		return fmt.Errorf("results: %q: want %q (published as counted) or %q (turnout only until the polls close)", e.Results, ResultsLive, ResultsEmbargoed)
+	}
+	if e.RecountMargin < 0 || e.RecountMargin >= 1 {
+		return fmt.Errorf("recount_margin: %v: want a share of a race's ballots, from 0 (no flag) up to but not including 1 (0.005 is half a percent)", e.RecountMargin)
 	}
 	if !e.Polls.Opens.IsZero() && !e.Polls.Closes.IsZero() && !e.Polls.Closes.After(e.Polls.Opens) {
 		return errors.New("polls.closes: must be after polls.opens")

@@ -113,3 +113,14 @@ func TestResultsEmbargoDefaults(t *testing.T) {
 		t.Fatalf("a bad results value: %v", err)
 	}
 }
+
+// A recount margin is a share of a race's ballots.
+func TestRecountMarginIsAShare(t *testing.T) {
+	for m, ok := range map[float64]bool{0: true, 0.005: true, 0.5: true, -0.1: false, 1: false, 5: false} {
+		e, _ := Preset("seed")
+		e.RecountMargin = m
+		if err := e.Validate(); (err == nil) != ok || err != nil && !strings.Contains(err.Error(), "recount_margin") {
+			t.Errorf("recount_margin %v: %v", m, err)
+		}
+	}
+}

@@ -111,6 +111,8 @@ type RaceRow struct {
 	// Tied lists every candidate level at the top when two or more are (the leader is then empty), in the
 	// ballot's order.
 	Tied []string `json:"tied,omitempty"`
+	// Recount is true when the margin is within the election's recount margin (election.RecountMargin).
+	Recount bool `json:"recount,omitempty"`
 }
 
 // sameRace reports whether two rows of one race show the same (RaceRow holds a list, so it is not
@@ -118,7 +120,7 @@ type RaceRow struct {
 func sameRace(a, b RaceRow) bool {
 	return a.Constituency == b.Constituency && a.Name == b.Name && a.State == b.State && a.Ballots == b.Ballots &&
 		a.Registered == b.Registered && a.Turnout == b.Turnout && a.Leader == b.Leader && a.LeaderParty == b.LeaderParty &&
-		a.RunnerUp == b.RunnerUp && a.Margin == b.Margin && a.Status == b.Status && slices.Equal(a.Tied, b.Tied)
+		a.RunnerUp == b.RunnerUp && a.Margin == b.Margin && a.Status == b.Status && slices.Equal(a.Tied, b.Tied) && a.Recount == b.Recount
 }
 
 // Call is how the election stands as far as it is certain: "majority" (Party has won a majority of the
@@ -287,7 +289,7 @@ func embargo(r *Results) {
 	}
 	for i := range r.Constituencies {
 		c := &r.Constituencies[i]
-		c.Leader, c.LeaderParty, c.RunnerUp, c.Margin, c.Tied = "", "", "", 0, nil
+		c.Leader, c.LeaderParty, c.RunnerUp, c.Margin, c.Tied, c.Recount = "", "", "", 0, nil, false
 		if c.Ballots > 0 {
 			c.Status = StatusEmbargoed
 		}
@@ -313,6 +315,7 @@ func race(ix *election.Index, cons election.Constituency, votes map[string]int64
 		row.RunnerUp = ranked[1].ID
 	}
 	row.Margin = first - second
+	row.Recount = ix.RecountMargin > 0 && float64(row.Margin) <= ix.RecountMargin*float64(ballots)
 	final := closed || registered > 0 && ballots >= registered
 	if row.Margin == 0 {
 		for _, c := range ballot { // the ballot's order, not the sort's

@@ -225,3 +225,22 @@ func TestTiesAndTheCall(t *testing.T) {
 		t.Fatalf("delta of a third candidate drawing level: %+v", d.Constituencies)
 	}
 }
+
+// A race whose margin is within the election's recount margin is flagged; the count stands either way.
+func TestRecountMargin(t *testing.T) {
+	ix := twoRaces(t)
+	ix.RecountMargin = 0.1
+	r := Compute(Inputs{Index: ix, Now: time.Unix(0, 0), Snapshots: map[int32]*stream.Snapshot{
+		0: snap(0, map[string]int64{"a1": 10, "a2": 9, "a3": 1, "b1": 15, "b2": 5}, nil)}})
+	a, b, c := r.Constituencies[0], r.Constituencies[1], r.Constituencies[2]
+	if !a.Recount || a.Leader != "a1" || a.Margin != 1 {
+		t.Errorf("A, won by 1 of 20 (5%%): recount %v, leader %q", a.Recount, a.Leader)
+	}
+	if b.Recount || c.Recount {
+		t.Errorf("B (won by 10 of 20) or C (no ballots) flagged for a recount: %v %v", b.Recount, c.Recount)
+	}
+	ix.RecountMargin = 0
+	if r := Compute(Inputs{Index: ix, Now: time.Unix(0, 0), Snapshots: map[int32]*stream.Snapshot{0: snap(0, map[string]int64{"a1": 10, "a2": 9}, nil)}}); r.Constituencies[0].Recount {
+		t.Error("an election without a recount margin flags a race")
+	}
+}

@@ -67,6 +67,7 @@ type RaceChange struct {
 	Margin       int64    `json:"margin"`
 	Status       string   `json:"status"`
 	Tied         []string `json:"tied"`
+	Recount      bool     `json:"recount"`
 }
 
 // Version names a Results for event ids: two results with the same version show the same figures.
@@ -95,7 +96,7 @@ func Diff(old, new *Results) Delta {
 	}
 	for _, r := range changedBy(old.Constituencies, new.Constituencies, sameRace) {
 		d.Constituencies = append(d.Constituencies, RaceChange{r.Constituency, r.Ballots, r.Registered, r.Turnout, r.Leader,
-			r.LeaderParty, r.RunnerUp, r.Margin, r.Status, r.Tied})
+			r.LeaderParty, r.RunnerUp, r.Margin, r.Status, r.Tied, r.Recount})
 	}
 	d.Timeline = changedMinutes(old.Timeline, new.Timeline)
 	return d

@@ -45,7 +45,7 @@ const hostile = `<img src=x onerror=alert(1)>`
 // and a party with a hostile name too.
 func testElection() *election.Election {
 	e := &election.Election{
-		Name: "Browser test election", Seed: 7, Results: election.ResultsLive,
+		Name: "Browser test election", Seed: 7, Results: election.ResultsLive, RecountMargin: 0.2,
 		Parties: []election.Party{
 			{ID: "red", Name: "Red Party", Short: "RED", Colour: "#c0392b"},
 			{ID: "blue", Name: "Blue <b>Party</b>", Short: "BLU", Colour: "#2a7de6"},
@@ -483,13 +483,22 @@ func TestPageViewsShowTheAPIsNumbers(t *testing.T) {
 		p.t = t
 		p.open("/constituencies")
 		_, rows := p.rows("constituencies")
+		recounts := 0
 		for _, race := range res.Constituencies {
 			row := rows[race.Constituency]
 			equalNum(t, race.Constituency+" margin", row["margin"], float64(race.Margin))
 			equalNum(t, race.Constituency+" ballots", row["ballots"], float64(race.Ballots))
-			if row["status"] != race.Status {
-				t.Errorf("%s status: page %q, API %q", race.Constituency, row["status"], race.Status)
+			want := race.Status
+			if race.Recount {
+				want += " recount margin"
+				recounts++
 			}
+			if row["status"] != want {
+				t.Errorf("%s status: page %q, API %q (recount %v)", race.Constituency, row["status"], race.Status, race.Recount)
+			}
+		}
+		if recounts == 0 || recounts == len(res.Constituencies) {
+			t.Errorf("%d of %d races within the recount margin: the test means some to be, and some not", recounts, len(res.Constituencies))
 		}
 		p.noErrors("constituencies")
 		p.screenshot("constituencies")

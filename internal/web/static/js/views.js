@@ -42,6 +42,13 @@ function statusTag(status) {
   return h('span', { class: `status status-${status.replace(/\s+/g, '-')}` }, status);
 }
 
+// raceTags is a race's status, and a flag when its margin is within the election's recount margin.
+function raceTags(race) {
+  return race.recount
+    ? h('span', { class: 'tags' }, statusTag(race.status), ' ', h('span', { class: 'status status-recount', title: 'The margin is within the recount margin the election sets' }, 'recount margin'))
+    : statusTag(race.status);
+}
+
 function consLink(race) {
   return h('a', { href: `/constituencies/${encodeURIComponent(race.constituency_id)}` }, race.name || race.constituency_id);
 }
@@ -160,7 +167,7 @@ function seatsFront(live) {
         .sort((a, b) => a.margin / Math.max(a.ballots, 1) - b.margin / Math.max(b.ballots, 1) || a.margin - b.margin).slice(0, 8);
       closest.replaceChildren(...(races.length ? races.map((c) => h('li', {}, consLink(c), ' ',
         h('span', { class: 'muted' }, c.status === 'tied' || !c.leader ? `level: ${tiedNames(live, c)}` :
-          `${candidateName(live, c.leader)} by ${num(c.margin)} (${pct(c.margin / Math.max(c.ballots, 1))})`), ' ', statusTag(c.status)))
+          `${candidateName(live, c.leader)} by ${num(c.margin)} (${pct(c.margin / Math.max(c.ballots, 1))})`), ' ', raceTags(c)))
         : [h('li', { class: 'muted' }, 'No race has a leader yet.')]));
     },
   };
@@ -305,7 +312,7 @@ function constituencies(live) {
       { id: 'margin', label: 'Margin', num: true, value: (c) => c.margin, cell: (c) => num(c.margin) },
       { id: 'ballots', label: 'Ballots', num: true, value: (c) => c.ballots, cell: (c) => num(c.ballots) },
       { id: 'turnout', label: 'Turnout', num: true, value: (c) => c.turnout, cell: (c) => pct(c.turnout) },
-      { id: 'status', label: 'Status', value: (c) => c.status, cell: (c) => statusTag(c.status) },
+      { id: 'status', label: 'Status', value: (c) => c.status, cell: (c) => raceTags(c) },
     ].filter(Boolean),
   });
   const el = h('div', { class: 'view constituencies' }, h('section', { class: 'card' }, heading, table.el));
@@ -354,7 +361,7 @@ function constituency(live, id) {
       const state = live.index.states.get(race.state);
       view.title = race.name;
       // replaceChildren would write a null as the text "null" (the seed race read "Nationwidenull").
-      title.replaceChildren(...[race.name, state && h('span', { class: 'muted' }, ` · ${state.name}`), ' ', statusTag(race.status)].filter(Boolean));
+      title.replaceChildren(...[race.name, state && h('span', { class: 'muted' }, ` · ${state.name}`), ' ', raceTags(race)].filter(Boolean));
       head.replaceChildren(
         stat('Ballots', 'race-ballots', race.ballots, num(race.ballots)),
         stat('Registered', 'race-registered', race.registered, num(race.registered)),
