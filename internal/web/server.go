@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -132,7 +133,14 @@ type Server struct {
 	board          boardInfo
 	results        resultsBody
 	health         health
+	routes         []string // "METHOD /path" of every API route, for the OpenAPI document's test
 }
+
+// openAPI describes the HTTP API (OpenAPI 3.1). A test checks it against the routes and against the
+// handlers' answers, so it cannot drift from them unnoticed.
+//
+//go:embed openapi.json
+var openAPI []byte
 
 // New checks the config and builds the routes.
 func New(cfg Config) (*Server, error) {
@@ -149,6 +157,7 @@ func New(cfg Config) (*Server, error) {
 		health: health{run: cfg.Health, every: cfg.HealthEvery}}
 	mux := http.NewServeMux()
 	api := func(method, path string, h http.HandlerFunc) {
+		s.routes = append(s.routes, method+" "+path)
 		mux.HandleFunc(method+" "+path, h)
 		// The same path with another method: a JSON error naming the one allowed (the mux's own answer
 		// is plain text).
@@ -169,6 +178,10 @@ func New(cfg Config) (*Server, error) {
 	api("POST", "/api/v1/ballots", s.castBallot)
 	api("GET", "/api/v1/board", s.getBoard)
 	api("GET", "/api/v1/receipts/{code}", s.getReceipt)
+	api("GET", "/api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI)
+	})
 	mux.HandleFunc("GET /board/{path...}", s.boardFile)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no API at %s", r.URL.Path))
