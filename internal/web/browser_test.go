@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -489,6 +490,9 @@ func TestPageViewsShowTheAPIsNumbers(t *testing.T) {
 			equalNum(t, race.Constituency+" margin", row["margin"], float64(race.Margin))
 			equalNum(t, race.Constituency+" ballots", row["ballots"], float64(race.Ballots))
 			want := race.Status
+			if want == results.StatusDeclared {
+				want = "won" // as the page words it
+			}
 			if race.Recount {
 				want += " recount margin"
 				recounts++
@@ -886,6 +890,13 @@ func TestPageUnderEmbargo(t *testing.T) {
 	testenv.Must(t, store.ClosePolls(ctx, time.Now()), "close the polls")
 	store.Close()
 	p.mustWait(`document.querySelector('#embargo').hidden && document.querySelector('[data-test=call]') !== null && !document.querySelector('[data-test=call]').textContent.includes('embargoed') && document.querySelector('.view.overview svg') !== null`)
+	// Races decided when the polls closed read "won".
+	p.open("/constituencies")
+	var won []string
+	p.eval(`[...document.querySelectorAll('[data-status=declared]')].map((e) => e.textContent)`, &won)
+	if len(won) == 0 || slices.ContainsFunc(won, func(s string) bool { return s != "won" }) {
+		t.Errorf("declared races read %q, want \"won\"", won)
+	}
 	p.noErrors("embargo")
 }
 

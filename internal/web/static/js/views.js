@@ -38,8 +38,11 @@ export function picture(live, c, size = 64) {
   return img;
 }
 
+// How a race's status reads on the page (the API's value is in data-status): a declared race is won.
+const STATUS_LABEL = { declared: 'won', 'not started': 'not started', counting: 'counting', tied: 'tied', embargoed: 'embargoed' };
+
 function statusTag(status) {
-  return h('span', { class: `status status-${status.replace(/\s+/g, '-')}` }, status);
+  return h('span', { class: `status status-${status.replace(/\s+/g, '-')}`, 'data-status': status }, STATUS_LABEL[status] || status);
 }
 
 // raceTags is a race's status, and a flag when its margin is within the election's recount margin.
