@@ -816,6 +816,38 @@ func TestPageNationalElection(t *testing.T) {
 	if tiles != len(res.States) {
 		t.Errorf("map has %d tiles, the election %d states", tiles, len(res.States))
 	}
+	// On a phone, every table fits the screen with its main figure in view: no scrolling sideways.
+	p.run(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	for _, v := range []struct{ path, table, main string }{
+		{"/", "candidates", "votes"}, {"/parties", "parties", "total"}, {"/constituencies?state=UP", "constituencies", "margin"},
+		{"/constituencies/UP-01", "candidates", "votes"}, {"/turnout", "states", "turnout"}, {"/timeline", "minutes", "turnout"},
+	} {
+		p.open(v.path)
+		p.mustWait(`document.querySelector('table[data-table="` + v.table + `"] tbody tr[data-key]') !== null`)
+		var fit struct {
+			Wide, Shown bool
+			Out         []string
+		}
+		p.eval(`(() => { const t = document.querySelector('table[data-table="`+v.table+`"]'), box = t.closest('.scroll');
+			const cell = t.querySelector('tbody td[data-col="`+v.main+`"]'), r = cell.getBoundingClientRect();
+			const out = [...document.querySelectorAll('main input, main select, main button, main h2')]
+				.filter((e) => e.getBoundingClientRect().right > e.closest('.card, main').getBoundingClientRect().right + 0.5).map((e) => e.outerHTML.slice(0, 60));
+			return { Wide: box.scrollWidth > box.clientWidth + 1, Shown: r.width > 0 && r.right <= innerWidth, Out: out }; })()`, &fit)
+		if fit.Wide || !fit.Shown {
+			t.Errorf("%s on a phone: the table scrolls sideways %v; its %s column is on screen %v", v.path, fit.Wide, v.main, fit.Shown)
+		}
+		if len(fit.Out) > 0 {
+			t.Errorf("%s on a phone: controls stick out of their card: %q", v.path, fit.Out)
+		}
+	}
+	// The views' tabs do not fit a phone: they scroll, and their edge fades to say so.
+	var tabs struct{ Scrolls, Fades bool }
+	p.eval(`(() => { const n = document.querySelector('nav.views'), m = getComputedStyle(n).maskImage || getComputedStyle(n).webkitMaskImage;
+		return { Scrolls: n.scrollWidth > n.clientWidth, Fades: m !== undefined && m !== 'none' }; })()`, &tabs)
+	if !tabs.Scrolls || !tabs.Fades {
+		t.Errorf("on a phone the tabs scroll %v and fade at the edge %v; want both", tabs.Scrolls, tabs.Fades)
+	}
+	p.run(chromedp.EmulateViewport(1366, 900))
 	p.open("/constituencies?state=UP&size=100")
 	keys, _ := p.rows("constituencies")
 	if len(keys) != 80 {

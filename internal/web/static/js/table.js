@@ -39,7 +39,8 @@ export function setQuery(changes, push) {
   else history.replaceState(null, '', url);
 }
 
-// Table: columns are {id, label, value(row) for sorting, cell(row) for display, num: right-aligned}.
+// Table: columns are {id, label, value(row) for sorting, cell(row) for display, num: right-aligned,
+// minor: hidden on a phone, so the main figures stay on screen without scrolling sideways}.
 export class Table {
   constructor({ name, columns, rowKey, searchText, defaults, caption, controls }) {
     this.columns = columns;
@@ -93,13 +94,13 @@ export class Table {
       this.table.replaceChildren(...[...this.table.children].filter((c) => c.tagName === 'CAPTION'),
         h('thead', {}, h('tr', {}, this.columns.map((c) => {
           const sorted = c === col;
-          return h('th', { scope: 'col', class: c.num ? 'num' : null, 'aria-sort': sorted ? (q.dir === 'asc' ? 'ascending' : 'descending') : 'none' },
+          return h('th', { scope: 'col', class: cls(c), 'aria-sort': sorted ? (q.dir === 'asc' ? 'ascending' : 'descending') : 'none' },
             h('button', { type: 'button', 'data-focus': `sort-${c.id}`, 'data-sort': c.id,
               onclick: () => this.change({ sort: c.id, dir: sorted && q.dir === 'desc' ? 'asc' : sorted ? 'desc' : c.num ? 'desc' : 'asc', page: '' }, true) },
               c.label, h('span', { class: 'arrow', 'aria-hidden': 'true' }, sorted ? (q.dir === 'asc' ? ' ▲' : ' ▼') : '')));
         }))),
         h('tbody', {}, visible.length ? visible.map((r) => h('tr', { 'data-key': this.rowKey(r) },
-          this.columns.map((c, i) => h(i === 0 ? 'th' : 'td', { scope: i === 0 ? 'row' : null, class: c.num ? 'num' : null,
+          this.columns.map((c, i) => h(i === 0 ? 'th' : 'td', { scope: i === 0 ? 'row' : null, class: cls(c),
             'data-col': c.id, 'data-value': c.num ? c.value(r) : null }, c.cell ? c.cell(r) : String(c.value(r))))))
           : h('tr', {}, h('td', { colspan: this.columns.length, class: 'muted' }, q.q ? `Nothing matches “${q.q}”.` : 'Nothing to show yet.'))));
       this.summary.replaceChildren(shown.length
@@ -122,6 +123,10 @@ export function toCSV(rows, columns) {
   };
   const lines = [columns.map((c) => cell(c.label)), ...rows.map((r) => columns.map((c) => cell(c.value(r))))];
   return lines.map((l) => l.join(',')).join('\r\n') + '\r\n';
+}
+
+function cls(c) {
+  return [c.num ? 'num' : '', c.minor ? 'minor' : ''].filter(Boolean).join(' ') || null;
 }
 
 // arrange filters rows by the search text, sorts them by the chosen column (ties keep their order), and

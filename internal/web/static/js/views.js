@@ -79,8 +79,8 @@ function overview(live) {
     searchText: (c) => `${c.candidate_name} ${c.party_name} ${c.constituency}`,
     columns: [
       { id: 'name', label: 'Candidate', value: (c) => c.candidate_name },
-      { id: 'party', label: 'Party', value: (c) => c.party_name, cell: (c) => partyTag(live, c.party) },
-      multi ? { id: 'constituency', label: 'Constituency', value: (c) => consName(live, c.constituency),
+      { id: 'party', minor: true, label: 'Party', value: (c) => c.party_name, cell: (c) => partyTag(live, c.party) },
+      multi ? { id: 'constituency', minor: true, label: 'Constituency', value: (c) => consName(live, c.constituency),
         cell: (c) => h('a', { href: `/constituencies/${encodeURIComponent(c.constituency)}` }, consName(live, c.constituency)) } : null,
       { id: 'votes', label: 'Votes', num: true, value: (c) => c.votes, cell: (c) => (live.results.embargoed ? '—' : num(c.votes)) },
       { id: 'share', label: multi ? '% in race' : '%', num: true, value: (c) => c.share, cell: (c) => (live.results.embargoed ? '—' : pct(c.share)) },
@@ -205,9 +205,9 @@ function parties(live) {
     columns: [
       { id: 'party', label: 'Party', value: (p) => p.name, cell: (p) => h('span', { class: 'party' }, swatch(p.colour), p.name, ' ', h('span', { class: 'muted' }, `(${p.short})`)) },
       { id: 'won', label: 'Won', num: true, value: (p) => p.seats_won },
-      { id: 'leading', label: 'Leading', num: true, value: (p) => p.seats_leading },
+      { id: 'leading', minor: true, label: 'Leading', num: true, value: (p) => p.seats_leading },
       { id: 'total', label: 'Total', num: true, value: (p) => p.seats_won + p.seats_leading },
-      { id: 'votes', label: 'Votes', num: true, value: (p) => p.votes, cell: (p) => num(p.votes) },
+      { id: 'votes', minor: true, label: 'Votes', num: true, value: (p) => p.votes, cell: (p) => num(p.votes) },
       { id: 'share', label: 'Vote share', num: true, value: (p) => p.share, cell: (p) => pct(p.share) },
     ],
   });
@@ -306,15 +306,15 @@ function constituencies(live) {
     searchText: (c) => `${c.name} ${stateName(c.state)} ${candidateName(live, c.leader)} ${candidateName(live, c.runner_up)}`,
     columns: [
       { id: 'name', label: 'Constituency', value: (c) => c.name, cell: consLink },
-      states.length ? { id: 'state', label: 'State', value: (c) => stateName(c.state) } : null,
+      states.length ? { id: 'state', minor: true, label: 'State', value: (c) => stateName(c.state) } : null,
       { id: 'leader', label: 'Leader', value: (c) => candidateName(live, c.leader),
         cell: (c) => c.leader ? [candidateName(live, c.leader), ' ', partyTag(live, c.leader_party)]
           : h('span', { class: 'muted' }, c.tied && c.tied.length ? `level: ${tiedNames(live, c)}` : '—') },
-      { id: 'runner_up', label: 'Runner-up', value: (c) => candidateName(live, c.runner_up),
+      { id: 'runner_up', minor: true, label: 'Runner-up', value: (c) => candidateName(live, c.runner_up),
         cell: (c) => c.runner_up ? [candidateName(live, c.runner_up), ' ', partyTag(live, (live.candidate(c.runner_up) || {}).party)] : h('span', { class: 'muted' }, '—') },
       { id: 'margin', label: 'Margin', num: true, value: (c) => c.margin, cell: (c) => num(c.margin) },
-      { id: 'ballots', label: 'Ballots', num: true, value: (c) => c.ballots, cell: (c) => num(c.ballots) },
-      { id: 'turnout', label: 'Turnout', num: true, value: (c) => c.turnout, cell: (c) => pct(c.turnout) },
+      { id: 'ballots', minor: true, label: 'Ballots', num: true, value: (c) => c.ballots, cell: (c) => num(c.ballots) },
+      { id: 'turnout', minor: true, label: 'Turnout', num: true, value: (c) => c.turnout, cell: (c) => pct(c.turnout) },
       { id: 'status', label: 'Status', value: (c) => c.status, cell: (c) => raceTags(c) },
     ].filter(Boolean),
   });
@@ -336,7 +336,7 @@ function constituency(live, id) {
     columns: [
       { id: 'name', label: 'Candidate', value: (c) => c.candidate_name,
         cell: (c) => h('span', { class: 'who' }, picture(live, c, 32), h('span', {}, c.candidate_name, about.get(c.candidate_id) ? h('small', { class: 'muted bio' }, about.get(c.candidate_id)) : null)) },
-      { id: 'party', label: 'Party', value: (c) => c.party_name, cell: (c) => [partyTag(live, c.party), ' ', c.party_name] },
+      { id: 'party', minor: true, label: 'Party', value: (c) => c.party_name, cell: (c) => [partyTag(live, c.party), ' ', c.party_name] },
       { id: 'votes', label: 'Votes', num: true, value: (c) => c.votes, cell: (c) => num(c.votes) },
       { id: 'share', label: 'Share', num: true, value: (c) => c.share,
         cell: (c) => h('span', { class: 'share' }, h('meter', { min: 0, max: 1, value: c.share, 'aria-hidden': 'true' }), ' ', pct(c.share)) },
@@ -387,8 +387,8 @@ function turnout(live) {
     columns: [
       { id: 'state', label: 'State', value: (s) => s.name,
         cell: (s) => h('a', { href: `/constituencies?state=${encodeURIComponent(s.state)}` }, s.name) },
-      { id: 'ballots', label: 'Ballots', num: true, value: (s) => s.ballots, cell: (s) => num(s.ballots) },
-      { id: 'registered', label: 'Registered', num: true, value: (s) => s.registered, cell: (s) => num(s.registered) },
+      { id: 'ballots', minor: true, label: 'Ballots', num: true, value: (s) => s.ballots, cell: (s) => num(s.ballots) },
+      { id: 'registered', minor: true, label: 'Registered', num: true, value: (s) => s.registered, cell: (s) => num(s.registered) },
       { id: 'turnout', label: 'Turnout', num: true, value: (s) => s.turnout,
         cell: (s) => h('span', { class: 'share' }, h('meter', { min: 0, max: 1, value: s.turnout, 'aria-hidden': 'true' }), ' ', pct(s.turnout, 2)) },
     ],
@@ -418,7 +418,7 @@ function timeline(live) {
     columns: [
       { id: 'minute', label: 'Minute (UTC)', value: (m) => m.minute },
       { id: 'ballots', label: 'Ballots', num: true, value: (m) => m.ballots, cell: (m) => num(m.ballots) },
-      { id: 'so_far', label: 'So far', num: true, value: (m) => m.so_far, cell: (m) => num(m.so_far) },
+      { id: 'so_far', minor: true, label: 'So far', num: true, value: (m) => m.so_far, cell: (m) => num(m.so_far) },
       { id: 'turnout', label: 'Turnout so far', num: true, value: (m) => m.turnout, cell: (m) => pct(m.turnout, 2) },
     ],
   });
