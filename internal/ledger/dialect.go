@@ -198,7 +198,9 @@ func (postgres) hasLedger(ctx context.Context, db *sql.DB) (bool, error) {
 	return ok, err
 }
 
-// boardLockKey is the advisory lock the board writer holds for as long as it runs.
+// The ledger's PostgreSQL advisory locks, one key each: 726172 keeps two processes from migrating at
+// once (lockMigrations); boardLockKey is held by the board writer for as long as it runs; 726174 is the
+// polls guard (PollsGuardCast and PollsGuardClose in queries/postgres.sql).
 const boardLockKey = 726173
 
 func (postgres) lockBoard(ctx context.Context, s *Store) (func(), error) {

@@ -245,6 +245,62 @@ func TestNoCastAfterThePollsClose(t *testing.T) {
 	})
 }
 
+// Closing the polls while casts are in flight: once ClosePolls returns, the ledger's ballots are all the
+// ballots there will be (the results call the count final when the tally has counted that many), and every
+// cast that got a receipt is among them.
+func TestNoBallotCommitsAfterThePollsClose(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		const voters = 4000
+		ix, g := seeded(t, s, voters)
+		var casting sync.WaitGroup
+		var receipts sync.Map
+		started := make(chan struct{}, 64)
+		for w := range 4 {
+			c := ledger.NewCaster(s, ix, ledger.CasterConfig{Workers: 4, MaxBatch: 20}, testenv.Logger(t))
+			c.Start(ctx)
+			defer c.Stop()
+			for k := range 16 {
+				casting.Add(1)
+				go func() {
+					defer casting.Done()
+					for i := int64(w*16 + k); i < voters; i += 64 {
+						v := g.Voter(i)
+						r, err := c.Cast(ctx, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)})
+						if errors.Is(err, ledger.ErrPollsClosed) {
+							return
+						}
+						testenv.Must(t, err, "cast")
+						receipts.Store(r.BallotID, true)
+						select {
+						case started <- struct{}{}:
+						default:
+						}
+					}
+				}()
+			}
+		}
+		for range 64 { // close once casting is in full flow
+			<-started
+		}
+		testenv.Must(t, s.ClosePolls(ctx, time.Now()), "close")
+		atClose, err := s.BallotCount(ctx)
+		testenv.Must(t, err, "count")
+		casting.Wait()
+		after, err := s.BallotCount(ctx)
+		testenv.Must(t, err, "count")
+		got := 0
+		receipts.Range(func(any, any) bool { got++; return true })
+		if after != atClose || int64(got) != after {
+			t.Fatalf("the ledger held %d ballots when the polls closed and %d later; %d casts got a receipt", atClose, after, got)
+		}
+		if after == voters {
+			t.Fatalf("every voter voted before the polls closed: the test closed too late to test anything")
+		}
+	})
+}
+
 // A reader advancing its position while several casters commit at once must still see every ballot
 // exactly once: on PostgreSQL, sequence values commit out of order, and a reader that trusted seq alone
 // would step over a ballot whose transaction committed after a later one's.

@@ -16,6 +16,7 @@ const (
 	metaRecordKey   = "record_key"        // authenticates vote records (RecordKey)
 	metaVoters      = "voters_registered" // synthetic voters registered so far (resumable registration)
 	metaPollsClosed = "polls_closed"
+	metaLotSeed     = "lot_seed" // decides ties by lot (LotSeed)
 	metaSimPosition = "simulation_position"
 	metaVoterSource = "voter_source" // VotersSynthetic or VotersImported, from the first voters registered
 	metaSimSettings = "simulation_settings"

@@ -24,7 +24,7 @@ type queries struct {
 	InsertVoters, ExistingVoters, AddRegistered, Registered, FindVoter string
 	MarkVotedBatch, InsertBallots, BallotsAfter                        string
 	CountBallots, CountVoted, BallotsPerCandidate, BallotsPerState     string
-	VotedPerState                                                      string
+	VotedPerState, PollsGuardCast, PollsGuardClose                     string
 }
 
 func loadQueries(d dialect) (*queries, error) {

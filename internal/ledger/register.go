@@ -47,7 +47,7 @@ func (s *Store) RegisterElection(ctx context.Context, e *election.Election) erro
 			return err
 		}
 		steps := []stmt{{s.q.PutMeta, []any{metaElection, string(def)}}, {s.q.PutMeta, []any{metaSimSecret, randomHex()}},
-			{s.q.PutMeta, []any{metaRecordKey, randomHex()}}, {s.q.PutMeta, []any{metaBoardSigner, skey}}, {s.q.PutMeta, []any{metaBoardVerifier, vkey}}}
+			{s.q.PutMeta, []any{metaRecordKey, randomHex()}}, {s.q.PutMeta, []any{metaLotSeed, randomHex()}}, {s.q.PutMeta, []any{metaBoardSigner, skey}}, {s.q.PutMeta, []any{metaBoardVerifier, vkey}}}
 		for _, p := range e.Parties {
 			steps = append(steps, stmt{s.q.InsertParty, []any{p.ID, p.Name, p.Short, p.Colour}})
 		}
@@ -121,6 +121,31 @@ func (s *Store) RecordKey(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return hex.DecodeString(key)
+}
+
+// LotSeed is the election's secret seed for drawing lots between level candidates (see the lots
+// package), made at registration (or, for a ledger registered by an older version, the first time it is
+// asked for) and kept in the ledger. Its commitment is public from then on; the seed itself must be
+// published only once the count is final.
+func (s *Store) LotSeed(ctx context.Context) ([]byte, error) {
+	var seed string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		v, ok, err := s.getMeta(ctx, tx, metaLotSeed)
+		if err != nil || ok {
+			seed = v
+			return err
+		}
+		// Two processes may race here: the first seed written wins, and both read it back.
+		if _, err := tx.ExecContext(ctx, s.q.InsertMetaIfAbsent, metaLotSeed, randomHex()); err != nil {
+			return fmt.Errorf("ledger: write %s: %w", metaLotSeed, err)
+		}
+		seed, _, err = s.getMeta(ctx, tx, metaLotSeed)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(seed)
 }
 
 // Election returns the registered election, or ErrNoElection.
@@ -241,12 +266,21 @@ func (s *Store) RegisteredCounts(ctx context.Context) ([]Registered, error) {
 	return out, rows.Err()
 }
 
-// ClosePolls records that the polls have closed: every race with ballots is then decided. Idempotent.
+// ClosePolls records that the polls have closed: no ballot is accepted any more. Idempotent.
+//
+// It waits for every cast batch in flight to commit, and no batch commits after it (PollsGuardClose), so
+// once it returns the ledger's ballots are all the ballots there will be: the count is final when the
+// tally has counted that many.
 func (s *Store) ClosePolls(ctx context.Context, at time.Time) error {
-	if closed, err := s.PollsClosed(ctx); err != nil || closed {
-		return err
-	}
-	return s.putMeta(ctx, s.w, metaPollsClosed, at.UTC().Format(time.RFC3339))
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q.PollsGuardClose); err != nil {
+			return fmt.Errorf("ledger: close the polls: %w", err)
+		}
+		if _, closed, err := s.getMeta(ctx, tx, metaPollsClosed); err != nil || closed {
+			return err
+		}
+		return s.putMeta(ctx, tx, metaPollsClosed, at.UTC().Format(time.RFC3339))
+	})
 }
 
 // PollsClosed reports whether ClosePolls was called.

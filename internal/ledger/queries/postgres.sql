@@ -24,3 +24,13 @@ JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential
   AND v.constituency_id = r.constituency_id
 ON CONFLICT (voter_id) DO NOTHING
 RETURNING voter_id, state_code;
+
+-- name: PollsGuardCast
+-- Taken by every cast batch's transaction before it reads whether the polls are closed, and held until
+-- it commits. PollsGuardClose takes the same advisory lock exclusively, so closing waits for every batch
+-- in flight, and a batch that starts while closing is under way waits until the close has committed and
+-- then sees it. No ballot commits after the polls close. (The key is the ledger's own: see dialect.go.)
+SELECT pg_advisory_xact_lock_shared(726174);
+
+-- name: PollsGuardClose
+SELECT pg_advisory_xact_lock(726174);

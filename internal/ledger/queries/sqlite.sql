@@ -22,3 +22,11 @@ JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential
 WHERE TRUE
 ON CONFLICT (voter_id) DO NOTHING
 RETURNING voter_id, state_code;
+
+-- name: PollsGuardCast
+-- Nothing to lock: every write transaction begins IMMEDIATE on the one write connection, so a cast batch
+-- and closing the polls never overlap.
+SELECT 1;
+
+-- name: PollsGuardClose
+SELECT 1;
