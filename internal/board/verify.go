@@ -24,6 +24,7 @@ import (
 	"github.com/transparency-dev/tessera/client"
 
 	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/lots"
 	"github.com/election/election/internal/progress"
 	"github.com/election/election/internal/results"
 )
@@ -67,6 +68,8 @@ type state struct {
 	Origin string `json:"origin"`
 	Size   uint64 `json:"size"`
 	Root   []byte `json:"root"`
+	// LotCommitment is the election's commitment to its lot seed: it must never change.
+	LotCommitment string `json:"lot_commitment,omitempty"`
 }
 
 // Verify checks the board from the public endpoints alone: the checkpoint is signed with the election's
@@ -74,9 +77,11 @@ type state struct {
 // root (each leaf also compared with the tree's own tiles, to say which entry was changed, removed, added
 // or moved); with a state file, the first entries still hash to the root verified before (and the
 // library's consistency proof agrees); every entry is recounted per candidate, party, constituency and
-// state and compared with /api/v1/results once the polls are closed; no tracking code appears twice; and
-// the board holds no more ballots than voters who voted. It prints each problem and ends with
-// "verified N ballots, discrepancy D".
+// state and compared with /api/v1/results once the count is final, and every race's winner decided again
+// from the recount (a level race by lot, with the revealed seed checked against the commitment the
+// election published, which a state file keeps); no tracking code appears twice; and the board holds no
+// more ballots than voters who voted. It prints each problem and ends with "verified N ballots,
+// discrepancy D".
 func Verify(ctx context.Context, cfg VerifyConfig) (VerifyReport, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: time.Minute}
@@ -137,7 +142,8 @@ type counts struct {
 func (v *verifier) run(ctx context.Context) (VerifyReport, error) {
 	var def struct {
 		election.Election
-		Board *Info `json:"board"`
+		Board         *Info  `json:"board"`
+		LotCommitment string `json:"lot_commitment"`
 	}
 	if err := v.getJSON(ctx, "/api/v1/election", &def); err != nil {
 		return v.rep, err
@@ -174,6 +180,10 @@ func (v *verifier) run(ctx context.Context) (VerifyReport, error) {
 		}
 		if old != nil && old.Origin != cp.Origin {
 			v.problem("the state file %s is of board %q, not %q", v.cfg.State, old.Origin, cp.Origin)
+			return v.rep, nil
+		}
+		if old != nil && old.LotCommitment != "" && old.LotCommitment != def.LotCommitment {
+			v.problem("the election's lot commitment changed since it was last verified: %s then, %q now", old.LotCommitment, def.LotCommitment)
 			return v.rep, nil
 		}
 		if old != nil && old.Size > cp.Size {
@@ -228,11 +238,11 @@ func (v *verifier) run(ctx context.Context) (VerifyReport, error) {
 		v.consistent(ctx, fetcher, old, oldRoot, cp)
 	}
 	v.duplicates(codes)
-	if err := v.compare(ctx, ix, c, cp.Size); err != nil {
+	if err := v.compare(ctx, ix, c, cp.Size, def.LotCommitment); err != nil {
 		return v.rep, err
 	}
 	if v.cfg.State != "" && len(v.rep.Problems) == 0 {
-		if err := writeState(v.cfg.State, state{Origin: cp.Origin, Size: cp.Size, Root: cp.Hash}); err != nil {
+		if err := writeState(v.cfg.State, state{Origin: cp.Origin, Size: cp.Size, Root: cp.Hash, LotCommitment: def.LotCommitment}); err != nil {
 			return v.rep, err
 		}
 	}
@@ -382,7 +392,7 @@ func (v *verifier) duplicates(codes [][16]byte) {
 }
 
 // compare sets the recount beside the published results and the number of voters who voted.
-func (v *verifier) compare(ctx context.Context, ix *election.Index, c counts, size uint64) error {
+func (v *verifier) compare(ctx context.Context, ix *election.Index, c counts, size uint64, commitment string) error {
 	var info Info
 	if err := v.getJSON(ctx, "/api/v1/board", &info); err != nil {
 		return err
@@ -396,6 +406,10 @@ func (v *verifier) compare(ctx context.Context, ix *election.Index, c counts, si
 	}
 	if !res.PollsClosed {
 		fmt.Fprintf(v.cfg.Out, "the polls are open: the board (%d ballots) and the results (%d counted) are still moving, so their counts were not compared\n", size, res.BallotsCounted)
+		return nil
+	}
+	if !res.Final {
+		fmt.Fprintf(v.cfg.Out, "the polls are closed but the count is not final (%d counted): the board (%d ballots) was not compared with it; run again once it is\n", res.BallotsCounted, size)
 		return nil
 	}
 	diff := func(what string, board, published int64) {
@@ -421,7 +435,62 @@ func (v *verifier) compare(ctx context.Context, ix *election.Index, c counts, si
 	for _, r := range res.States {
 		diff("state "+r.State, c.states[r.State], r.Ballots)
 	}
+	v.winners(ix, c, res, commitment)
 	return nil
+}
+
+// winners decides every race again from the board's recount and compares the winner with the results':
+// the one with the most votes, or, for a level race, the one the lot draws (lots package) with the seed
+// the results reveal, which must be the one the election committed to.
+func (v *verifier) winners(ix *election.Index, c counts, res results.Results, commitment string) {
+	var seed []byte
+	if ix.DrawsLots() {
+		var ok bool
+		if seed, ok = lots.Matches(res.LotSeed, commitment); !ok {
+			seed = nil
+		}
+	}
+	seedChecked := false
+	for _, r := range res.Constituencies {
+		ballot := ix.Ballot[r.Constituency]
+		if c.constituencies[r.Constituency] == 0 || len(ballot) == 0 {
+			continue
+		}
+		var most int64
+		for _, cand := range ballot {
+			most = max(most, c.candidates[cand.ID])
+		}
+		var level []string
+		for _, cand := range ballot {
+			if c.candidates[cand.ID] == most {
+				level = append(level, cand.ID)
+			}
+		}
+		want, status := level[0], results.StatusDeclared
+		switch {
+		case len(level) > 1 && !ix.DrawsLots():
+			want, status = "", results.StatusTied
+		case len(level) > 1:
+			if seed == nil {
+				if !seedChecked {
+					v.problem("the results reveal lot seed %q, which is not the one the election committed to (%q): no tie can be checked", res.LotSeed, commitment)
+					seedChecked = true
+				}
+				continue
+			}
+			want = lots.Draw(seed, r.Constituency, level)
+		}
+		if r.Leader != want || r.Status != status {
+			v.problem("race %s: the board's recount gives %s (%s), the results %s (%s)", r.Constituency, orNobody(want), status, orNobody(r.Leader), r.Status)
+		}
+	}
+}
+
+func orNobody(id string) string {
+	if id == "" {
+		return "no winner"
+	}
+	return id
 }
 
 func readState(path string) (*state, error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/election/election/internal/board"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/lots"
 	"github.com/election/election/internal/results"
 	"github.com/election/election/internal/stream"
 	"github.com/election/election/internal/testenv"
@@ -35,7 +36,12 @@ type site struct {
 	vkey        string
 	votersVoted int64
 	results     *results.Results
+	commitment  string // to the lot seed
 }
+
+// lotSeed is the test election's seed for drawing lots: the seed election's 600 test ballots leave its
+// three candidates level, so the race is decided by lot.
+var lotSeed = bytes.Repeat([]byte{3}, lots.SeedBytes)
 
 // honest builds a board of n ballots with the writer, and the final results that agree with it.
 func honest(t *testing.T, n int) (*site, *memLedger, string) {
@@ -48,7 +54,7 @@ func honest(t *testing.T, n int) (*site, *memLedger, string) {
 	w := startWriter(t, l, dir, skey)
 	waitPublished(t, dir, uint64(n))
 	w.Stop()
-	return &site{dir: dir, ix: ix, vkey: vkey, votersVoted: int64(n), results: resultsOf(ix, l)}, l, skey
+	return &site{dir: dir, ix: ix, vkey: vkey, votersVoted: int64(n), results: resultsOf(ix, l), commitment: lots.Commitment(lotSeed)}, l, skey
 }
 
 func resultsOf(ix *election.Index, l *memLedger) *results.Results {
@@ -59,7 +65,7 @@ func resultsOf(ix *election.Index, l *memLedger) *results.Results {
 		s.States[b.State]++
 	}
 	reg := []ledger.Registered{{Constituency: "nation", State: "N", Voters: int64(len(l.ballots))}}
-	return results.Compute(results.Inputs{Index: ix, Snapshots: map[int32]*stream.Snapshot{0: s}, Registered: reg, PollsClosed: true})
+	return results.Compute(results.Inputs{Index: ix, Snapshots: map[int32]*stream.Snapshot{0: s}, Registered: reg, PollsClosed: true, LotSeed: lotSeed})
 }
 
 // serve publishes the site as the API does, over HTTP.
@@ -77,8 +83,9 @@ func (s *site) serveB(t testing.TB) string {
 	mux.HandleFunc("GET /api/v1/election", func(w http.ResponseWriter, _ *http.Request) {
 		write(w, struct {
 			*election.Election
-			Board board.Info `json:"board"`
-		}{s.ix.Election, board.Info{Origin: v.Name(), VerifierKey: s.vkey}})
+			Board         board.Info `json:"board"`
+			LotCommitment string     `json:"lot_commitment"`
+		}{s.ix.Election, board.Info{Origin: v.Name(), VerifierKey: s.vkey}, s.commitment})
 	})
 	mux.HandleFunc("GET /api/v1/board", func(w http.ResponseWriter, _ *http.Request) {
 		write(w, board.Info{Origin: v.Name(), VerifierKey: s.vkey, Checkpoint: "/board/checkpoint", VotersVoted: s.votersVoted})
@@ -146,6 +153,9 @@ func rewriteBundle(t *testing.T, dir string, b, size uint64, change func([][]byt
 func TestVerifyAnHonestBoard(t *testing.T) {
 	t.Parallel()
 	s, _, _ := honest(t, 600)
+	if r := s.results.Constituencies[0]; !r.ByLot {
+		t.Fatalf("the test board's race is not level, so no lot is checked: %+v", r)
+	}
 	rep, out := verify(t, s.serve(t), filepath.Join(t.TempDir(), "state.json"))
 	if len(rep.Problems) != 0 || rep.Discrepancy != 0 || rep.Entries != 600 || !strings.HasSuffix(out, "verified 600 ballots, discrepancy 0\n") {
 		t.Fatalf("an honest board:\n%s", out)
@@ -203,6 +213,18 @@ func TestVerifyFindsEachTampering(t *testing.T) {
 			s.results = &r
 		}, []string{"difference: candidate cand-1: board"}},
 		{"more ballots than voters who voted", func(t *testing.T, s *site) { s.votersVoted = n - 1 }, []string{"the board holds 600 ballots but only 599 voters have voted"}},
+		{"a level race given to another candidate than the lot drew", func(t *testing.T, s *site) {
+			r := *s.results
+			r.Constituencies = append([]results.RaceRow(nil), r.Constituencies...)
+			drawn := r.Constituencies[0].Leader
+			r.Constituencies[0].Leader = other(drawn)
+			s.results = &r
+		}, []string{"race nation: the board's recount gives"}},
+		{"lots drawn with another seed than the one committed to", func(t *testing.T, s *site) {
+			r := *s.results
+			r.LotSeed = strings.Repeat("44", lots.SeedBytes)
+			s.results = &r
+		}, []string{"which is not the one the election committed to"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -239,7 +261,7 @@ func TestVerifyFindsEachTampering(t *testing.T) {
 		w := startWriter(t, forged, dir, skey)
 		waitPublished(t, dir, n+50)
 		w.Stop()
-		rewritten := &site{dir: dir, ix: s.ix, vkey: s.vkey, votersVoted: n + 50, results: resultsOf(s.ix, forged)}
+		rewritten := &site{dir: dir, ix: s.ix, vkey: s.vkey, votersVoted: n + 50, results: resultsOf(s.ix, forged), commitment: s.commitment}
 		rep, out := verify(t, rewritten.serve(t), state)
 		if !strings.Contains(out, "the board was rewritten: its first 600 entries no longer hash to the root verified before") || len(rep.Problems) == 0 {
 			t.Fatalf("a rewritten board:\n%s", out)
@@ -259,6 +281,13 @@ func TestVerifyFindsEachTampering(t *testing.T) {
 		}
 		if rep, out := verify(t, s.serve(t), state); !strings.Contains(out, "the board shrank: it held 640 entries when last verified and holds 600 now") || len(rep.Problems) == 0 {
 			t.Fatalf("a board that shrank:\n%s", out)
+		}
+		// The lot commitment the state kept cannot change: a new one would let the operator pick the seed
+		// once the ties are known.
+		recommitted := grown
+		recommitted.commitment = lots.Commitment(bytes.Repeat([]byte{4}, lots.SeedBytes))
+		if rep, out := verify(t, recommitted.serve(t), state); !strings.Contains(out, "the election's lot commitment changed since it was last verified") || len(rep.Problems) == 0 {
+			t.Fatalf("a changed lot commitment:\n%s", out)
 		}
 	})
 }

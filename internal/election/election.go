@@ -30,6 +30,10 @@ type Election struct {
 	// percent) as close enough for a recount, as many election laws define one. The count stands either
 	// way: the flag is for the people watching.
 	RecountMargin float64 `json:"recount_margin,omitempty"`
+	// TieRule says how a race that ends level is decided: "lots" (the default, also the empty value: a lot
+	// is drawn between the level candidates, see the lots package) or "none" (the race stays tied, to be
+	// settled outside the count, e.g. by a new poll).
+	TieRule string `json:"tie_rule,omitempty"`
 	// Seed makes the synthetic voters (and the simulator's choices) of this election reproducible.
 	Seed int64 `json:"seed"`
 }
@@ -73,6 +77,15 @@ const (
 	ResultsLive      = "live"
 	ResultsEmbargoed = "embargoed"
 )
+
+// Tie rules (Election.TieRule).
+const (
+	TieLots = "lots"
+	TieNone = "none"
+)
+
+// DrawsLots reports whether a race that ends level is decided by lot.
+func (e *Election) DrawsLots() bool { return e.TieRule == "" || e.TieRule == TieLots }
 
 // Embargoed reports whether results stay hidden (turnout excepted) until the polls close.
 func (e *Election) Embargoed() bool { return e.Results == ResultsEmbargoed }
@@ -252,6 +265,11 @@ func (e *Election) Validate() error {
 	case "", ResultsLive, ResultsEmbargoed:
 	default:
 		return fmt.Errorf("results: %q: want %q (published as counted) or %q (turnout only until the polls close)", e.Results, ResultsLive, ResultsEmbargoed)
+	}
+	switch e.TieRule {
+	case "", TieLots, TieNone:
+	default:
+		return fmt.Errorf("tie_rule: %q: want %q (a lot is drawn between the level candidates; the default) or %q (the race stays tied)", e.TieRule, TieLots, TieNone)
 	}
 	if e.RecountMargin < 0 || e.RecountMargin >= 1 {
 		return fmt.Errorf("recount_margin: %v: want a share of a race's ballots, from 0 (no flag) up to but not including 1 (0.005 is half a percent)", e.RecountMargin)

@@ -14,6 +14,7 @@ import (
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/lifecycle"
+	"github.com/election/election/internal/lots"
 	"github.com/election/election/internal/metrics"
 	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/relay"
@@ -129,8 +130,12 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		} else if cfg.Board != "" {
 			log.Info("no bulletin board to publish here", "board", cfg.Board)
 		}
+		seed, err := store.LotSeed(ctx)
+		if err != nil {
+			return err
+		}
 		run.Server, err = web.New(web.Config{Addr: cfg.HTTP.Addr, Limits: cfg.HTTP.Limits, Index: ix, View: run.View, Caster: run.Caster,
-			Board: pub, Health: healthChecks(store, sc, run.View), Metrics: m, Logger: component(log, "web")})
+			Board: pub, LotCommitment: lots.Commitment(seed), Health: healthChecks(store, sc, run.View), Metrics: m, Logger: component(log, "web")})
 		if err != nil {
 			return err
 		}

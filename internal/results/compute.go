@@ -11,17 +11,25 @@
 // which all serve these Results, show how many voted and where, never for whom. A ballot's arrival can
 // then no longer be matched with the candidate it moved, whatever the traffic.
 //
-// What it must never do: count ballots itself, read uncommitted tally state, or let a vote count out of an
-// embargo.
+// The count is final when the polls have closed and the tally has counted every ballot the ledger holds
+// (no ballot commits after the polls close: ledger.ClosePolls). Only then is a race declared after the
+// polls close (before, only a race where every registered voter's ballot is counted is), and only then is
+// a race that ends level decided by the election's tie rule: by lot (the lots package), with the seed
+// revealed in the results so anyone can redraw it.
+//
+// What it must never do: count ballots itself, read uncommitted tally state, let a vote count out of an
+// embargo, declare a race before its count is final, or reveal the lot seed before the count is final.
 package results
 
 import (
+	"encoding/hex"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/lots"
 	"github.com/election/election/internal/stream"
 )
 
@@ -30,7 +38,7 @@ const (
 	StatusNotStarted = "not started"
 	StatusCounting   = "counting"
 	StatusDeclared   = "declared"
-	StatusTied       = "tied"      // counting finished with the top two level: no winner
+	StatusTied       = "tied"      // counting finished with the top two level, and the tie rule draws no lot: no winner
 	StatusEmbargoed  = "embargoed" // ballots are being counted, and the results are embargoed until the polls close
 )
 
@@ -43,12 +51,20 @@ type Results struct {
 	Turnout          float64   `json:"turnout"`
 	UpdatedAt        time.Time `json:"updated_at"`
 	PollsClosed      bool      `json:"polls_closed"`
+	// Final is true once the polls have closed and every ballot in the ledger is counted: nothing will
+	// change any more.
+	Final bool `json:"final"`
+	// LotSeed is the seed ties are drawn with (hex; see the lots package), revealed once Final. Its
+	// commitment was published from registration on.
+	LotSeed string `json:"lot_seed,omitempty"`
 	// Embargoed is true while an embargoed election's polls are open: every vote figure below is left
 	// out (zero) and races with ballots have status "embargoed"; turnout is shown.
 	Embargoed bool `json:"embargoed"`
 	Seats     int  `json:"seats"`
 	Majority  int  `json:"majority"`
-	// Leader is the candidate with the most votes nationwide (empty before any ballot is counted).
+	// Leader is the candidate with the most votes nationwide (empty before any ballot is counted). In an
+	// election of one race it is that race's leader: empty while candidates are level at the top, and the
+	// one drawn once a tie is decided by lot.
 	Leader         string         `json:"leader,omitempty"`
 	Candidates     []CandidateRow `json:"candidates"`
 	Parties        []PartyRow     `json:"parties"`
@@ -113,6 +129,8 @@ type RaceRow struct {
 	Tied []string `json:"tied,omitempty"`
 	// Recount is true when the margin is within the election's recount margin (election.RecountMargin).
 	Recount bool `json:"recount,omitempty"`
+	// ByLot is true when the race ended level and its winner (Leader) was drawn by lot from Tied.
+	ByLot bool `json:"by_lot,omitempty"`
 }
 
 // sameRace reports whether two rows of one race show the same (RaceRow holds a list, so it is not
@@ -120,7 +138,7 @@ type RaceRow struct {
 func sameRace(a, b RaceRow) bool {
 	return a.Constituency == b.Constituency && a.Name == b.Name && a.State == b.State && a.Ballots == b.Ballots &&
 		a.Registered == b.Registered && a.Turnout == b.Turnout && a.Leader == b.Leader && a.LeaderParty == b.LeaderParty &&
-		a.RunnerUp == b.RunnerUp && a.Margin == b.Margin && a.Status == b.Status && slices.Equal(a.Tied, b.Tied) && a.Recount == b.Recount
+		a.RunnerUp == b.RunnerUp && a.Margin == b.Margin && a.Status == b.Status && slices.Equal(a.Tied, b.Tied) && a.Recount == b.Recount && a.ByLot == b.ByLot
 }
 
 // Call is how the election stands as far as it is certain: "majority" (Party has won a majority of the
@@ -180,7 +198,12 @@ type Inputs struct {
 	Snapshots   map[int32]*stream.Snapshot
 	Registered  []ledger.Registered
 	PollsClosed bool
-	Now         time.Time
+	// Cast is how many ballots the ledger holds, read after the polls closed (no more can come): the
+	// count is final once the tally has counted that many. Unused while the polls are open.
+	Cast int64
+	// LotSeed decides ties by lot once the count is final (nil: the tie rule draws no lot).
+	LotSeed []byte
+	Now     time.Time
 }
 
 // Compute derives the results. It is a pure function of its inputs.
@@ -200,6 +223,12 @@ func Compute(in Inputs) *Results {
 		r.RegisteredVoters += g.Voters
 	}
 	r.Turnout = ratio(r.BallotsCounted, r.RegisteredVoters)
+	r.Final = in.PollsClosed && r.BallotsCounted >= in.Cast
+	var seed []byte
+	if r.Final && ix.DrawsLots() && len(in.LotSeed) > 0 {
+		seed = in.LotSeed
+		r.LotSeed = hex.EncodeToString(seed)
+	}
 
 	consBallots := map[string]int64{}
 	for _, c := range ix.Candidates {
@@ -233,7 +262,7 @@ func Compute(in Inputs) *Results {
 
 	stateSeats := map[string]map[string]int{} // state -> party -> seats won or leading
 	for _, cons := range ix.Constituencies {
-		row := race(ix, cons, votes, consBallots[cons.ID], regCons[cons.ID], in.PollsClosed)
+		row := race(ix, cons, votes, consBallots[cons.ID], regCons[cons.ID], r.Final, seed)
 		r.Constituencies = append(r.Constituencies, row)
 		if row.Leader == "" {
 			continue
@@ -258,9 +287,12 @@ func Compute(in Inputs) *Results {
 		r.States = append(r.States, StateRow{State: s.Code, Name: s.Name, Ballots: b, Registered: reg,
 			Turnout: ratio(b, reg), LeadingParty: top(stateSeats[s.Code])})
 	}
+	if len(r.Constituencies) == 1 {
+		r.Leader = r.Constituencies[0].Leader
+	}
 	r.Call = call(r.Constituencies, r.Parties, r.Majority)
 	if ix.Embargoed() && !in.PollsClosed {
-		embargo(r)
+		embargo(r) // (the seed is revealed only when final, so never here)
 	}
 	keys := make([]string, 0, len(minutes))
 	for k := range minutes {
@@ -289,16 +321,18 @@ func embargo(r *Results) {
 	}
 	for i := range r.Constituencies {
 		c := &r.Constituencies[i]
-		c.Leader, c.LeaderParty, c.RunnerUp, c.Margin, c.Tied, c.Recount = "", "", "", 0, nil, false
+		c.Leader, c.LeaderParty, c.RunnerUp, c.Margin, c.Tied, c.Recount, c.ByLot = "", "", "", 0, nil, false, false
 		if c.Ballots > 0 {
 			c.Status = StatusEmbargoed
 		}
 	}
 }
 
-// race decides one constituency: leader and runner-up by votes (ties broken by ballot order for display
-// only: a level top two never wins a seat), margin, and status.
-func race(ix *election.Index, cons election.Constituency, votes map[string]int64, ballots, registered int64, closed bool) RaceRow {
+// race decides one constituency: leader and runner-up by votes, margin, and status. A race is declared
+// once its count is final: the whole election's (final), or its own when every registered voter's ballot
+// is counted. A level top is no leader; once final, it is decided by lot if seed is given, and else stays
+// tied.
+func race(ix *election.Index, cons election.Constituency, votes map[string]int64, ballots, registered int64, final bool, seed []byte) RaceRow {
 	row := RaceRow{Constituency: cons.ID, Name: cons.Name, State: cons.State, Ballots: ballots,
 		Registered: registered, Turnout: ratio(ballots, registered), Status: StatusNotStarted}
 	ballot := ix.Ballot[cons.ID]
@@ -316,7 +350,7 @@ func race(ix *election.Index, cons election.Constituency, votes map[string]int64
 	}
 	row.Margin = first - second
 	row.Recount = ix.RecountMargin > 0 && float64(row.Margin) <= ix.RecountMargin*float64(ballots)
-	final := closed || registered > 0 && ballots >= registered
+	final = final || registered > 0 && ballots >= registered
 	if row.Margin == 0 {
 		for _, c := range ballot { // the ballot's order, not the sort's
 			if votes[c.ID] == first {
@@ -325,6 +359,15 @@ func race(ix *election.Index, cons election.Constituency, votes map[string]int64
 		}
 	}
 	switch {
+	case row.Margin == 0 && final && seed != nil:
+		row.Leader = lots.Draw(seed, cons.ID, row.Tied)
+		row.LeaderParty, row.ByLot, row.Status = ix.Candidate[row.Leader].Party, true, StatusDeclared
+		for _, c := range row.Tied { // the runner-up is the first other level candidate
+			if c != row.Leader {
+				row.RunnerUp = c
+				break
+			}
+		}
 	case row.Margin == 0 && final:
 		row.Status = StatusTied
 	case row.Margin == 0:

@@ -1,6 +1,8 @@
 package results
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/lots"
 	"github.com/election/election/internal/stream"
 )
 
@@ -223,6 +226,45 @@ func TestTiesAndTheCall(t *testing.T) {
 	d := Diff(before, after)
 	if len(d.Constituencies) != 1 || strings.Join(d.Constituencies[0].Tied, ",") != "a1,a2,a3" {
 		t.Fatalf("delta of a third candidate drawing level: %+v", d.Constituencies)
+	}
+}
+
+// Once the count is final, a level race is decided by lot with the revealed seed; before that nothing is
+// declared after the polls close and the seed stays secret; with the tie rule "none" the race stays tied.
+func TestTiesDrawnByLot(t *testing.T) {
+	ix := twoRaces(t)
+	reg := []ledger.Registered{{Constituency: "A", State: "X", Voters: 10}, {Constituency: "B", State: "Y", Voters: 10}, {Constituency: "C", State: "Y", Voters: 10}}
+	seed := bytes.Repeat([]byte{9}, lots.SeedBytes)
+	votes := map[string]int64{"a3": 2, "a1": 2, "a2": 1, "b1": 3, "b2": 1, "c1": 1, "c2": 2} // 12 ballots
+	at := func(cast int64) *Results {
+		return Compute(Inputs{Index: ix, Registered: reg, Now: time.Unix(0, 0), PollsClosed: true, Cast: cast, LotSeed: seed,
+			Snapshots: map[int32]*stream.Snapshot{0: snap(0, votes, nil)}})
+	}
+	r := at(13) // one ballot still to count
+	if r.Final || r.LotSeed != "" || r.Constituencies[0].Status != StatusCounting || r.Constituencies[1].Status != StatusCounting || r.Call.Status != CallTooEarly {
+		t.Fatalf("closed with a ballot to count: final %v, seed %q, races %q %q, call %+v", r.Final, r.LotSeed,
+			r.Constituencies[0].Status, r.Constituencies[1].Status, r.Call)
+	}
+	r = at(12)
+	a := r.Constituencies[0]
+	want := lots.Draw(seed, "A", []string{"a1", "a3"})
+	if !r.Final || r.LotSeed != hex.EncodeToString(seed) || !a.ByLot || a.Status != StatusDeclared || a.Leader != want ||
+		strings.Join(a.Tied, ",") != "a1,a3" || a.Margin != 0 {
+		t.Fatalf("final, A level between a1 and a3: final %v, seed %q, race %+v; want %s drawn", r.Final, r.LotSeed, a, want)
+	}
+	if a.LeaderParty != ix.Candidate[want].Party || r.Call.Declared != 3 || r.Call.Tied != 0 {
+		t.Fatalf("the drawn winner's seat: party %q, call %+v", a.LeaderParty, r.Call)
+	}
+	won := map[string]int{}
+	for _, p := range r.Parties {
+		won[p.PartyID] = p.SeatsWon
+	}
+	if won["p"]+won["q"] != 3 {
+		t.Fatalf("seats won %v, want all 3 decided", won)
+	}
+	ix.TieRule = election.TieNone
+	if r := at(12); r.Constituencies[0].Status != StatusTied || r.Constituencies[0].Leader != "" || r.LotSeed != "" {
+		t.Fatalf("tie rule none: race A %+v, seed %q", r.Constituencies[0], r.LotSeed)
 	}
 }
 

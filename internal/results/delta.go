@@ -20,6 +20,8 @@ type Delta struct {
 	Turnout          float64           `json:"turnout"`
 	UpdatedAt        time.Time         `json:"updated_at"`
 	PollsClosed      bool              `json:"polls_closed"`
+	Final            bool              `json:"final"`
+	LotSeed          string            `json:"lot_seed"`
 	Embargoed        bool              `json:"embargoed"`
 	Leader           string            `json:"leader"`
 	Call             Call              `json:"call"`
@@ -68,13 +70,17 @@ type RaceChange struct {
 	Status       string   `json:"status"`
 	Tied         []string `json:"tied"`
 	Recount      bool     `json:"recount"`
+	ByLot        bool     `json:"by_lot"`
 }
 
 // Version names a Results for event ids: two results with the same version show the same figures.
 func (r *Results) Version() string {
-	closed := 0
+	closed := 0 // 1: polls closed; 2: and the count is final
 	if r.PollsClosed {
 		closed = 1
+	}
+	if r.Final {
+		closed = 2
 	}
 	return itoa(r.BallotsCounted) + "." + itoa(r.RegisteredVoters) + "." + itoa(int64(closed))
 }
@@ -84,7 +90,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // Diff returns what changed from old to new; both must be of the same election.
 func Diff(old, new *Results) Delta {
 	d := Delta{RegisteredVoters: new.RegisteredVoters, BallotsCounted: new.BallotsCounted, Turnout: new.Turnout,
-		UpdatedAt: new.UpdatedAt, PollsClosed: new.PollsClosed, Embargoed: new.Embargoed, Leader: new.Leader, Call: new.Call}
+		UpdatedAt: new.UpdatedAt, PollsClosed: new.PollsClosed, Final: new.Final, LotSeed: new.LotSeed, Embargoed: new.Embargoed, Leader: new.Leader, Call: new.Call}
 	for _, c := range changed(old.Candidates, new.Candidates) {
 		d.Candidates = append(d.Candidates, CandidateChange{c.CandidateID, c.Votes, c.Share})
 	}
@@ -96,7 +102,7 @@ func Diff(old, new *Results) Delta {
 	}
 	for _, r := range changedBy(old.Constituencies, new.Constituencies, sameRace) {
 		d.Constituencies = append(d.Constituencies, RaceChange{r.Constituency, r.Ballots, r.Registered, r.Turnout, r.Leader,
-			r.LeaderParty, r.RunnerUp, r.Margin, r.Status, r.Tied, r.Recount})
+			r.LeaderParty, r.RunnerUp, r.Margin, r.Status, r.Tied, r.Recount, r.ByLot})
 	}
 	d.Timeline = changedMinutes(old.Timeline, new.Timeline)
 	return d

@@ -14,11 +14,13 @@ import (
 	"github.com/election/election/internal/stream"
 )
 
-// Registry is what the view reads from the ledger: how many voters are registered where, and whether
-// the polls have closed.
+// Registry is what the view reads from the ledger: how many voters are registered where, whether the
+// polls have closed, and then how many ballots there are and the seed that draws lots.
 type Registry interface {
 	RegisteredCounts(ctx context.Context) ([]ledger.Registered, error)
 	PollsClosed(ctx context.Context) (bool, error)
+	BallotCount(ctx context.Context) (int64, error)
+	LotSeed(ctx context.Context) ([]byte, error)
 }
 
 // Snapshots delivers the tally's committed partition counts (stream.StateFollower reads them from the state
@@ -69,6 +71,8 @@ type View struct {
 	snaps      map[int32]*stream.Snapshot
 	registered []ledger.Registered
 	closed     bool
+	cast       int64  // ballots in the ledger, read once the polls closed
+	seed       []byte // the lot seed, read once the polls closed (if the election draws lots)
 	current    *Results
 	subs       map[chan struct{}]struct{}
 }
@@ -127,7 +131,28 @@ func (v *View) refresh(ctx context.Context) error {
 		closed = true
 	}
 	v.mu.Lock()
-	v.registered, v.closed = reg, closed
+	final := v.current != nil && v.current.Final
+	seed := v.seed
+	v.mu.Unlock()
+	var cast int64
+	if closed && !final {
+		// Read after learning the polls closed, so it counts every ballot there will be. (Polls that close
+		// by the clock are enforced by each batch's own reading of the clock, so a batch that read it just
+		// before may commit just after; the count is read again at every refresh until it is final.)
+		if cast, err = v.cfg.Registry.BallotCount(ctx); err != nil {
+			return err
+		}
+		if seed == nil && v.cfg.Index.DrawsLots() {
+			if seed, err = v.cfg.Registry.LotSeed(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	v.mu.Lock()
+	v.registered, v.closed, v.seed = reg, closed, seed
+	if !final {
+		v.cast = cast
+	}
 	v.mu.Unlock()
 	v.recompute()
 	return nil
@@ -163,7 +188,8 @@ func (v *View) take(snaps []*stream.Snapshot) bool {
 
 func (v *View) recompute() {
 	v.mu.Lock()
-	r := Compute(Inputs{Index: v.cfg.Index, Snapshots: v.snaps, Registered: v.registered, PollsClosed: v.closed, Now: time.Now()})
+	r := Compute(Inputs{Index: v.cfg.Index, Snapshots: v.snaps, Registered: v.registered, PollsClosed: v.closed,
+		Cast: v.cast, LotSeed: v.seed, Now: time.Now()})
 	if v.current != nil && v.current.Version() == r.Version() {
 		// Nothing moved (the ledger is re-read every couple of seconds): the results, and the time they
 		// last changed, stay as they are, and nobody is woken.
@@ -179,6 +205,7 @@ func (v *View) recompute() {
 	}
 	v.mu.Unlock()
 	v.cfg.Metrics.ResultsBallots.Set(float64(r.BallotsCounted))
+
 }
 
 // Current returns the latest results. The value is never modified; callers must not modify it either.

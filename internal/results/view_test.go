@@ -37,6 +37,7 @@ func (m memSnapshots) Follow(ctx context.Context, each func([]*stream.Snapshot))
 type memRegistry struct {
 	mu     sync.Mutex
 	closed bool
+	cast   int64         // ballots in the ledger
 	reads  chan struct{} // if set, told of every read (a refresh of the view)
 }
 
@@ -55,6 +56,14 @@ func (r *memRegistry) PollsClosed(context.Context) (bool, error) {
 	defer r.mu.Unlock()
 	return r.closed, nil
 }
+
+func (r *memRegistry) BallotCount(context.Context) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cast, nil
+}
+
+func (r *memRegistry) LotSeed(context.Context) ([]byte, error) { return make([]byte, 32), nil }
 
 func snapshotAt(p int32, next int64, votes map[string]int64) *stream.Snapshot {
 	s := stream.NewSnapshot(p)
@@ -107,12 +116,22 @@ func TestViewFollowsSnapshotsAndTheLedger(t *testing.T) {
 	if r := v.Current(); r.Leader != "cand-1" || r.Turnout != 0.6 || r.PollsClosed {
 		t.Fatalf("after six ballots: leader %q turnout %v closed %v", r.Leader, r.Turnout, r.PollsClosed)
 	}
+	// The polls close with 8 ballots in the ledger and 6 counted: closed, but not final, and nothing is
+	// declared until the last two are counted.
 	reg.mu.Lock()
-	reg.closed = true
+	reg.closed, reg.cast = true, 8
 	reg.mu.Unlock()
-	waitFor(t, v, ch, "the polls closing", func(r *results.Results) bool {
-		return r.PollsClosed && r.Constituencies[0].Status == results.StatusDeclared
+	waitFor(t, v, ch, "the polls closing", func(r *results.Results) bool { return r.PollsClosed })
+	if r := v.Current(); r.Final || r.Constituencies[0].Status != results.StatusCounting || r.LotSeed != "" {
+		t.Fatalf("closed with 2 ballots still to count: final %v, race %q, seed %q", r.Final, r.Constituencies[0].Status, r.LotSeed)
+	}
+	snaps.ch <- []*stream.Snapshot{snapshotAt(1, 4, map[string]int64{"cand-2": 4})}
+	waitFor(t, v, ch, "the last ballots counted", func(r *results.Results) bool {
+		return r.Final && r.Constituencies[0].Status == results.StatusDeclared && r.LotSeed != ""
 	})
+	if r := v.Current(); !r.Constituencies[0].ByLot || r.Constituencies[0].Leader == "" { // 4 all: level
+		t.Fatalf("a race ending 4 to 4 was not decided by lot: %+v", r.Constituencies[0])
+	}
 }
 
 // While nothing moves, the view's refreshes from the ledger leave the results as they are: the same

@@ -64,7 +64,10 @@ func (s *Server) getElection(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		*election.Election
 		Board *board.Info `json:"board,omitempty"`
-	}{Election: s.cfg.Index.Election}
+		// LotCommitment commits to the seed that breaks ties by lot, revealed in the results once the count
+		// is final (see the lots package).
+		LotCommitment string `json:"lot_commitment,omitempty"`
+	}{Election: s.cfg.Index.Election, LotCommitment: s.cfg.LotCommitment}
 	if s.cfg.Board != nil {
 		if info, err := s.boardInfo(r.Context()); err == nil {
 			out.Board = &board.Info{Origin: info.Origin, VerifierKey: info.VerifierKey, Checkpoint: info.Checkpoint}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"github.com/election/election/internal/board"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/lots"
 	"github.com/election/election/internal/pipeline"
 	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/results"
@@ -930,6 +932,105 @@ func TestPageUnderEmbargo(t *testing.T) {
 		t.Errorf("declared races read %q, want \"won\"", won)
 	}
 	p.noErrors("embargo")
+}
+
+// The front page of a many-seat election calls the race only when it is certain, at three moments: too
+// early (few ballots), a majority (every voter has voted, so every race is decided), and a hung
+// parliament once the polls close, where one race ends level and is decided by lot, shown with both
+// level candidates.
+func TestPageCallsTheRace(t *testing.T) {
+	t.Parallel()
+	// The test election: 4 seats, 3 for a majority. Who votes for whom, by the voter's constituency.
+	plan := func(s *site, voters int64, pick func(cons string, k int) string) (cast int64) {
+		seen := map[string]int{}
+		for v := s.next; v < voters; v++ {
+			cons := s.gen.Voter(v).Constituency
+			if cand := pick(cons, seen[cons]); cand != "" {
+				s.castFor(v, cand)
+				cast++
+			}
+			seen[cons]++
+		}
+		s.next = voters
+		return cast
+	}
+	callIs := func(p *page, want string) {
+		t.Helper()
+		p.open("/")
+		if err := p.wait(`document.querySelector('[data-test=call]') !== null && document.querySelector('[data-test=call]').textContent.startsWith(`+strconv.Quote(want)+`)`, 20*time.Second); err != nil {
+			var got string
+			p.eval(`(document.querySelector('[data-test=call]') || {}).textContent`, &got)
+			t.Fatalf("the call reads %q, want it to start %q", got, want)
+		}
+	}
+
+	t.Run("too early, then a majority", func(t *testing.T) {
+		t.Parallel()
+		s := newSite(t, 40)
+		red := map[string]string{"up-1": "up-1-red", "up-2": "up-2-red", "kl-1": "kl-1-red", "kl-2": "kl-2-blue"}
+		n := plan(s, 6, func(cons string, _ int) string { return red[cons] })
+		s.counted(n)
+		p := newPage(t, s.base)
+		callIs(p, "Too early to call: 0 of 4 races declared.")
+		n += plan(s, 40, func(cons string, _ int) string { return red[cons] })
+		res := s.counted(n)
+		callIs(p, "Red Party wins a majority: 3 of 4 seats.")
+		if res.Call.Status != results.CallMajority || res.Call.Party != "red" || res.Call.Declared != 4 {
+			t.Errorf("the API's call: %+v", res.Call)
+		}
+		p.screenshot("call-majority")
+		p.noErrors("majority")
+	})
+
+	t.Run("hung, with a tie decided by lot", func(t *testing.T) {
+		t.Parallel()
+		s := newSite(t, 40)
+		// Red wins two races, blue one, and in kl-2 blue and green end level: nobody can reach 3 seats.
+		n := plan(s, 40, func(cons string, k int) string {
+			switch cons {
+			case "up-1", "up-2":
+				return cons + "-red"
+			case "kl-1":
+				return "kl-1-blue"
+			}
+			return map[int]string{0: "kl-2-blue", 1: "kl-2-green", 2: "kl-2-green", 3: "kl-2-blue"}[k] // 2 each
+		})
+		s.counted(n)
+		p := newPage(t, s.base)
+		// Every voter of three races has voted, so those are decided; kl-2 could still make red's third seat.
+		callIs(p, "Too early to call: 3 of 4 races declared.")
+		ctx := testenv.Context(t)
+		store, err := ledger.Open(ctx, ledger.Config{SQLitePath: filepath.Join(s.cfg.Conn.DataDir, "ledger.db"), Existing: true, Logger: testenv.Logger(t)})
+		testenv.Must(t, err, "open the ledger")
+		testenv.Must(t, store.ClosePolls(ctx, time.Now()), "close the polls")
+		store.Close()
+		callIs(p, "No party can reach a majority: a hung parliament (4 of 4 races declared).")
+		var race ConstituencyDetail
+		getJSON(t, s.base+"/api/v1/constituencies/kl-2", &race)
+		var res results.Results
+		getJSON(t, s.base+"/api/v1/results", &res)
+		seed, _ := hex.DecodeString(res.LotSeed)
+		if !res.Final || !race.ByLot || race.Status != results.StatusDeclared || strings.Join(race.Tied, ",") != "kl-2-blue,kl-2-green" ||
+			race.Leader != lots.Draw(seed, "kl-2", race.Tied) {
+			t.Fatalf("kl-2 after the polls closed: final %v, race %+v, seed %q", res.Final, race.RaceRow, res.LotSeed)
+		}
+		var update string
+		p.eval(`document.querySelector('[data-test=updated]').textContent`, &update)
+		if !strings.HasSuffix(update, ", final") {
+			t.Errorf("the last update reads %q, want it to say final", update)
+		}
+		p.open("/constituencies/kl-2")
+		p.mustWait(`document.querySelector('[data-test=race-leader]') !== null && document.querySelector('[data-test=by-lot]') !== null`)
+		var won string
+		p.eval(`document.querySelector('[data-test=race-leader]').closest('.stat').textContent`, &won)
+		for _, want := range []string{"Won by lot", candidate(&res, race.Leader).CandidateName, "Candidate B4", "Candidate C4"} {
+			if !strings.Contains(won, want) {
+				t.Errorf("kl-2's winner reads %q, want it to name %q", won, want)
+			}
+		}
+		p.screenshot("call-hung-by-lot")
+		p.noErrors("hung")
+	})
 }
 
 // castFor casts for voter v through the API and returns the tracking code.

@@ -61,6 +61,9 @@ type Config struct {
 	Timeouts Timeouts
 	// Board, if set, is the bulletin board this instance publishes.
 	Board *Board
+	// LotCommitment is the commitment to the seed that draws lots between level candidates (lots package),
+	// published in /api/v1/election.
+	LotCommitment string
 	// Health, if set, is what /healthz and /readyz check beyond the server answering; its answer is kept
 	// for HealthEvery (2 s if 0).
 	Health      HealthFunc

@@ -45,11 +45,13 @@ function statusTag(status) {
   return h('span', { class: `status status-${status.replace(/\s+/g, '-')}`, 'data-status': status }, STATUS_LABEL[status] || status);
 }
 
-// raceTags is a race's status, and a flag when its margin is within the election's recount margin.
+// raceTags is a race's status, a flag when it was won by lot, and one when its margin is within the
+// election's recount margin.
 function raceTags(race) {
-  return race.recount
-    ? h('span', { class: 'tags' }, statusTag(race.status), ' ', h('span', { class: 'status status-recount', title: 'The margin is within the recount margin the election sets' }, 'recount margin'))
-    : statusTag(race.status);
+  const tags = [statusTag(race.status)];
+  if (race.by_lot) tags.push(h('span', { class: 'status status-lot', 'data-test': 'by-lot', title: 'Level at the top: the winner was drawn by lot, which anyone can redraw (election verify)' }, 'by lot'));
+  if (race.recount) tags.push(h('span', { class: 'status status-recount', title: 'The margin is within the recount margin the election sets' }, 'recount margin'));
+  return tags.length === 1 ? tags[0] : h('span', { class: 'tags' }, tags.flatMap((t, i) => (i ? [' ', t] : [t])));
 }
 
 function consLink(race) {
@@ -66,7 +68,7 @@ function updatedText(r) {
   const t = new Date(r.updated_at);
   if (isNaN(t)) return '—';
   const at = t.toLocaleTimeString([], { timeZoneName: 'short' });
-  return r.polls_closed ? `${at}, polls closed` : at;
+  return r.final ? `${at}, final` : r.polls_closed ? `${at}, polls closed, counting the last ballots` : at;
 }
 
 // --- 1. Overview ---------------------------------------------------------------------------------------
@@ -108,7 +110,8 @@ function overview(live) {
   };
 }
 
-// raceFront is the front page of a one-race election: the leading candidate, and the votes.
+// raceFront is the front page of a one-race election: the leading candidate (or those level at the top,
+// or the winner drawn by lot), and the votes.
 function raceFront(live) {
   const leader = h('div', { class: 'leader' });
   const candBars = h('div', {}), candDonut = h('div', {}), partyBars = h('div', {});
@@ -123,14 +126,17 @@ function raceFront(live) {
         return;
       }
       const lead = live.candidate(r.leader);
+      const race = r.constituencies[0] || {};
+      const level = race.tied && race.tied.length ? tiedNames(live, race) : '';
       leader.replaceChildren(...(lead ? [
         picture(live, lead, 96),
         h('div', {},
           h('p', { class: 'big', 'data-test': 'leader-name' }, lead.candidate_name),
+          race.by_lot ? h('p', { 'data-test': 'leader-by-lot' }, raceTags(race), ` Level with ${num(race.tied.length - 1)} other${race.tied.length > 2 ? 's' : ''} (${level}): won by lot.`) : null,
           h('p', {}, partyTag(live, lead.party), ' ', lead.party_name),
           h('p', {}, figure(lead.votes, `${num(lead.votes)} votes`, { 'data-test': 'leader-votes' }), ' · ',
             figure(lead.share, pct(lead.share), { 'data-test': 'leader-share' }), ' of the votes')),
-      ] : [h('p', { class: 'muted' }, 'No ballots counted yet.')]));
+      ] : [h('p', { class: level ? null : 'muted', 'data-test': level ? 'leader-level' : null }, level ? `Level at the top: ${level}.` : 'No ballots counted yet.')]));
       const ranked = [...r.candidates].sort((a, b) => b.votes - a.votes);
       const top = ranked.slice(0, TOP).map((c) => ({ label: c.candidate_name, value: c.votes, colour: (live.party(c.party) || {}).colour }));
       const rest = ranked.slice(TOP).reduce((a, c) => a + c.votes, 0);
@@ -169,7 +175,8 @@ function seatsFront(live) {
       const races = r.constituencies.filter((c) => c.ballots > 0 && (c.leader || c.status === 'tied'))
         .sort((a, b) => a.margin / Math.max(a.ballots, 1) - b.margin / Math.max(b.ballots, 1) || a.margin - b.margin).slice(0, 8);
       closest.replaceChildren(...(races.length ? races.map((c) => h('li', {}, consLink(c), ' ',
-        h('span', { class: 'muted' }, c.status === 'tied' || !c.leader ? `level: ${tiedNames(live, c)}` :
+        h('span', { class: 'muted' }, c.by_lot ? `${candidateName(live, c.leader)} by lot, level with ${c.tied.filter((id) => id !== c.leader).map((id) => candidateName(live, id)).join(', ')}` :
+          c.status === 'tied' || !c.leader ? `level: ${tiedNames(live, c)}` :
           `${candidateName(live, c.leader)} by ${num(c.margin)} (${pct(c.margin / Math.max(c.ballots, 1))})`), ' ', raceTags(c)))
         : [h('li', { class: 'muted' }, 'No race has a leader yet.')]));
     },
@@ -369,7 +376,10 @@ function constituency(live, id) {
         stat('Ballots', 'race-ballots', race.ballots, num(race.ballots)),
         stat('Registered', 'race-registered', race.registered, num(race.registered)),
         stat('Turnout', 'race-turnout', race.turnout, pct(race.turnout)),
-        race.tied && race.tied.length ? stat('Level at the top', 'race-tied', race.tied.length, tiedNames(live, race))
+        race.by_lot ? h('div', { class: 'stat' }, h('span', { class: 'label' }, 'Won by lot'),
+          figure(race.leader, candidateName(live, race.leader), { class: 'value', 'data-test': 'race-leader' }),
+          h('small', { class: 'muted' }, `level with ${race.tied.filter((id) => id !== race.leader).map((id) => candidateName(live, id)).join(', ')}`))
+          : race.tied && race.tied.length ? stat('Level at the top', 'race-tied', race.tied.length, tiedNames(live, race))
           : stat(race.status === 'declared' ? 'Won by' : 'Leader', 'race-leader', race.leader, candidateName(live, race.leader) || '—'),
         stat('Margin', 'race-margin', race.margin, race.ballots ? `${num(race.margin)} (${pct(race.margin / race.ballots)})` : num(race.margin)));
       table.update(live.results.candidates.filter((c) => c.constituency === id));
