@@ -22,9 +22,12 @@ type Metrics struct {
 	RelayBatch       prometheus.Histogram
 	BallotsTallied   prometheus.Counter // ballots this process's tally committed
 	TallyTxn         prometheus.Histogram
+	TallyLag         *prometheus.GaugeVec   // records on votes_topic after the last one this process's tally read, by partition
 	RecordsRejected  *prometheus.CounterVec // records on votes_topic the tally did not count, by reason
 	ResultsBallots   prometheus.Gauge       // ballots counted in the results this process serves
 	ResultsLag       prometheus.Gauge       // ballots in the ledger not yet in this process's results, as last seen
+	ResultsUpdated   prometheus.Gauge       // when the results this process serves last changed (Unix seconds)
+	ResultsNewest    prometheus.Gauge       // when the newest ballot in those results was committed (Unix seconds)
 	SSEClients       prometheus.Gauge
 	BoardEntries     prometheus.Counter     // ballots this process appended to the bulletin board
 	BoardBatch       prometheus.Histogram   // seconds per board append batch
@@ -46,9 +49,12 @@ func New() *Metrics {
 	m.RelayBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "election_relay_batch_seconds", Help: "Duration of one relay transaction.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	m.BallotsTallied = prometheus.NewCounter(prometheus.CounterOpts{Name: "election_ballots_tallied_total", Help: "Ballots the tally committed (exactly once)."})
 	m.TallyTxn = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "election_tally_txn_seconds", Help: "Duration of one tally transaction.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
+	m.TallyLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "election_tally_lag_offsets", Help: "Consumer lag: offsets on votes_topic after the last record the tally read, per partition, as of its last fetch (each relay transaction's commit marker takes an offset too, so an idle partition shows 1)."}, []string{"partition"})
 	m.RecordsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "election_tally_rejected_records_total", Help: "Records on votes_topic that are not ballots of this election's relay, skipped by the tally (exactly once), by reason."}, []string{"reason"})
 	m.ResultsBallots = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_results_ballots", Help: "Ballots counted in the results this process serves."})
 	m.ResultsLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_results_lag_ballots", Help: "Ballots committed to the ledger but not yet in the results (as this process last saw)."})
+	m.ResultsUpdated = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_results_updated_timestamp_seconds", Help: "When the results this process serves last changed (Unix time)."})
+	m.ResultsNewest = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_results_newest_ballot_timestamp_seconds", Help: "When the newest ballot counted in the results this process serves was committed to Kafka (Unix time): time() minus this is how fresh the results are while ballots flow."})
 	m.SSEClients = prometheus.NewGauge(prometheus.GaugeOpts{Name: "election_sse_clients", Help: "Connected event-stream subscribers."})
 	m.BoardEntries = prometheus.NewCounter(prometheus.CounterOpts{Name: "election_board_entries_total", Help: "Ballots this process appended to the bulletin board."})
 	m.BoardBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "election_board_batch_seconds", Help: "Duration of one bulletin-board append batch.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
@@ -57,7 +63,7 @@ func New() *Metrics {
 	m.HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "election_http_requests_total", Help: "HTTP requests answered, by route (the pattern matched; \"unmatched\" for none) and status code."}, []string{"route", "code"})
 	f(buildInfo())
 	for _, c := range []prometheus.Collector{m.HTTPRequests, m.BoardEntries, m.BoardBatch, m.HTTPConns, m.Refused, m.BallotsCommitted, m.CastsRefused, m.CastBatch, m.BallotsRelayed, m.RelayBatch,
-		m.BallotsTallied, m.TallyTxn, m.RecordsRejected, m.ResultsBallots, m.ResultsLag, m.SSEClients} {
+		m.BallotsTallied, m.TallyTxn, m.TallyLag, m.RecordsRejected, m.ResultsBallots, m.ResultsLag, m.ResultsUpdated, m.ResultsNewest, m.SSEClients} {
 		f(c)
 	}
 	return m

@@ -197,6 +197,10 @@ func (v *View) recompute() {
 		return
 	}
 	v.current = r
+	var newest int64
+	for _, s := range v.snaps {
+		newest = max(newest, s.Newest)
+	}
 	for ch := range v.subs {
 		select {
 		case ch <- struct{}{}:
@@ -205,7 +209,10 @@ func (v *View) recompute() {
 	}
 	v.mu.Unlock()
 	v.cfg.Metrics.ResultsBallots.Set(float64(r.BallotsCounted))
-
+	v.cfg.Metrics.ResultsUpdated.Set(float64(r.UpdatedAt.UnixMilli()) / 1000)
+	if newest > 0 {
+		v.cfg.Metrics.ResultsNewest.Set(float64(newest) / 1000)
+	}
 }
 
 // Current returns the latest results. The value is never modified; callers must not modify it either.

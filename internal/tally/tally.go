@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -179,6 +180,9 @@ func (t *Tally) batch(ctx context.Context, sess *kgo.GroupTransactSession, topic
 		if applyErr != nil || len(fp.Records) == 0 {
 			return
 		}
+		// Consumer lag, as of this fetch: what the partition holds beyond the last record read.
+		last := fp.Records[len(fp.Records)-1].Offset
+		t.cfg.Metrics.TallyLag.WithLabelValues(strconv.Itoa(int(fp.Partition))).Set(float64(max(fp.HighWatermark-last-1, 0)))
 		c, ok := work[fp.Partition]
 		if !ok {
 			t.mu.Lock()

@@ -5,8 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +171,10 @@ func TestCastOverHTTPAndWatchItArrive(t *testing.T) {
 	// The tally counts its metric just after its commit, which the results may show first: read the
 	// metrics until they agree, or give up after a deadline.
 	wants := []string{"election_ballots_committed_total 1", "election_ballots_relayed_total 1", "election_ballots_tallied_total 1", `election_casts_refused_total{reason="already_voted"} 1`}
+	// The tally read the one record there is (consumer lag 1: the relay transaction's commit marker
+	// follows it), and the results' freshness is measured from that ballot's commit time.
+	patterns := []*regexp.Regexp{regexp.MustCompile(`(?m)^election_tally_lag_offsets\{partition="\d+"\} 1$`),
+		regexp.MustCompile(`(?m)^election_results_newest_ballot_timestamp_seconds (\S+)$`), regexp.MustCompile(`(?m)^election_results_updated_timestamp_seconds (\S+)$`)}
 	var missing []string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		m, err := http.Get(base + "/metrics")
@@ -178,6 +185,19 @@ func TestCastOverHTTPAndWatchItArrive(t *testing.T) {
 		for _, want := range wants {
 			if !strings.Contains(string(text), want) {
 				missing = append(missing, want)
+			}
+		}
+		for _, re := range patterns {
+			m := re.FindStringSubmatch(string(text))
+			if m == nil {
+				missing = append(missing, re.String())
+				continue
+			}
+			if len(m) > 1 { // a time: within the last minute
+				at, _ := strconv.ParseFloat(m[1], 64)
+				if now := float64(time.Now().UnixMilli()) / 1000; at < now-60 || at > now+1 {
+					missing = append(missing, fmt.Sprintf("%s (a time within the last minute; it is %s)", re.String(), m[1]))
+				}
 			}
 		}
 		if len(missing) == 0 {
