@@ -841,6 +841,14 @@ func TestPageNationalElection(t *testing.T) {
 		if len(fit.Out) > 0 {
 			t.Errorf("%s on a phone: controls stick out of their card: %q", v.path, fit.Out)
 		}
+		// Charts are drawn at the phone's width, so their text stays readable (not a desktop drawing
+		// scaled down to a third).
+		var small []string
+		p.eval(`[...document.querySelectorAll('svg.chart text')].filter((t) => { const h = t.getBoundingClientRect().height; return h > 0 && h < 9; })
+			.map((t) => t.textContent + ' (' + t.getBoundingClientRect().height.toFixed(1) + 'px)')`, &small)
+		if len(small) > 0 {
+			t.Errorf("%s on a phone: chart text too small to read: %q", v.path, small)
+		}
 	}
 	// The views' tabs do not fit a phone: they scroll, and their edge fades to say so.
 	var tabs struct{ Scrolls, Fades bool }

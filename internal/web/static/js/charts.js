@@ -160,9 +160,10 @@ export function niceCeil(x) {
   return 10 * p;
 }
 
-// columns draws a column chart over time: rows are {label, value}.
-export function columns(rows, { title }) {
-  const W = 800, H = 220, left = 56, bottom = 28, top = 10;
+// columns draws a column chart over time: rows are {label, value}. It is drawn at width (its container's),
+// so its labels keep their size on a phone instead of shrinking with a scaled-down drawing.
+export function columns(rows, { title, width = 800 }) {
+  const W = Math.max(280, Math.round(width)), H = 220, left = 56, bottom = 28, top = 10;
   const max = niceCeil(Math.max(1, ...rows.map((r) => r.value)));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart columns' }, s('title', {}, title));
   const plotW = W - left - 8, plotH = H - top - bottom;
@@ -187,9 +188,9 @@ export function columns(rows, { title }) {
 }
 
 // area draws a running total over time as a filled line, on an axis from 0 to max (a round number at or
-// above the last value if not given); format writes the axis labels.
-export function area(rows, { title, max, format = num }) {
-  const W = 800, H = 220, left = 56, bottom = 28, top = 10;
+// above the last value if not given); format writes the axis labels. Drawn at width, as columns is.
+export function area(rows, { title, max, format = num, width = 800 }) {
+  const W = Math.max(280, Math.round(width)), H = 220, left = 56, bottom = 28, top = 10;
   const top_ = max || niceCeil(Math.max(1, ...rows.map((r) => r.value)));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart area' }, s('title', {}, title));
   const plotW = W - left - 8, plotH = H - top - bottom;

@@ -445,13 +445,13 @@ function timeline(live) {
         stat('Minutes with ballots', 'minutes', rows.length, num(rows.length)),
         stat('Ballots', 'timeline-ballots', counted, num(counted)),
         stat('Busiest minute', 'peak', peak.ballots, `${num(peak.ballots)} at ${peak.minute.slice(11) || '—'}`));
-      chart.replaceChildren(columns(rows.map((m) => ({ label: m.minute.slice(11), value: m.ballots })), { title: 'Ballots per minute (UTC)' }));
+      chart.replaceChildren(columns(rows.map((m) => ({ label: m.minute.slice(11), value: m.ballots })), { title: 'Ballots per minute (UTC)', width: chart.clientWidth }));
       // Turnout on an axis up to the next tenth above it: the climb reads against a whole electorate.
       const last = rows.length ? rows[rows.length - 1].turnout : 0;
       // Each point is the turnout at the end of its minute, from nothing before the first.
       const points = rows.length ? [{ label: 'start', value: 0 }, ...rows.map((m) => ({ label: `end of ${m.minute.slice(11)}`, value: m.turnout }))] : [];
       total.replaceChildren(area(points,
-        { title: 'Turnout so far (UTC)', max: Math.min(1, Math.ceil(last * 10 + 1e-9) / 10) || 0.1, format: (v) => pct(v, 0) }));
+        { title: 'Turnout so far (UTC)', max: Math.min(1, Math.ceil(last * 10 + 1e-9) / 10) || 0.1, format: (v) => pct(v, 0), width: total.clientWidth }));
       table.update(rows);
     },
   };
