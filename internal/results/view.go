@@ -72,6 +72,7 @@ type View struct {
 	registered []ledger.Registered
 	closed     bool
 	cast       int64  // ballots in the ledger, read once the polls closed
+	castFixed  bool   // cast was read after the ledger recorded the close: it cannot change
 	seed       []byte // the lot seed, read once the polls closed (if the election draws lots)
 	current    *Results
 	subs       map[chan struct{}]struct{}
@@ -123,36 +124,35 @@ func (v *View) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	closed, err := v.cfg.Registry.PollsClosed(ctx)
+	recorded, err := v.cfg.Registry.PollsClosed(ctx)
 	if err != nil {
 		return err
 	}
+	closed := recorded
 	if c := v.cfg.Index.Polls.Closes; !c.IsZero() && time.Now().After(c) {
 		closed = true
 	}
 	v.mu.Lock()
 	final := v.current != nil && v.current.Final
-	seed := v.seed
+	cast, castFixed, seed := v.cast, v.castFixed, v.seed
 	v.mu.Unlock()
-	var cast int64
-	if closed && !final {
-		// Read after learning the polls closed, so it counts every ballot there will be. (Polls that close
-		// by the clock are enforced by each batch's own reading of the clock, so a batch that read it just
-		// before may commit just after; the count is read again at every refresh until it is final.)
+	if closed && !final && !castFixed {
+		// Read after learning the polls closed. Once the ledger has recorded the close, no ballot
+		// commits after it (ledger.ClosePolls), so the count stands and is read once. Polls that close by
+		// the clock alone are enforced by each batch's own reading of the clock, so a batch that read it
+		// just before may commit just after: the count is read again at every refresh until it is final.
 		if cast, err = v.cfg.Registry.BallotCount(ctx); err != nil {
 			return err
 		}
-		if seed == nil && v.cfg.Index.DrawsLots() {
-			if seed, err = v.cfg.Registry.LotSeed(ctx); err != nil {
-				return err
-			}
+		castFixed = recorded
+	}
+	if closed && seed == nil && v.cfg.Index.DrawsLots() {
+		if seed, err = v.cfg.Registry.LotSeed(ctx); err != nil {
+			return err
 		}
 	}
 	v.mu.Lock()
-	v.registered, v.closed, v.seed = reg, closed, seed
-	if !final {
-		v.cast = cast
-	}
+	v.registered, v.closed, v.cast, v.castFixed, v.seed = reg, closed, cast, castFixed, seed
 	v.mu.Unlock()
 	v.recompute()
 	return nil

@@ -38,6 +38,7 @@ type memRegistry struct {
 	mu     sync.Mutex
 	closed bool
 	cast   int64         // ballots in the ledger
+	counts int           // how often the ballots were counted
 	reads  chan struct{} // if set, told of every read (a refresh of the view)
 }
 
@@ -60,6 +61,7 @@ func (r *memRegistry) PollsClosed(context.Context) (bool, error) {
 func (r *memRegistry) BallotCount(context.Context) (int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.counts++
 	return r.cast, nil
 }
 
@@ -131,6 +133,13 @@ func TestViewFollowsSnapshotsAndTheLedger(t *testing.T) {
 	})
 	if r := v.Current(); !r.Constituencies[0].ByLot || r.Constituencies[0].Leader == "" { // 4 all: level
 		t.Fatalf("a race ending 4 to 4 was not decided by lot: %+v", r.Constituencies[0])
+	}
+	// After a recorded close no ballot can commit: the ledger's ballots were counted once, however many
+	// refreshes came after.
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if reg.counts != 1 {
+		t.Fatalf("the ledger's ballots were counted %d times after the polls closed, want once", reg.counts)
 	}
 }
 
