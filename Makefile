@@ -1,5 +1,5 @@
 # The targets the README names. Nothing here is needed to build: `go run ./cmd/election up` works alone.
-.PHONY: run test test-all lint bench services services-stop
+.PHONY: run test test-all lint bench scale services services-stop
 
 run:
 	go run ./cmd/election up
@@ -22,6 +22,11 @@ lint:
 # (and skew) the machine's cores.
 bench:
 	eval "$$(scripts/services.sh)"; go test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+# The scale curve: the main command at each size in SIZES (default 1M and 2M voters), with wall time,
+# rates, peak RSS, disk per part and the audit's verdict (see scripts/scale.sh).
+scale:
+	scripts/scale.sh
 
 services:
 	scripts/services.sh

@@ -208,7 +208,7 @@ func chromium(t testing.TB) string {
 			return p
 		}
 	}
-	t.Skip("browser tests skipped: no chromium on PATH (Debian: apt-get install chromium; CI installs it)")
+	t.Skip(`browser tests skipped: no chromium on PATH (eval "$(scripts/services.sh)" installs it and sets ELECTION_TEST_CHROMIUM; CI does)`)
 	return ""
 }
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The scale curve: the main command, `election up --preset national --voters N --rate 0 --exit-when-done`
+# (embedded broker and SQLite, board on), run once for each size in SIZES, each in a fresh data directory,
+# then `election audit` on what it left. One Markdown row per size: wall time, registration, casting and
+# counting rates, peak RSS, disk per part and per voter, and the audit's verdict.
+#
+#   scripts/scale.sh                      # SIZES="1000000 2000000"
+#   SIZES="1000000 10000000" scripts/scale.sh
+#   SIZES=100000000 scripts/scale.sh      # the 100M run: needs time, and about 70 GB of disk today
+#
+# WORK (default /tmp/election-scale) holds the data directories; each is removed after its row unless
+# KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZES=${SIZES:-"1000000 2000000"}
+WORK=${WORK:-/tmp/election-scale}
+mkdir -p "$WORK"
+[ -x /usr/bin/time ] || { echo "scale.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
+go build -o "$WORK/election" ./cmd/election
+bin="$WORK/election"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+kb() { du -sk "$@" 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
+# secs TIMESTAMP: seconds since the epoch (with fractions) of a log line's time=... value.
+secs() { date -d "$1" +%s.%N; }
+logtime() { grep -m1 "$2" "$1" | sed -E 's/^time=([^ ]+) .*/\1/'; }
+
+echo "| voters | wall | registration | cast (ballots/s) | counted (ballots/s) | peak RSS | ledger | votes_topic | voters_topic | tally state | other topics | board | total | per voter | audit |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+for n in $SIZES; do
+  dir="$WORK/data-$n"
+  rm -rf "$dir"
+  log="$WORK/up-$n.log"
+  /usr/bin/time -v "$bin" up --preset national --voters "$n" --rate 0 --exit-when-done --data "$dir" \
+    --http "127.0.0.1:$(free_port)" --kafka-listen "127.0.0.1:$(free_port)" >"$log" 2>&1
+  wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
+  rss=$(grep 'Maximum resident set size' "$log" | awk '{printf "%d MiB", $NF/1024}')
+  reg=$(grep -m1 'registered synthetic voters' "$log" | sed -E 's/.*took=([^ ]+).*/\1/')
+  ballots=$(grep -m1 'simulation complete' "$log" | sed -E 's/.* cast=([0-9]+).*/\1/')
+  t0=$(secs "$(logtime "$log" 'msg=simulating')")
+  t1=$(secs "$(logtime "$log" 'simulation complete')")
+  t2=$(secs "$(logtime "$log" 'simulation finished and counted')")
+  cast=$(awk -v b="$ballots" -v a="$t0" -v z="$t1" 'BEGIN {printf "%.1fk", b/(z-a)/1000}')
+  counted=$(awk -v b="$ballots" -v a="$t0" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}')
+  p="$dir/kafka/partitions"
+  ledger=$(kb "$dir"/ledger.db*)
+  votes=$(kb "$p"/votes_topic-*)
+  voters=$(kb "$p"/voters_topic-*)
+  state=$(kb "$p"/election.tally.state-*)
+  board=$(kb "$dir/board")
+  total=$(kb "$dir")
+  other=$((total - ledger - votes - voters - state - board))
+  audit=$("$bin" audit --data "$dir" 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
+  mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k*1024/1e6}'; }
+  echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} |"
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
+done
