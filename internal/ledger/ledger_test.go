@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -471,6 +472,26 @@ func TestSimulationSettingsPersist(t *testing.T) {
 		got, ok, err := s.SimSettings(ctx)
 		if err != nil || !ok || got != want {
 			t.Fatalf("read back %+v (ok %v, %v), want %+v", got, ok, err, want)
+		}
+	})
+}
+
+// The lot seed is made at registration, 32 bytes, and the same every time it is read, from any
+// connection: the commitment published from registration on must stay the commitment to it.
+func TestTheLotSeedIsMadeOnceAndKept(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		seeded(t, s, 1)
+		first, err := s.LotSeed(ctx)
+		testenv.Must(t, err, "lot seed")
+		again, err := ledger.Open(ctx, s.ConfigForTest())
+		testenv.Must(t, err, "open again")
+		defer again.Close()
+		second, err := again.LotSeed(ctx)
+		testenv.Must(t, err, "lot seed again")
+		if len(first) != 32 || !bytes.Equal(first, second) {
+			t.Fatalf("lot seed %x, then %x", first, second)
 		}
 	})
 }

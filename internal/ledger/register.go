@@ -111,10 +111,7 @@ func (s *Store) RecordKey(ctx context.Context) ([]byte, error) {
 		if n > 0 {
 			return ErrUnauthenticatedBallots
 		}
-		if _, err := tx.ExecContext(ctx, s.q.InsertMetaIfAbsent, metaRecordKey, randomHex()); err != nil {
-			return fmt.Errorf("ledger: write %s: %w", metaRecordKey, err)
-		}
-		key, _, err = s.getMeta(ctx, tx, metaRecordKey)
+		key, err = s.claimMeta(ctx, tx, metaRecordKey, randomHex())
 		return err
 	})
 	if err != nil {
@@ -128,24 +125,27 @@ func (s *Store) RecordKey(ctx context.Context) ([]byte, error) {
 // asked for) and kept in the ledger. Its commitment is public from then on; the seed itself must be
 // published only once the count is final.
 func (s *Store) LotSeed(ctx context.Context) ([]byte, error) {
-	var seed string
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		v, ok, err := s.getMeta(ctx, tx, metaLotSeed)
-		if err != nil || ok {
-			seed = v
+	seed, ok, err := s.getMeta(ctx, s.r, metaLotSeed)
+	if err == nil && !ok {
+		err = s.inTx(ctx, func(tx *sql.Tx) (err error) {
+			seed, err = s.claimMeta(ctx, tx, metaLotSeed, randomHex())
 			return err
-		}
-		// Two processes may race here: the first seed written wins, and both read it back.
-		if _, err := tx.ExecContext(ctx, s.q.InsertMetaIfAbsent, metaLotSeed, randomHex()); err != nil {
-			return fmt.Errorf("ledger: write %s: %w", metaLotSeed, err)
-		}
-		seed, _, err = s.getMeta(ctx, tx, metaLotSeed)
-		return err
-	})
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
 	return hex.DecodeString(seed)
+}
+
+// claimMeta returns key's value, writing value first if the key has none. Two processes may race here:
+// the first value written wins, and both get it.
+func (s *Store) claimMeta(ctx context.Context, tx *sql.Tx, key, value string) (string, error) {
+	if _, err := tx.ExecContext(ctx, s.q.InsertMetaIfAbsent, key, value); err != nil {
+		return "", fmt.Errorf("ledger: write %s: %w", key, err)
+	}
+	v, _, err := s.getMeta(ctx, tx, key)
+	return v, err
 }
 
 // Election returns the registered election, or ErrNoElection.
