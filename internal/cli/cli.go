@@ -35,7 +35,7 @@ Usage:
   election serve     run only the results API and ballot casting over HTTP
   election simulate  run only the simulator, casting into the ledger
   election board     run only the bulletin board's writer (ledger -> public log of ballots)
-  election close     close the polls: every race with ballots is decided
+  election close     close the polls: races are decided once every ballot is counted
   election audit     reconcile the tally and the board with the ledger; prints "discrepancy N"
   election verify    check an election from its public endpoints alone: --from http://host:port
   election version   the build: version, commit, Go
@@ -364,7 +364,7 @@ func runClose(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := pipeline.ClosePolls(ctx, f.conn(), log); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "polls closed")
+	fmt.Fprintln(stdout, "polls closed: no ballot is accepted any more; the count is final once every ballot is counted")
 	return nil
 }
 
