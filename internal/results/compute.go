@@ -330,8 +330,8 @@ func embargo(r *Results) {
 
 // race decides one constituency: leader and runner-up by votes, margin, and status. A race is declared
 // once its count is final: the whole election's (final), or its own when every registered voter's ballot
-// is counted. A level top is no leader; once final, it is decided by lot if seed is given, and else stays
-// tied.
+// is counted. A level top is no leader; once the election's count is final it is decided by lot (seed),
+// and under the tie rule "none" it stays tied.
 func race(ix *election.Index, cons election.Constituency, votes map[string]int64, ballots, registered int64, final bool, seed []byte) RaceRow {
 	row := RaceRow{Constituency: cons.ID, Name: cons.Name, State: cons.State, Ballots: ballots,
 		Registered: registered, Turnout: ratio(ballots, registered), Status: StatusNotStarted}
@@ -368,10 +368,12 @@ func race(ix *election.Index, cons election.Constituency, votes map[string]int64
 				break
 			}
 		}
-	case row.Margin == 0 && final:
+	case row.Margin == 0 && final && !ix.DrawsLots():
 		row.Status = StatusTied
 	case row.Margin == 0:
-		row.Status = StatusCounting // level: nobody leads
+		// Level: nobody leads. Where lots are drawn, a race whose own count is over still waits for the
+		// draw, which comes once the whole count is final; until then it is open (the call counts it so).
+		row.Status = StatusCounting
 	default:
 		row.Leader, row.LeaderParty = ranked[0].ID, ranked[0].Party
 		row.Status = StatusCounting

@@ -64,10 +64,16 @@ func TestComputeRacesSeatsAndTurnout(t *testing.T) {
 	if a.Leader != "a1" || a.RunnerUp != "a2" || a.Margin != 1 || a.Status != StatusCounting || a.Ballots != 7 {
 		t.Errorf("race A: %+v", a)
 	}
-	// B: everyone voted (4 of 4) and the top two are level: tied, no seat.
-	if b.Leader != "" || b.Margin != 0 || b.Status != StatusTied {
+	// B: everyone voted (4 of 4) and the top two are level: no seat, and the race waits for the lot,
+	// drawn once the whole count is final (under the tie rule "none" it is tied for good).
+	if b.Leader != "" || b.Margin != 0 || b.Status != StatusCounting {
 		t.Errorf("race B: %+v", b)
 	}
+	ix.TieRule = election.TieNone
+	if b := Compute(in).Constituencies[1]; b.Leader != "" || b.Status != StatusTied {
+		t.Errorf("race B under the tie rule none: %+v", b)
+	}
+	ix.TieRule = ""
 	if c.Leader != "c1" || c.Margin != 1 || c.Status != StatusCounting {
 		t.Errorf("race C: %+v", c)
 	}
@@ -210,6 +216,14 @@ func TestTiesAndTheCall(t *testing.T) {
 	if r.Call != (Call{Status: CallTooEarly, Seats: 3}) {
 		t.Fatalf("while counting: %+v", r.Call)
 	}
+	// Where lots are drawn, a level race is open until the draw: A level between p and q, B to p, C to q
+	// is not hung (the lot gives someone a second seat), and not a majority yet either.
+	r = at(map[string]int64{"a3": 2, "a1": 2, "b1": 3, "b2": 1, "c1": 1, "c2": 2}, true)
+	if r.Constituencies[0].Status != StatusCounting || r.Call != (Call{Status: CallTooEarly, Declared: 2, Seats: 3}) {
+		t.Fatalf("closed, lots to be drawn in A: race A %q, call %+v", r.Constituencies[0].Status, r.Call)
+	}
+	// Under the tie rule "none" a level race stays tied for good.
+	ix.TieRule = election.TieNone
 	// Polls closed: A stays tied, B and C are declared for p: p has a majority.
 	r = at(map[string]int64{"a3": 2, "a1": 2, "a2": 1, "b1": 3, "b2": 1, "c1": 2, "c2": 1}, true)
 	if r.Constituencies[0].Status != StatusTied || r.Call != (Call{Status: CallMajority, Party: "p", Declared: 2, Tied: 1, Seats: 3}) {

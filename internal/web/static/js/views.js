@@ -172,7 +172,7 @@ function seatsFront(live) {
       const ranked = [...r.parties].sort((a, b) => b.seats_won + b.seats_leading - (a.seats_won + a.seats_leading) || b.votes - a.votes);
       chart.replaceChildren(seats(ranked, { total: r.seats, majority: r.majority, title: `Seats won and leading against the majority of ${r.majority}`, width: chart.clientWidth }));
       partyBars.replaceChildren(partyVotes(r, partyBars.clientWidth));
-      const races = r.constituencies.filter((c) => c.ballots > 0 && (c.leader || c.status === 'tied'))
+      const races = r.constituencies.filter((c) => c.ballots > 0 && (c.leader || (c.tied && c.tied.length)))
         .sort((a, b) => a.margin / Math.max(a.ballots, 1) - b.margin / Math.max(b.ballots, 1) || a.margin - b.margin).slice(0, 8);
       closest.replaceChildren(...(races.length ? races.map((c) => h('li', {}, consLink(c), ' ',
         h('span', { class: 'muted' }, c.by_lot ? `${candidateName(live, c.leader)} by lot, level with ${c.tied.filter((id) => id !== c.leader).map((id) => candidateName(live, id)).join(', ')}` :
