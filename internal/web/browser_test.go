@@ -990,6 +990,45 @@ func TestPageCallsTheRace(t *testing.T) {
 		p.noErrors("majority")
 	})
 
+	t.Run("one race, level, decided by lot", func(t *testing.T) {
+		t.Parallel()
+		s := startSite(t, "seed", 4, false)
+		for v, cand := range []string{"cand-1", "cand-2", "cand-2", "cand-1"} {
+			s.castFor(int64(v), cand)
+		}
+		s.counted(4)
+		p := newPage(t, s.base)
+		p.open("/")
+		p.mustWait(`document.querySelector('[data-test=leader-level]') !== null`)
+		var level string
+		p.eval(`document.querySelector('[data-test=leader-level]').textContent`, &level)
+		ctx := testenv.Context(t)
+		store, err := ledger.Open(ctx, ledger.Config{SQLitePath: filepath.Join(s.cfg.Conn.DataDir, "ledger.db"), Existing: true, Logger: testenv.Logger(t)})
+		testenv.Must(t, err, "open the ledger")
+		testenv.Must(t, store.ClosePolls(ctx, time.Now()), "close the polls")
+		store.Close()
+		p.mustWait(`document.querySelector('[data-test=leader-by-lot]') !== null`)
+		var res results.Results
+		getJSON(t, s.base+"/api/v1/results", &res)
+		f := p.figures()
+		var lot string
+		p.eval(`document.querySelector('[data-test=leader-by-lot]').textContent`, &lot)
+		if !strings.HasPrefix(level, "Level at the top: ") || f["leader-name"] != candidate(&res, res.Leader).CandidateName ||
+			!strings.Contains(lot, "won by lot") || !res.Constituencies[0].ByLot {
+			t.Fatalf("before the close %q; after it the card names %q (API leader %q, by lot %v) and says %q", level, f["leader-name"], res.Leader,
+				res.Constituencies[0].ByLot, lot)
+		}
+		other := "cand-1"
+		if res.Leader == "cand-1" {
+			other = "cand-2"
+		}
+		if want := "Level with " + candidate(&res, other).CandidateName + ": won by lot."; !strings.Contains(lot, want) {
+			t.Errorf("the leader card says %q, want %q", lot, want)
+		}
+		p.screenshot("seed-by-lot")
+		p.noErrors("seed by lot")
+	})
+
 	t.Run("hung, with a tie decided by lot", func(t *testing.T) {
 		t.Parallel()
 		s := newSite(t, 40)

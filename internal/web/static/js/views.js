@@ -132,7 +132,7 @@ function raceFront(live) {
         picture(live, lead, 96),
         h('div', {},
           h('p', { class: 'big', 'data-test': 'leader-name' }, lead.candidate_name),
-          race.by_lot ? h('p', { 'data-test': 'leader-by-lot' }, raceTags(race), ` Level with ${num(race.tied.length - 1)} other${race.tied.length > 2 ? 's' : ''} (${level}): won by lot.`) : null,
+          race.by_lot ? h('p', { 'data-test': 'leader-by-lot' }, raceTags(race), ` Level with ${race.tied.filter((id) => id !== r.leader).map((id) => candidateName(live, id)).join(', ')}: won by lot.`) : null,
           h('p', {}, partyTag(live, lead.party), ' ', lead.party_name),
           h('p', {}, figure(lead.votes, `${num(lead.votes)} votes`, { 'data-test': 'leader-votes' }), ' · ',
             figure(lead.share, pct(lead.share), { 'data-test': 'leader-share' }), ' of the votes')),
