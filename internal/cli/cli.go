@@ -215,8 +215,12 @@ func (f *flags) logger(stderr io.Writer) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-format %q: want text or json", f.logFormat)
 	}
 	// Libraries that log through klog (tessera, for the bulletin board) log through ours, a level
-	// quieter: their notes are our debug lines, their errors stay errors.
-	klog.SetSlogLogger(slog.New(quieter{log.Handler()}).With("component", "tessera"))
+	// quieter: their notes are our debug lines, their errors stay errors. klog is one per process, so only
+	// a command writing to the process's own stderr takes it over: tests run many commands in one process,
+	// each with its own stderr, and one command's log must not receive another's board's lines.
+	if stderr == io.Writer(os.Stderr) {
+		klog.SetSlogLogger(slog.New(quieter{log.Handler()}).With("component", "tessera"))
+	}
 	return log, nil
 }
 
