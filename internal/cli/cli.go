@@ -165,9 +165,9 @@ func (f *flags) election() {
 func (f *flags) simulation() {
 	f.fs.Float64Var(&f.rate, "rate", -1, "ballots per second; 0 for as fast as possible (default: paced to last about 90 s)")
 	f.fs.Float64Var(&f.turnout, "turnout", 0.7, "share of voters who vote")
-	f.fs.IntVar(&f.workers, "workers", 0, "the simulator's casts in flight at once (default 4096 in process, 256 through --target)")
+	f.fs.IntVar(&f.workers, "workers", 0, "the simulator's casts in flight at once (default 4096 in process, 256 per API through --target)")
 	f.fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "exit once the simulation is over and every ballot is counted")
-	f.fs.StringVar(&f.target, "target", "", "cast through this election API (e.g. http://127.0.0.1:8080) instead of writing to the ledger directly")
+	f.fs.StringVar(&f.target, "target", "", "cast through this election API (e.g. http://127.0.0.1:8080), or several in turn (comma-separated), instead of writing to the ledger directly")
 }
 
 // parse applies ELECTION_* variables, then the command line (which wins).

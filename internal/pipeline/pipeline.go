@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/election/election/internal/register"
 	"github.com/election/election/internal/web"
@@ -55,7 +57,7 @@ type SimConfig struct {
 	Paced   bool    // ignore Rate: pace the simulation to last about 90 s
 	Turnout float64 // share of voters who vote
 	Workers int     // casts in flight (0: DefaultWorkers in process, DefaultHTTPWorkers through Target)
-	Target  string  // cast through this API (base URL) instead of the ledger in process
+	Target  string  // cast through this API (base URL), or several in turn (comma-separated), instead of the ledger in process
 	// ExitWhenDone ends Run once the simulation has finished and the results count every ballot.
 	ExitWhenDone bool
 	// ClosePolls closes the polls when the simulation has finished (`election up`).
@@ -78,9 +80,25 @@ func (c *SimConfig) validate() error {
 	case c.Workers == 0 && c.Target == "":
 		c.Workers = DefaultWorkers
 	case c.Workers == 0:
-		c.Workers = DefaultHTTPWorkers
+		c.Workers = DefaultHTTPWorkers * len(c.Targets())
+	}
+	for _, t := range c.Targets() {
+		if u, err := url.Parse(t); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--target %q: want an election API's base URL, such as http://127.0.0.1:8080 (several: comma-separated)", t)
+		}
 	}
 	return nil
+}
+
+// Targets are the APIs the simulator casts through, in turn (none: it casts into the ledger in process).
+func (c *SimConfig) Targets() []string {
+	var out []string
+	for _, t := range strings.Split(c.Target, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // The simulator's casts in flight when --workers is not given. The simulator is a closed loop: each

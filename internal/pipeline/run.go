@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		}
 		var caster sim.Caster = run.Caster
 		if cfg.Sim.Target != "" {
-			caster = sim.NewHTTPCaster(cfg.Sim.Target, cfg.Sim.Workers)
+			caster = sim.NewHTTPCaster(cfg.Sim.Targets(), cfg.Sim.Workers)
 		}
 		run.Sim, err = sim.NewService(sim.ServiceConfig{
 			Config: sim.Config{Generator: gen, Caster: caster, Logger: component(log, "simulator"), Voters: voters,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/election/election/internal/ledger"
@@ -17,30 +18,38 @@ import (
 // ErrBadRequest: the API refused the request itself (400, 415): trying it again would not help.
 var ErrBadRequest = errors.New("the election API refused the request as malformed")
 
-// HTTPCaster casts through an election API's POST /api/v1/ballots, as a real client does.
+// HTTPCaster casts through an election API's POST /api/v1/ballots, as a real client does: through one
+// API instance, or in turn through several (each its own casting process at scale).
 type HTTPCaster struct {
-	url    string
+	urls   []string
+	next   atomic.Uint64
 	client *http.Client
 }
 
-// NewHTTPCaster returns a caster for the API at base (e.g. http://127.0.0.1:8080).
-func NewHTTPCaster(base string, conns int) *HTTPCaster {
+// NewHTTPCaster returns a caster for the APIs at bases (e.g. http://127.0.0.1:8080), conns connections
+// in flight to each.
+func NewHTTPCaster(bases []string, conns int) *HTTPCaster {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = conns
-	return &HTTPCaster{url: strings.TrimSuffix(base, "/") + "/api/v1/ballots", client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	h := &HTTPCaster{client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	for _, b := range bases {
+		h.urls = append(h.urls, strings.TrimSuffix(b, "/")+"/api/v1/ballots")
+	}
+	return h
 }
 
-// Cast posts one ballot and maps the API's refusals back to the ledger's errors.
+// Cast posts one ballot, to the APIs in turn, and maps the API's refusals back to the ledger's errors.
 func (h *HTTPCaster) Cast(ctx context.Context, r ledger.CastRequest) (ledger.Receipt, error) {
 	body, _ := json.Marshal(map[string]string{"voter_id": r.VoterID, "credential": r.Credential, "candidate_id": r.CandidateID})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
+	url := h.urls[int(h.next.Add(1)%uint64(len(h.urls)))]
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return ledger.Receipt{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return ledger.Receipt{}, fmt.Errorf("sim: POST %s: %w", h.url, err)
+		return ledger.Receipt{}, fmt.Errorf("sim: POST %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -48,7 +57,7 @@ func (h *HTTPCaster) Cast(ctx context.Context, r ledger.CastRequest) (ledger.Rec
 	case http.StatusCreated:
 		var rec ledger.Receipt
 		if err := json.Unmarshal(data, &rec); err != nil {
-			return ledger.Receipt{}, fmt.Errorf("sim: POST %s: bad receipt: %w", h.url, err)
+			return ledger.Receipt{}, fmt.Errorf("sim: POST %s: bad receipt: %w", url, err)
 		}
 		return rec, nil
 	case http.StatusConflict:
@@ -62,5 +71,5 @@ func (h *HTTPCaster) Cast(ctx context.Context, r ledger.CastRequest) (ledger.Rec
 	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
 		return ledger.Receipt{}, fmt.Errorf("%w: %s: %s", ErrBadRequest, resp.Status, bytes.TrimSpace(data))
 	}
-	return ledger.Receipt{}, fmt.Errorf("sim: POST %s: %s: %s", h.url, resp.Status, bytes.TrimSpace(data))
+	return ledger.Receipt{}, fmt.Errorf("sim: POST %s: %s: %s", url, resp.Status, bytes.TrimSpace(data))
 }

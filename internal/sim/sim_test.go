@@ -2,7 +2,10 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -156,5 +159,43 @@ func TestAStoppedRetryLeavesThePositionToResume(t *testing.T) {
 		if c > stuckAt {
 			t.Fatalf("checkpoint %d passed the voter at position %d whose cast never succeeded (all: %v)", c, stuckAt, checkpoints)
 		}
+	}
+}
+
+// Through several APIs the simulator casts to each in turn, and every ballot is cast once.
+func TestHTTPCasterCastsThroughEachAPIInTurn(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}     // API -> casts
+	voters := map[string]bool{} // voter -> cast
+	api := func(name string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var body struct {
+				VoterID string `json:"voter_id"`
+			}
+			json.NewDecoder(r.Body).Decode(&body)
+			mu.Lock()
+			got[name]++
+			dup := voters[body.VoterID]
+			voters[body.VoterID] = true
+			mu.Unlock()
+			if dup {
+				w.WriteHeader(http.StatusConflict)
+				return
+			}
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte(`{"ballot_id":"b","tracking_code":"b"}`))
+		}))
+	}
+	a, b := api("a"), api("b")
+	defer a.Close()
+	defer b.Close()
+	e, _ := election.Preset("seed")
+	g := synth.NewGenerator(election.NewIndex(e), []byte("secret"))
+	st, err := Run(context.Background(), Config{Generator: g, Caster: NewHTTPCaster([]string{a.URL, b.URL + "/"}, 4), Voters: 40, Turnout: 1, Workers: 4})
+	if err != nil || st.Cast != 40 {
+		t.Fatalf("cast %d of 40: %v", st.Cast, err)
+	}
+	if got["a"] != 20 || got["b"] != 20 || len(voters) != 40 {
+		t.Fatalf("casts per API %v, voters %d; want 20 each and 40 voters", got, len(voters))
 	}
 }

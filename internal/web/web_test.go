@@ -237,13 +237,13 @@ func TestSimulatorOverHTTP(t *testing.T) {
 	base, g := serve(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := sim.Run(ctx, sim.Config{Generator: g, Caster: sim.NewHTTPCaster(base, 8), Voters: 50, Turnout: 1, Workers: 8})
+	st, err := sim.Run(ctx, sim.Config{Generator: g, Caster: sim.NewHTTPCaster([]string{base}, 8), Voters: 50, Turnout: 1, Workers: 8})
 	testenv.Must(t, err, "simulate")
 	if st.Cast != 50 || st.Failed != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 	// Again: every voter has voted, and the API says so.
-	st, err = sim.Run(ctx, sim.Config{Generator: g, Caster: sim.NewHTTPCaster(base, 8), Voters: 50, Turnout: 1, Workers: 8})
+	st, err = sim.Run(ctx, sim.Config{Generator: g, Caster: sim.NewHTTPCaster([]string{base}, 8), Voters: 50, Turnout: 1, Workers: 8})
 	testenv.Must(t, err, "simulate again")
 	if st.Cast != 0 || st.AlreadyVoted != 50 {
 		t.Fatalf("second run stats %+v", st)

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The roles as separate processes on PostgreSQL + Kafka: one relay, TALLIES tally processes, CASTERS
+# `election serve` processes (each casts through its own group commit) and one `election simulate`
+# driving them all through the API (--target, in turn). One Markdown row per "CASTERS/TALLIES" pair in
+# RUNS, each in a database and topics of its own: registration time, casting and counting rates, the
+# peak RSS of each kind of process, and the audit's verdict. The bulletin board is not run.
+#
+#   eval "$(scripts/services.sh)"        # PostgreSQL and Kafka (sets ELECTION_TEST_POSTGRES/KAFKA)
+#   VOTERS=300000 RUNS="1/1 2/1 4/1 1/2 1/4" scripts/scale-pg.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${ELECTION_TEST_POSTGRES:?run eval \"\$(scripts/services.sh)\" first}" "${ELECTION_TEST_KAFKA:?}"
+VOTERS=${VOTERS:-300000}
+RUNS=${RUNS:-"1/1 2/1 4/1 1/2 1/4"}
+WORK=${WORK:-/tmp/election-scale-pg}
+mkdir -p "$WORK"
+go build -o "$WORK/election" ./cmd/election
+bin="$WORK/election"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+now() { date +%s.%N; }
+peak() { # the largest VmHWM (peak RSS) among pids, in MiB
+  local m=0 k
+  for p in "$@"; do k=$(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); [ "${k:-0}" -gt "$m" ] && m=$k; done
+  echo "$((m / 1024)) MiB"
+}
+
+echo "| casters / tallies | voters | registration | cast (ballots/s) | cast → all counted (ballots/s) | peak RSS: serve / tally / relay / simulate | audit |"
+echo "|---|---|---|---|---|---|---|"
+for run in $RUNS; do
+  casters=${run%/*} tallies=${run#*/}
+  db="scale_$(date +%s)_$$"
+  su postgres -c "createdb -O election $db" >/dev/null
+  pg="${ELECTION_TEST_POSTGRES%/*}/$db?sslmode=disable"
+  conn=(--postgres "$pg" --kafka "$ELECTION_TEST_KAFKA" --topic-prefix "$db.")
+  log="$WORK/$db"
+  mkdir -p "$log"
+  t0=$(now)
+  "$bin" register "${conn[@]}" --preset national --voters "$VOTERS" >"$log/register.log" 2>&1
+  reg=$(awk -v a="$t0" -v z="$(now)" 'BEGIN {printf "%.1f s", z-a}')
+  pids=() serves=() tallyp=() urls=()
+  "$bin" relay "${conn[@]}" >"$log/relay.log" 2>&1 & relay=$!; pids+=("$relay")
+  for i in $(seq "$tallies"); do
+    "$bin" tally "${conn[@]}" --instance "tally-$i" >"$log/tally-$i.log" 2>&1 & tallyp+=($!); pids+=($!)
+  done
+  for i in $(seq "$casters"); do
+    port=$(free_port)
+    "$bin" serve "${conn[@]}" --http "127.0.0.1:$port" >"$log/serve-$i.log" 2>&1 & serves+=($!); pids+=($!)
+    urls+=("http://127.0.0.1:$port")
+  done
+  for u in "${urls[@]}"; do # each server up before casting starts
+    for _ in $(seq 300); do curl -sf "$u/readyz" >/dev/null && break; sleep 0.1; done
+  done
+  targets=$(IFS=,; echo "${urls[*]}")
+  t1=$(now)
+  "$bin" simulate "${conn[@]}" --target "$targets" --rate 0 >"$log/simulate.log" 2>&1 & simp=$!
+  simrss="" # the simulator keeps serving its status until stopped: its work ends with "simulation complete"
+  until grep -q 'simulation complete' "$log/simulate.log"; do
+    kill -0 "$simp" 2>/dev/null || { echo "scale-pg.sh: the simulator stopped: see $log/simulate.log" >&2; exit 1; }
+    simrss=$(peak "$simp"); sleep 0.1
+  done
+  t2=$(now)
+  simrss=$(peak "$simp"); kill "$simp"; wait "$simp" 2>/dev/null || true
+  cast=$(grep -m1 'simulation complete' "$log/simulate.log" | sed -E 's/.* cast=([0-9]+).*/\1/')
+  for _ in $(seq 1200); do # until the results count every ballot cast
+    counted=$(curl -sf "${urls[0]}/api/v1/results" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ballots_counted"])' || echo 0)
+    [ "$counted" -ge "$cast" ] && break
+    sleep 0.1
+  done
+  t3=$(now)
+  rss="$(peak "${serves[@]}") / $(peak "${tallyp[@]}") / $(peak "$relay") / ${simrss:-?}"
+  "$bin" close "${conn[@]}" >/dev/null 2>&1
+  audit=$("$bin" audit "${conn[@]}" --wait 30s 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  echo "| $casters / $tallies | $VOTERS | $reg | $(awk -v b="$cast" -v a="$t1" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $(awk -v b="$cast" -v a="$t1" -v z="$t3" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $rss | ${audit:-failed: see $log} |"
+  su postgres -c "dropdb $db" >/dev/null 2>&1 || true
+done
