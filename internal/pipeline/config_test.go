@@ -28,6 +28,7 @@ func TestSimWorkersDefault(t *testing.T) {
 		{workers: 0, target: "http://127.0.0.1:8080, http://127.0.0.1:8081/", want: 2 * DefaultHTTPWorkers}, // 256 to each
 		{workers: 0, target: "http://127.0.0.1:8080,127.0.0.1:8081", err: `--target "127.0.0.1:8081": want an election API's base URL`},
 		{workers: 0, target: "ftp://x", err: `--target "ftp://x"`},
+		{workers: 0, target: " , ", err: `--target " , ": no URL in it`},
 	} {
 		s := SimConfig{Turnout: 1, Workers: c.workers, Target: c.target}
 		err := s.validate()

@@ -82,6 +82,9 @@ func (c *SimConfig) validate() error {
 	case c.Workers == 0:
 		c.Workers = DefaultHTTPWorkers * len(c.Targets())
 	}
+	if c.Target != "" && len(c.Targets()) == 0 {
+		return fmt.Errorf("--target %q: no URL in it: want an election API's base URL, such as http://127.0.0.1:8080", c.Target)
+	}
 	for _, t := range c.Targets() {
 		if u, err := url.Parse(t); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("--target %q: want an election API's base URL, such as http://127.0.0.1:8080 (several: comma-separated)", t)
