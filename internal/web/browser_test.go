@@ -850,6 +850,14 @@ func TestPageNationalElection(t *testing.T) {
 			t.Errorf("%s on a phone: chart text too small to read: %q", v.path, small)
 		}
 	}
+	// Every state's code fits its map tile on a phone (DNHDD is the longest).
+	p.open("/map")
+	p.mustWait(`document.querySelector('.tile .lead') !== null`)
+	var spill []string
+	p.eval(`[...document.querySelectorAll('.tile')].filter((t) => t.scrollWidth > t.clientWidth + 1).map((t) => t.querySelector('.code').textContent)`, &spill)
+	if len(spill) > 0 {
+		t.Errorf("on a phone these states' codes spill out of their map tiles: %q", spill)
+	}
 	// The views' tabs do not fit a phone: they scroll, and their edge fades to say so.
 	var tabs struct{ Scrolls, Fades bool }
 	p.eval(`(() => { const n = document.querySelector('nav.views'), m = getComputedStyle(n).maskImage || getComputedStyle(n).webkitMaskImage;

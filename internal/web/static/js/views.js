@@ -283,7 +283,7 @@ function map(live) {
         a.classList.toggle('no-leader', !p);
         a.classList.toggle('light', !!p && textOn(p.colour) !== '#fff');
         a.setAttribute('aria-label', describe(st));
-        a.replaceChildren(h('span', { class: 'code' }, st.state), h('span', { class: 'lead' }, p ? p.short : '–'),
+        a.replaceChildren(h('span', { class: st.state.length > 3 ? 'code long' : 'code' }, st.state), h('span', { class: 'lead' }, p ? p.short : '–'),
           n ? h('span', { class: 'seats' }, `${num(n)} ${n === 1 ? 'seat' : 'seats'}`) : null,
           figure(st.turnout, pct(st.turnout, 0), { class: 'turnout' }));
       }
