@@ -805,6 +805,13 @@ func TestPageNationalElection(t *testing.T) {
 		if len(cut) > 0 {
 			t.Errorf("%s: chart text cut at the edges: %q", view.path, cut)
 		}
+		// No seat label lies under the majority line.
+		var crossed []string
+		p.eval(`[...document.querySelectorAll('svg.seats')].flatMap((svg) => { const m = svg.querySelector('line.majority').x1.baseVal.value;
+			return [...svg.querySelectorAll('text.on-colour')].filter((t) => { const b = t.getBBox(); return b.x < m && m < b.x + b.width; }).map((t) => t.textContent); })`, &crossed)
+		if len(crossed) > 0 {
+			t.Errorf("%s: seat labels under the majority line: %q", view.path, crossed)
+		}
 		p.noErrors(view.path)
 		p.screenshot("national-" + view.name)
 	}

@@ -32,3 +32,14 @@ test('text on a party colour is dark on light colours and white on dark ones', a
   assert.equal(textOn('#000'), '#fff');
   assert.equal(textOn('not a colour'), '#fff');
 });
+
+test('a seat label stays clear of the majority line', async () => {
+  const { labelAt } = await import('../static/js/charts.js');
+  assert.equal(labelAt(0, 100, 40, 300), 50); // the line is elsewhere: the middle
+  assert.equal(labelAt(0, 30, 40, 300), null); // too narrow
+  const left = labelAt(0, 200, 40, 110); // the line near the middle: in the larger part, clear of it
+  assert.ok(left + 20 <= 110 && left - 20 >= 0, `label at ${left}`);
+  const right = labelAt(100, 200, 40, 190);
+  assert.ok(right - 20 >= 190 && right + 20 <= 300, `label at ${right}`);
+  assert.equal(labelAt(0, 60, 40, 30), null); // neither side holds it
+});

@@ -126,6 +126,7 @@ export function seats(parties, { total, majority, title, width = 800 }) {
   const svg = s('svg', { viewBox: `0 0 ${W} ${top + H + 24}`, role: 'img', 'aria-label': title, class: 'chart seats' }, s('title', {}, title));
   let x = 0;
   const scale = (n) => (total ? (n / total) * W : 0);
+  const mx = scale(majority);
   for (const p of parties) {
     for (const [n, leading] of [[p.seats_won, false], [p.seats_leading, true]]) {
       if (!n) continue;
@@ -134,19 +135,31 @@ export function seats(parties, { total, majority, title, width = 800 }) {
       svg.append(s('g', {}, s('title', {}, label),
         s('rect', { x, y: top, width: w, height: H, fill: p.colour || OTHERS }),
         leading ? s('rect', { x, y: top, width: w, height: H, fill: 'url(#hatch)' }) : null,
-        // A label only where it fits; the <title> and the table have the rest.
-        w > textWidth(`${p.short} ${n}`) + 10 ? s('text', { x: x + w / 2, y: top + H / 2, 'text-anchor': 'middle', 'dominant-baseline': 'middle',
-          class: textOn(p.colour) === '#fff' ? 'on-colour' : 'on-colour light' }, `${p.short} ${n}`) : null));
+        // A label only where it fits, clear of the majority line; the <title> and the table have the rest.
+        labelAt(x, w, textWidth(`${p.short} ${n}`) + 10, mx) !== null ? s('text', { x: labelAt(x, w, textWidth(`${p.short} ${n}`) + 10, mx), y: top + H / 2,
+          'text-anchor': 'middle', 'dominant-baseline': 'middle', class: textOn(p.colour) === '#fff' ? 'on-colour' : 'on-colour light' }, `${p.short} ${n}`) : null));
       x += w;
     }
   }
   if (x < W) svg.append(s('rect', { x, y: top, width: W - x, height: H, fill: OTHERS, opacity: 0.25 }, s('title', {}, 'Not yet decided')));
-  const mx = scale(majority);
   svg.append(s('line', { x1: mx, x2: mx, y1: top - 6, y2: top + H + 6, class: 'majority' }),
     s('text', { x: Math.min(Math.max(mx, 80), W - 80), y: top - 10, 'text-anchor': 'middle', class: 'label' }, `${num(majority)} for a majority`),
     s('text', { x: 0, y: top + H + 20, class: 'label' }, `0`),
     s('text', { x: W, y: top + H + 20, 'text-anchor': 'end', class: 'label' }, `${num(total)} seats`));
   return svg;
+}
+
+// labelAt is where (its centre) a label of width tw goes in a segment from x of width w, or null where it
+// does not fit: in the middle, or, when the majority line at mx would run through it, in the larger part
+// of the segment on either side of the line.
+export function labelAt(x, w, tw, mx) {
+  if (w < tw) return null;
+  const mid = x + w / 2;
+  if (Math.abs(mid - mx) >= tw / 2 + 2) return mid;
+  const left = mx - x, right = x + w - mx;
+  if (left >= right && left >= tw + 4) return x + left / 2;
+  if (right >= tw + 4) return mx + right / 2;
+  return null;
 }
 
 // niceCeil is the round number at or above x that an axis ends at (1, 2, 2.5 or 5 times a power of ten),
