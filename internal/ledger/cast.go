@@ -92,8 +92,8 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// Checked inside the transaction, under the polls guard: `election close` commits before or
 		// after this batch, never in its middle, so no ballot commits after the polls close.
-		if _, err := tx.ExecContext(ctx, s.q.PollsGuardCast); err != nil {
-			return fmt.Errorf("guard against the polls closing: %w", err)
+		if err := s.guardPolls(ctx, tx, s.q.PollsGuardCast); err != nil {
+			return err
 		}
 		var err error
 		if _, closed, err = s.getMeta(ctx, tx, metaPollsClosed); err != nil || closed {

@@ -273,14 +273,26 @@ func (s *Store) RegisteredCounts(ctx context.Context) ([]Registered, error) {
 // tally has counted that many.
 func (s *Store) ClosePolls(ctx context.Context, at time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q.PollsGuardClose); err != nil {
-			return fmt.Errorf("ledger: close the polls: %w", err)
+		if err := s.guardPolls(ctx, tx, s.q.PollsGuardClose); err != nil {
+			return err
 		}
 		if _, closed, err := s.getMeta(ctx, tx, metaPollsClosed); err != nil || closed {
 			return err
 		}
 		return s.putMeta(ctx, tx, metaPollsClosed, at.UTC().Format(time.RFC3339))
 	})
+}
+
+// guardPolls takes the polls guard (PollsGuardCast or PollsGuardClose) in tx. A dialect that needs none
+// (SQLite) leaves the query empty, and nothing is sent on the casting path.
+func (s *Store) guardPolls(ctx context.Context, tx *sql.Tx, guard string) error {
+	if guard == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, guard); err != nil {
+		return fmt.Errorf("ledger: the polls guard: %w", err)
+	}
+	return nil
 }
 
 // PollsClosed reports whether ClosePolls was called.

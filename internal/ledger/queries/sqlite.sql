@@ -24,9 +24,8 @@ ON CONFLICT (voter_id) DO NOTHING
 RETURNING voter_id, state_code;
 
 -- name: PollsGuardCast
--- Nothing to lock: every write transaction begins IMMEDIATE on the one write connection, so a cast batch
--- and closing the polls never overlap.
-SELECT 1;
+-- Empty: nothing to lock. Every write transaction begins IMMEDIATE on the one write connection, so a cast
+-- batch and closing the polls never overlap (Store.guardPolls runs nothing for an empty guard).
 
 -- name: PollsGuardClose
-SELECT 1;
+-- Empty, as PollsGuardCast.
