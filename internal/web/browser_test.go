@@ -175,6 +175,16 @@ func (s *site) cast(n int, pick func(voter int64, ballot []*election.Candidate) 
 	}
 }
 
+// closePolls closes the polls in the running election's ledger, as `election close` does.
+func (s *site) closePolls() {
+	s.t.Helper()
+	ctx := testenv.Context(s.t)
+	store, err := ledger.Open(ctx, ledger.Config{SQLitePath: filepath.Join(s.cfg.Conn.DataDir, "ledger.db"), Existing: true, Logger: testenv.Logger(s.t)})
+	testenv.Must(s.t, err, "open the ledger")
+	defer store.Close()
+	testenv.Must(s.t, store.ClosePolls(ctx, time.Now()), "close the polls")
+}
+
 // counted waits until the results count n ballots, and returns them: it polls the API (the condition)
 // until a deadline; the short sleep is only the polling interval.
 func (s *site) counted(n int64) *results.Results {
@@ -941,11 +951,7 @@ func TestPageUnderEmbargo(t *testing.T) {
 	}
 	p.screenshot("embargoed")
 	// The polls close: the page shows the results.
-	ctx := testenv.Context(t)
-	store, err := ledger.Open(ctx, ledger.Config{SQLitePath: filepath.Join(s.cfg.Conn.DataDir, "ledger.db"), Existing: true, Logger: testenv.Logger(t)})
-	testenv.Must(t, err, "open the ledger")
-	testenv.Must(t, store.ClosePolls(ctx, time.Now()), "close the polls")
-	store.Close()
+	s.closePolls()
 	p.mustWait(`document.querySelector('#embargo').hidden && document.querySelector('[data-test=call]') !== null && !document.querySelector('[data-test=call]').textContent.includes('embargoed') && document.querySelector('.view.overview svg') !== null`)
 	// Races decided when the polls closed read "won".
 	p.open("/constituencies")
@@ -1017,11 +1023,7 @@ func TestPageCallsTheRace(t *testing.T) {
 		p.mustWait(`document.querySelector('[data-test=leader-level]') !== null`)
 		var level string
 		p.eval(`document.querySelector('[data-test=leader-level]').textContent`, &level)
-		ctx := testenv.Context(t)
-		store, err := ledger.Open(ctx, ledger.Config{SQLitePath: filepath.Join(s.cfg.Conn.DataDir, "ledger.db"), Existing: true, Logger: testenv.Logger(t)})
-		testenv.Must(t, err, "open the ledger")
-		testenv.Must(t, store.ClosePolls(ctx, time.Now()), "close the polls")
-		store.Close()
+		s.closePolls()
 		p.mustWait(`document.querySelector('[data-test=leader-by-lot]') !== null`)
 		var res results.Results
 		getJSON(t, s.base+"/api/v1/results", &res)
@@ -1061,11 +1063,7 @@ func TestPageCallsTheRace(t *testing.T) {
 		p := newPage(t, s.base)
 		// Every voter of three races has voted, so those are decided; kl-2 could still make red's third seat.
 		callIs(p, "Too early to call: 3 of 4 races declared.")
-		ctx := testenv.Context(t)
-		store, err := ledger.Open(ctx, ledger.Config{SQLitePath: filepath.Join(s.cfg.Conn.DataDir, "ledger.db"), Existing: true, Logger: testenv.Logger(t)})
-		testenv.Must(t, err, "open the ledger")
-		testenv.Must(t, store.ClosePolls(ctx, time.Now()), "close the polls")
-		store.Close()
+		s.closePolls()
 		callIs(p, "No party can reach a majority: a hung parliament (4 of 4 races declared).")
 		var race ConstituencyDetail
 		getJSON(t, s.base+"/api/v1/constituencies/kl-2", &race)

@@ -132,11 +132,12 @@ export function seats(parties, { total, majority, title, width = 800 }) {
       if (!n) continue;
       const w = scale(n);
       const label = `${p.name}: ${n} ${leading ? 'leading' : 'won'}`;
+      const at = labelAt(x, w, textWidth(`${p.short} ${n}`) + 10, mx);
       svg.append(s('g', {}, s('title', {}, label),
         s('rect', { x, y: top, width: w, height: H, fill: p.colour || OTHERS }),
         leading ? s('rect', { x, y: top, width: w, height: H, fill: 'url(#hatch)' }) : null,
         // A label only where it fits, clear of the majority line; the <title> and the table have the rest.
-        labelAt(x, w, textWidth(`${p.short} ${n}`) + 10, mx) !== null ? s('text', { x: labelAt(x, w, textWidth(`${p.short} ${n}`) + 10, mx), y: top + H / 2,
+        at !== null ? s('text', { x: at, y: top + H / 2,
           'text-anchor': 'middle', 'dominant-baseline': 'middle', class: textOn(p.colour) === '#fff' ? 'on-colour' : 'on-colour light' }, `${p.short} ${n}`) : null));
       x += w;
     }
