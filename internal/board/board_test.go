@@ -81,6 +81,28 @@ func seed(t testing.TB) *election.Index {
 	return election.NewIndex(e)
 }
 
+// written is a board of the seed election's first n ballots, in a directory of its own, written by a
+// writer that has finished and stopped; the stopped writer reports no error.
+type written struct {
+	ix              *election.Index
+	l               *memLedger
+	dir, skey, vkey string
+}
+
+func writeBoard(t *testing.T, n int) written {
+	t.Helper()
+	b := written{ix: seed(t), l: &memLedger{}, dir: t.TempDir()}
+	b.l.add(b.ix, n)
+	b.skey, b.vkey = newKey(t)
+	w := startWriter(t, b.l, b.dir, b.skey)
+	waitPublished(t, b.dir, uint64(n))
+	w.Stop()
+	if w.Err() != nil {
+		t.Fatalf("a stopped writer reports %v", w.Err())
+	}
+	return b
+}
+
 func startWriter(t testing.TB, l *memLedger, dir, skey string) *board.Writer {
 	return startWriterBatch(t, l, dir, skey, 100)
 }
@@ -165,19 +187,10 @@ func checkBoard(t testing.TB, l *memLedger, dir, vkey string) {
 
 func TestTheBoardHoldsEveryBallotOnceAcrossRestarts(t *testing.T) {
 	t.Parallel()
-	ix := seed(t)
-	l := &memLedger{}
-	l.add(ix, 700)
-	dir := t.TempDir()
-	skey, vkey := newKey(t)
-	w := startWriter(t, l, dir, skey)
-	waitPublished(t, dir, 700)
-	w.Stop()
-	if w.Err() != nil {
-		t.Fatalf("a stopped writer reports %v", w.Err())
-	}
+	b := writeBoard(t, 700)
+	ix, l, dir, skey, vkey := b.ix, b.l, b.dir, b.skey, b.vkey
 	l.add(ix, 300)
-	w = startWriter(t, l, dir, skey)
+	w := startWriter(t, l, dir, skey)
 	defer w.Stop()
 	waitPublished(t, dir, 1000)
 	checkBoard(t, l, dir, vkey)
@@ -187,19 +200,13 @@ func TestTheBoardHoldsEveryBallotOnceAcrossRestarts(t *testing.T) {
 // entries beyond the record, checks them against the ballots that follow, and appends nothing twice.
 func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 	t.Parallel()
-	ix := seed(t)
-	l := &memLedger{}
-	l.add(ix, 250)
-	dir := t.TempDir()
-	skey, vkey := newKey(t)
-	w := startWriter(t, l, dir, skey)
-	waitPublished(t, dir, 250)
-	w.Stop()
+	b := writeBoard(t, 250)
+	ix, l, dir, skey, vkey := b.ix, b.l, b.dir, b.skey, b.vkey
 	// As if the last rounds were never recorded: the record says 120, and the code index lost its count.
 	testenv.Must(t, os.WriteFile(filepath.Join(dir, "progress"), []byte("120 0:120\n"), 0o600), "rewind the record")
 	testenv.Must(t, os.Remove(filepath.Join(dir, "index", "size")), "lose the index's size")
 	l.add(ix, 160)
-	w = startWriter(t, l, dir, skey)
+	w := startWriter(t, l, dir, skey)
 	defer w.Stop()
 	waitPublished(t, dir, 410)
 	checkBoard(t, l, dir, vkey)
@@ -221,14 +228,8 @@ func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 // go on.
 func TestAWriterCompletesARoundCutShortOutOfOrder(t *testing.T) {
 	t.Parallel()
-	ix := seed(t)
-	l := &memLedger{}
-	l.add(ix, 250)
-	dir := t.TempDir()
-	skey, vkey := newKey(t)
-	w := startWriter(t, l, dir, skey)
-	waitPublished(t, dir, 250)
-	w.Stop()
+	b := writeBoard(t, 250)
+	ix, l, dir, skey, vkey := b.ix, b.l, b.dir, b.skey, b.vkey
 	l.add(ix, 10)
 	// What the crash left: three of the next round's ten ballots, not in ledger order.
 	ctx := context.Background()
@@ -246,7 +247,7 @@ func TestAWriterCompletesARoundCutShortOutOfOrder(t *testing.T) {
 		}
 	}
 	testenv.Must(t, shutdown(ctx), "shut the appender down")
-	w = startWriter(t, l, dir, skey)
+	w := startWriter(t, l, dir, skey)
 	defer w.Stop()
 	waitPublished(t, dir, 260)
 	checkBoard(t, l, dir, vkey)

@@ -46,15 +46,8 @@ var lotSeed = bytes.Repeat([]byte{3}, lots.SeedBytes)
 // honest builds a board of n ballots with the writer, and the final results that agree with it.
 func honest(t *testing.T, n int) (*site, *memLedger, string) {
 	t.Helper()
-	ix := seed(t)
-	l := &memLedger{}
-	l.add(ix, n)
-	dir := t.TempDir()
-	skey, vkey := newKey(t)
-	w := startWriter(t, l, dir, skey)
-	waitPublished(t, dir, uint64(n))
-	w.Stop()
-	return &site{dir: dir, ix: ix, vkey: vkey, votersVoted: int64(n), results: resultsOf(ix, l), commitment: lots.Commitment(lotSeed)}, l, skey
+	b := writeBoard(t, n)
+	return &site{dir: b.dir, ix: b.ix, vkey: b.vkey, votersVoted: int64(n), results: resultsOf(b.ix, b.l), commitment: lots.Commitment(lotSeed)}, b.l, b.skey
 }
 
 func resultsOf(ix *election.Index, l *memLedger) *results.Results {
