@@ -26,9 +26,15 @@ type dialect interface {
 	// tuples is n parenthesised lists of cols placeholders, numbered from 1, comma-separated, for the
 	// VALUES lists built at run time.
 	tuples(n, cols int) string
-	// markVoted runs the MarkVotedBatch query for parallel lists of voter ids, credential hashes and
-	// constituencies, sorted by voter id.
-	markVoted(ctx context.Context, tx *sql.Tx, query string, ids, hashes, cons []string) (*sql.Rows, error)
+	// lookupVoters runs the LookupVoters query for parallel lists of voter ids, credential hashes and
+	// constituencies.
+	lookupVoters(ctx context.Context, tx *sql.Tx, query string, ids, hashes, cons []string) (*sql.Rows, error)
+	// lockBlocks runs the LockBlocks query for a sorted list of blocks of the voted bitmap.
+	lockBlocks(ctx context.Context, tx *sql.Tx, query string, blocks []int64) (*sql.Rows, error)
+	// markBlocks runs the MarkBlocks query: sets bits[k] in blocks[k].
+	markBlocks(ctx context.Context, tx *sql.Tx, query string, blocks, bits []int64) error
+	// turnoutShards is how many counter rows per state concurrent batches spread turnout over.
+	turnoutShards() int
 	// lockMigrations keeps two processes from migrating one database at once.
 	lockMigrations(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
 	// consistentRead makes a read transaction see one moment across several queries.
@@ -116,14 +122,34 @@ func (sqlite) tuples(n, cols int) string {
 	return tupleList(n, cols, func(b *strings.Builder, _ int) { b.WriteByte('?') })
 }
 
-// markVoted sends the lists as one VALUES list: SQLite has no arrays.
-func (d sqlite) markVoted(ctx context.Context, tx *sql.Tx, query string, ids, hashes, cons []string) (*sql.Rows, error) {
+// lookupVoters, lockBlocks and markBlocks send their lists as VALUES lists: SQLite has no arrays.
+func (d sqlite) lookupVoters(ctx context.Context, tx *sql.Tx, query string, ids, hashes, cons []string) (*sql.Rows, error) {
 	args := make([]any, 0, 3*len(ids))
 	for k := range ids {
 		args = append(args, ids[k], hashes[k], cons[k])
 	}
 	return tx.QueryContext(ctx, strings.Replace(query, "/*rows*/", d.tuples(len(ids), 3), 1), args...)
 }
+
+func (d sqlite) lockBlocks(ctx context.Context, tx *sql.Tx, query string, blocks []int64) (*sql.Rows, error) {
+	args := make([]any, len(blocks))
+	for k, b := range blocks {
+		args[k] = b
+	}
+	return tx.QueryContext(ctx, strings.Replace(query, "/*rows*/", d.tuples(len(blocks), 1), 1), args...)
+}
+
+func (d sqlite) markBlocks(ctx context.Context, tx *sql.Tx, query string, blocks, bits []int64) error {
+	args := make([]any, 0, 2*len(blocks))
+	for k := range blocks {
+		args = append(args, blocks[k], bits[k])
+	}
+	_, err := tx.ExecContext(ctx, strings.Replace(query, "/*rows*/", d.tuples(len(blocks), 2), 1), args...)
+	return err
+}
+
+// turnoutShards: one writer, so one counter per state.
+func (sqlite) turnoutShards() int { return 1 }
 
 // lockMigrations: opening the database takes its file lock for each write already.
 func (sqlite) lockMigrations(context.Context, *sql.Conn) (func(), error) { return func() {}, nil }
@@ -172,10 +198,24 @@ func (postgres) tuples(n, cols int) string {
 	return tupleList(n, cols, func(b *strings.Builder, p int) { fmt.Fprintf(b, "$%d", p) })
 }
 
-// markVoted sends the lists as three arrays: one round trip whatever the batch's size.
-func (postgres) markVoted(ctx context.Context, tx *sql.Tx, query string, ids, hashes, cons []string) (*sql.Rows, error) {
+// lookupVoters, lockBlocks and markBlocks send their lists as arrays: one round trip whatever the batch's
+// size.
+func (postgres) lookupVoters(ctx context.Context, tx *sql.Tx, query string, ids, hashes, cons []string) (*sql.Rows, error) {
 	return tx.QueryContext(ctx, query, ids, hashes, cons)
 }
+
+func (postgres) lockBlocks(ctx context.Context, tx *sql.Tx, query string, blocks []int64) (*sql.Rows, error) {
+	return tx.QueryContext(ctx, query, blocks)
+}
+
+func (postgres) markBlocks(ctx context.Context, tx *sql.Tx, query string, blocks, bits []int64) error {
+	_, err := tx.ExecContext(ctx, query, blocks, bits)
+	return err
+}
+
+// turnoutShards: several batches commit at once; with 16 counters per state two of them rarely update the
+// same row, and so rarely wait for each other there.
+func (postgres) turnoutShards() int { return 16 }
 
 // lockMigrations: several processes may start at once against one database; one migrates, the others
 // wait on an advisory lock.

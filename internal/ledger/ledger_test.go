@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -364,52 +367,89 @@ func TestReadingWhileCastingMissesNothing(t *testing.T) {
 	})
 }
 
-// A ledger written by a binary with schema 1 (who has voted kept as voters.has_voted) keeps every voter's
-// state when a newer binary opens it: voters who had voted are still refused, the others may vote, and
-// the totals carry over.
-func TestUpgradeFromSchema1KeepsWhoHasVoted(t *testing.T) {
+// A ledger written by an older binary keeps every voter's state when a newer binary opens it: voters who
+// had voted are still refused, the others may vote, and the totals carry over. Schema 1 kept who has
+// voted as voters.has_voted, schema 2 as rows of the voted table; schema 3 keeps a bitmap.
+func TestUpgradeKeepsWhoHasVoted(t *testing.T) {
 	t.Parallel()
-	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
-		{
-			ctx := testenv.Context(t)
-			cfg := ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
-			old, err := ledger.OpenAtSchemaForTest(ctx, cfg, 1)
-			testenv.Must(t, err, "open at schema 1")
-			_, g := seeded(t, old, 10)
-			v0, v1, v2 := g.Voter(0), g.Voter(1), g.Voter(2)
-			testenv.Must(t, old.ExecForTest(ctx, "UPDATE voters SET has_voted = TRUE WHERE voter_id IN ('"+v0.ID+"', '"+v1.ID+"')"), "mark voted")
-			old.Close()
-
-			s, err := ledger.Open(ctx, cfg)
-			testenv.Must(t, err, "open and upgrade")
-			defer s.Close()
-			tot, err := s.Totals(ctx)
-			testenv.Must(t, err, "totals")
-			if tot.VotersVoted != 2 {
-				t.Fatalf("voters marked voted after the upgrade: %d, want 2", tot.VotersVoted)
-			}
-			wantByState := map[string]int64{}
-			wantByState[v0.State]++
-			wantByState[v1.State]++
-			for st, n := range wantByState {
-				if tot.VotedByState[st] != n {
-					t.Fatalf("voted in %s after the upgrade: %d, want %d (all: %v)", st, tot.VotedByState[st], n, tot.VotedByState)
+	marks := map[int]string{
+		1: "UPDATE voters SET has_voted = TRUE WHERE voter_id IN (%s)",
+		2: "INSERT INTO voted (voter_id, state_code) SELECT voter_id, address_state FROM voters WHERE voter_id IN (%s)",
+	}
+	for schema, mark := range marks {
+		t.Run(fmt.Sprintf("schema%d", schema), func(t *testing.T) {
+			t.Parallel()
+			testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
+				ctx := testenv.Context(t)
+				cfg := ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
+				old, err := ledger.OpenAtSchemaForTest(ctx, cfg, schema)
+				testenv.Must(t, err, "open at the old schema")
+				e, _ := election.Preset("seed")
+				testenv.Must(t, old.RegisterElection(ctx, e), "register election")
+				secret, err := old.SimulationSecret(ctx)
+				testenv.Must(t, err, "secret")
+				g := synth.NewGenerator(election.NewIndex(e), secret)
+				// 130 voters: three blocks of the bitmap, the last one part full.
+				var vs []ledger.RegisteredVoter
+				for i := range int64(130) {
+					v := g.Voter(i)
+					vs = append(vs, ledger.RegisteredVoter{Voter: v, CredentialHash: ledger.HashCredential(g.Credential(v.ID))})
 				}
-			}
-			e, err := s.Election(ctx)
-			testenv.Must(t, err, "election")
-			ix := election.NewIndex(e)
-			reqs := []ledger.CastRequest{
-				{VoterID: v0.ID, Credential: g.Credential(v0.ID), CandidateID: "cand-1"},
-				{VoterID: v2.ID, Credential: g.Credential(v2.ID), CandidateID: "cand-2"},
-			}
-			_, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
-			testenv.Must(t, err, "cast")
-			if !errors.Is(errs[0], ledger.ErrAlreadyVoted) || errs[1] != nil {
-				t.Fatalf("casts after the upgrade: %v, want [already voted, accepted]", errs)
-			}
-		}
-	})
+				testenv.Must(t, old.RegisterVotersBeforeNumbersForTest(ctx, vs), "register voters")
+				// Voters who had voted, among them the first and last of a block (bits 0 and 63).
+				votedBefore := []int64{0, 1, 63, 64, 127, 129}
+				var quoted []string
+				wantByState := map[string]int64{}
+				for _, i := range votedBefore {
+					quoted = append(quoted, "'"+vs[i].ID+"'")
+					wantByState[vs[i].State]++
+				}
+				testenv.Must(t, old.ExecForTest(ctx, fmt.Sprintf(mark, strings.Join(quoted, ", "))), "mark voted")
+				old.Close()
+
+				s, err := ledger.Open(ctx, cfg)
+				testenv.Must(t, err, "open and upgrade")
+				defer s.Close()
+				tot, err := s.Totals(ctx)
+				testenv.Must(t, err, "totals")
+				if tot.VotersVoted != int64(len(votedBefore)) {
+					t.Fatalf("voters marked voted after the upgrade: %d, want %d", tot.VotersVoted, len(votedBefore))
+				}
+				if !maps.Equal(tot.VotedByState, wantByState) {
+					t.Fatalf("voted per state after the upgrade: %v, want %v", tot.VotedByState, wantByState)
+				}
+				ix := election.NewIndex(e)
+				// Every voter casts once: exactly those who had not voted are accepted.
+				var reqs []ledger.CastRequest
+				for _, v := range vs {
+					reqs = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(0, v.Constituency)})
+				}
+				_, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
+				testenv.Must(t, err, "cast")
+				for i, err := range errs {
+					if had := slices.Contains(votedBefore, int64(i)); had != errors.Is(err, ledger.ErrAlreadyVoted) || !had && err != nil {
+						t.Fatalf("voter %d (voted before the upgrade: %v): cast answered %v", i, had, err)
+					}
+				}
+				// Voters registered after the upgrade get numbers after the old ones, and may vote once.
+				more := g.Voter(130)
+				testenv.Must(t, s.RegisterVoters(ctx, []ledger.RegisteredVoter{{Voter: more, CredentialHash: ledger.HashCredential(g.Credential(more.ID))}}, 0), "register after the upgrade")
+				again := []ledger.CastRequest{{VoterID: more.ID, Credential: g.Credential(more.ID), CandidateID: g.Choice(0, more.Constituency)}}
+				for n, want := range []error{nil, ledger.ErrAlreadyVoted} {
+					_, errs, err := s.CastBatch(ctx, ix, again, time.Now())
+					testenv.Must(t, err, "cast")
+					if !errors.Is(errs[0], want) || want == nil && errs[0] != nil {
+						t.Fatalf("cast %d by a voter registered after the upgrade: %v, want %v", n+1, errs[0], want)
+					}
+				}
+				tot, err = s.Totals(ctx)
+				testenv.Must(t, err, "totals")
+				if tot.VotersVoted != 131 || tot.Ballots != 131-int64(len(votedBefore)) {
+					t.Fatalf("after casting: %d voters voted, %d ballots; want 131 and %d", tot.VotersVoted, tot.Ballots, 131-len(votedBefore))
+				}
+			})
+		})
+	}
 }
 
 // A cast that fails (here: the database is gone) fails with an error that names no voter, since the

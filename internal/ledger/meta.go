@@ -20,6 +20,8 @@ const (
 	metaSimPosition = "simulation_position"
 	metaVoterSource = "voter_source" // VotersSynthetic or VotersImported, from the first voters registered
 	metaSimSettings = "simulation_settings"
+	// metaVotersNumbered counts voter numbers given out: each voter's bit in the voted set (numberVoters).
+	metaVotersNumbered = "voters_numbered"
 )
 
 // SimSettings are how a simulation was last started: a restart goes on at the same pace and with the same

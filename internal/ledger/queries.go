@@ -22,9 +22,10 @@ type queries struct {
 	GetMeta, PutMeta, InsertMetaIfAbsent                               string
 	InsertParty, InsertState, InsertConstituency, InsertCandidate      string
 	InsertVoters, ExistingVoters, AddRegistered, Registered, FindVoter string
-	MarkVotedBatch, InsertBallots, BallotsAfter                        string
+	NumberVoters, AddBlocks, LookupVoters, LockBlocks, MarkBlocks      string
+	AddTurnout, InsertBallots, BallotsAfter                            string
 	CountBallots, CountVoted, BallotsPerCandidate, BallotsPerState     string
-	VotedPerState, PollsGuardCast, PollsGuardClose                     string
+	VotedPerState, VotedBlocks, PollsGuardCast, PollsGuardClose        string
 }
 
 func loadQueries(d dialect) (*queries, error) {
@@ -85,6 +86,11 @@ func splitNamed(text string) map[string]string {
 	}
 	flush()
 	return out
+}
+
+// rows puts n tuples of cols placeholders where a query says /*rows*/.
+func (s *Store) rows(query string, n, cols int) string {
+	return strings.Replace(query, "/*rows*/", s.d.tuples(n, cols), 1)
 }
 
 // values appends n tuples of cols placeholders to an INSERT ... VALUES prefix.

@@ -194,11 +194,33 @@ type RegisteredVoter struct {
 	CredentialHash string
 }
 
-// appendArgs appends the InsertVoters columns of v, in order.
-func (v RegisteredVoter) appendArgs(args []any) []any {
+// appendArgs appends the InsertVoters columns of v, in order; no is the voter's number.
+func (v RegisteredVoter) appendArgs(args []any, no int64) []any {
 	return append(args, v.ID, v.Name, v.DateOfBirth, v.Gender, v.Nationality, v.RegistrationNumber,
 		v.Street, v.City, v.State, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture,
-		v.RegisteredAge, v.Constituency, v.CredentialHash)
+		v.RegisteredAge, v.Constituency, v.CredentialHash, no)
+}
+
+// voterColumns is how many columns InsertVoters takes per voter.
+const voterColumns = 19
+
+// numberVoters takes n voter numbers for voters about to be registered in tx, and makes the voted set's
+// blocks that hold them: it returns the first number; the others follow it. The numbers are given by a
+// counter in meta, in the registering transaction, so a registration that fails gives none away and two
+// registrations never give the same one (see NumberVoters).
+func (s *Store) numberVoters(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
+	if _, err := tx.ExecContext(ctx, s.q.InsertMetaIfAbsent, metaVotersNumbered, "0"); err != nil {
+		return 0, fmt.Errorf("ledger: number voters: %w", err)
+	}
+	var next int64
+	if err := tx.QueryRowContext(ctx, s.q.NumberVoters, metaVotersNumbered, n).Scan(&next); err != nil {
+		return 0, fmt.Errorf("ledger: number voters: %w", err)
+	}
+	first := next - int64(n)
+	if _, err := tx.ExecContext(ctx, s.q.AddBlocks, first>>6, (next-1)>>6); err != nil {
+		return 0, fmt.Errorf("ledger: make the voted set's blocks for voters %d..%d: %w", first, next-1, err)
+	}
+	return first, nil
 }
 
 // maxVotersPerInsert keeps one INSERT under both dialects' parameter limits (PostgreSQL: 65535).
@@ -214,13 +236,21 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 		counts[region{v.Constituency, v.State}]++
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if len(voters) == 0 {
+			return nil
+		}
+		no, err := s.numberVoters(ctx, tx, len(voters))
+		if err != nil {
+			return err
+		}
 		for start := 0; start < len(voters); start += maxVotersPerInsert {
 			chunk := voters[start:min(start+maxVotersPerInsert, len(voters))]
-			args := make([]any, 0, len(chunk)*18)
+			args := make([]any, 0, len(chunk)*voterColumns)
 			for _, v := range chunk {
-				args = v.appendArgs(args)
+				args = v.appendArgs(args, no)
+				no++
 			}
-			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, len(chunk), 18), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, len(chunk), voterColumns), args...); err != nil {
 				return fmt.Errorf("ledger: register voters %s..%s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
 			}
 		}
@@ -366,12 +396,17 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 			if found {
 				return &ErrImportRow{Line: lines[existing], Msg: fmt.Sprintf("voter_id %q is already registered (or appears earlier in this file)", existing)}
 			}
-			args := make([]any, 0, len(chunk)*18)
+			no, err := s.numberVoters(ctx, tx, len(chunk))
+			if err != nil {
+				return err
+			}
+			args := make([]any, 0, len(chunk)*voterColumns)
 			for _, r := range chunk {
-				args = r.Voter.appendArgs(args)
+				args = r.Voter.appendArgs(args, no)
+				no++
 				counts[region{r.Voter.Constituency, r.Voter.State}]++
 			}
-			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, len(chunk), 18), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, len(chunk), voterColumns), args...); err != nil {
 				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
 			n += int64(len(chunk))

@@ -28,12 +28,25 @@ INSERT INTO candidates (candidate_id, candidate_name, party_affiliation, constit
 VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: InsertVoters
--- The VALUES rows are appended by the caller, one per voter, 18 columns each.
+-- The VALUES rows are appended by the caller, one per voter, 19 columns each.
 INSERT INTO voters (voter_id, voter_name, date_of_birth, gender, nationality, registration_number,
                     address_street, address_city, address_state, address_country, address_postcode,
                     email, phone_number, cell_number, picture, registered_age, constituency_id,
-                    credential_hash)
+                    credential_hash, voter_no)
 VALUES
+
+-- name: NumberVoters
+-- Takes $2 voter numbers: returns the counter after them, so the batch's numbers are value-$2 .. value-1.
+-- Two registrations at once on PostgreSQL serialise on the meta row, so no number is given twice. The
+-- key is created (at 0) by InsertMetaIfAbsent first.
+UPDATE meta SET value = CAST(CAST(value AS BIGINT) + $2 AS TEXT) WHERE key = $1
+RETURNING value;
+
+-- name: AddBlocks
+-- The bitmap's rows for voter numbers $1*64 .. $2*64+63, all bits clear; blocks that exist are kept.
+WITH RECURSIVE b (n) AS (SELECT CAST($1 AS BIGINT) UNION ALL SELECT n + 1 FROM b WHERE n < $2)
+INSERT INTO voted_blocks (block, bits) SELECT n, 0 FROM b WHERE TRUE
+ON CONFLICT (block) DO NOTHING;
 
 -- name: AddRegistered
 INSERT INTO registered (constituency_id, state_code, voters) VALUES ($1, $2, $3)
@@ -43,8 +56,20 @@ ON CONFLICT (constituency_id, state_code) DO UPDATE SET voters = registered.vote
 SELECT constituency_id, state_code, voters FROM registered;
 
 -- name: FindVoter
-SELECT v.constituency_id, v.address_state, v.credential_hash, EXISTS (SELECT 1 FROM voted WHERE voted.voter_id = v.voter_id)
+-- The voter's constituency, state and credential hash, and whether their bit is set.
+SELECT v.constituency_id, v.address_state, v.credential_hash,
+       COALESCE((SELECT (b.bits >> CAST(v.voter_no & 63 AS INTEGER)) & 1 FROM voted_blocks AS b WHERE b.block = v.voter_no >> 6), 0) = 1
 FROM voters AS v WHERE v.voter_id = $1;
+
+-- name: AddTurnout
+-- /*rows*/ becomes (state, shard, voters) rows, one per state a batch marked voters in. The shard spreads
+-- concurrent batches on PostgreSQL over several rows per state, so they rarely wait for each other.
+INSERT INTO turnout (state_code, shard, voters) VALUES /*rows*/
+ON CONFLICT (state_code, shard) DO UPDATE SET voters = turnout.voters + excluded.voters;
+
+-- name: VotedBlocks
+-- Every block of the bitmap, for a recount of who has voted (Totals).
+SELECT bits FROM voted_blocks;
 
 -- name: InsertBallots
 -- The VALUES rows are appended by the caller, one per ballot, 5 columns each.
@@ -54,7 +79,7 @@ INSERT INTO ballots (ballot_id, candidate_id, constituency_id, state_code, cast_
 SELECT COUNT(*) FROM ballots;
 
 -- name: CountVoted
-SELECT COUNT(*) FROM voted;
+SELECT CAST(COALESCE(SUM(voters), 0) AS BIGINT) FROM turnout;
 
 -- name: BallotsPerCandidate
 SELECT candidate_id, COUNT(*) FROM ballots GROUP BY candidate_id;
@@ -63,7 +88,7 @@ SELECT candidate_id, COUNT(*) FROM ballots GROUP BY candidate_id;
 SELECT state_code, COUNT(*) FROM ballots GROUP BY state_code;
 
 -- name: VotedPerState
-SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
+SELECT state_code, CAST(SUM(voters) AS BIGINT) FROM turnout GROUP BY state_code;
 
 -- name: ExistingVoters
 -- The IN list is appended by the caller.

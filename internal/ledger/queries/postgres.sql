@@ -9,21 +9,28 @@ WHERE (txid, seq) > ($1::text::xid8, $2)
 ORDER BY txid, seq
 LIMIT $3;
 
--- name: MarkVotedBatch
--- The happy path of casting for a whole batch, in one round trip: right credential, standing in the
--- candidate's constituency, not voted yet. The primary key of voted is what makes one ballot per voter
--- hold under concurrent casts: a second transaction inserting the same voter waits for the first, and
--- once that commits its own insert does nothing (ON CONFLICT DO NOTHING) and returns no row. When a
--- voter's row is not returned, FindVoter tells why. $1, $2, $3 are arrays of voter ids, credential
--- hashes and constituencies, sorted by voter id (so two batches take their keys in the same order). A
--- voter listed twice is inserted (and returned) once.
-INSERT INTO voted (voter_id, state_code)
-SELECT v.voter_id, v.address_state
+-- name: LookupVoters
+-- The first step of casting, for a whole batch in one round trip: the voters whose credential hash and
+-- constituency match the request's, with their number and state. $1, $2, $3 are arrays of voter ids,
+-- credential hashes and constituencies; the caller names each voter at most once.
+SELECT v.voter_id, v.voter_no, v.address_state
 FROM unnest($1::text[], $2::text[], $3::text[]) AS r(voter_id, credential_hash, constituency_id)
 JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
-  AND v.constituency_id = r.constituency_id
-ON CONFLICT (voter_id) DO NOTHING
-RETURNING voter_id, state_code;
+  AND v.constituency_id = r.constituency_id;
+
+-- name: LockBlocks
+-- The bitmap's blocks holding the batch's voters ($1, sorted), locked until the transaction ends: what
+-- makes one ballot per voter hold under concurrent batches. A batch that wants a block another holds waits
+-- until that one commits, and then reads the block as committed (READ COMMITTED re-reads a row it waited
+-- for), with the other batch's bits set. Locked in block order (the lock is taken after the sort), so two
+-- batches cannot deadlock on each other.
+SELECT block, bits FROM voted_blocks WHERE block = ANY($1::bigint[]) ORDER BY block FOR UPDATE;
+
+-- name: MarkBlocks
+-- Sets the bits $2 in the blocks $1, which this transaction holds locked.
+UPDATE voted_blocks AS b SET bits = b.bits | m.bits
+FROM unnest($1::bigint[], $2::bigint[]) AS m(block, bits)
+WHERE b.block = m.block;
 
 -- name: PollsGuardCast
 -- Taken by every cast batch's transaction before it reads whether the polls are closed, and held until

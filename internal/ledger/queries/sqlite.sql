@@ -8,20 +8,24 @@ ORDER BY seq
 LIMIT $3;
 
 
--- name: MarkVotedBatch
--- As in postgres.sql: the happy path of casting for a whole batch in one statement; a voter already in
--- voted is skipped by the primary key and not returned. /*rows*/ becomes the VALUES rows (voter id,
--- credential hash, constituency), sorted by voter id. A voter listed twice is inserted once. "WHERE
--- TRUE" is SQLite's way to tell an INSERT ... SELECT's join from the ON CONFLICT clause.
-INSERT INTO voted (voter_id, state_code)
-SELECT v.voter_id, v.address_state
+-- name: LookupVoters
+-- As in postgres.sql; /*rows*/ becomes the VALUES rows (voter id, credential hash, constituency).
+SELECT v.voter_id, v.voter_no, v.address_state
 FROM (SELECT column1 AS voter_id, column2 AS credential_hash, column3 AS constituency_id
       FROM (VALUES /*rows*/)) AS r
 JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
-  AND v.constituency_id = r.constituency_id
-WHERE TRUE
-ON CONFLICT (voter_id) DO NOTHING
-RETURNING voter_id, state_code;
+  AND v.constituency_id = r.constituency_id;
+
+-- name: LockBlocks
+-- No lock needed: every write transaction begins IMMEDIATE on the one write connection, so no other
+-- batch runs until this one ends. /*rows*/ becomes the list of blocks.
+SELECT block, bits FROM voted_blocks WHERE block IN (/*rows*/);
+
+-- name: MarkBlocks
+-- As in postgres.sql; /*rows*/ becomes the (block, bits) rows.
+UPDATE voted_blocks SET bits = voted_blocks.bits | m.bits
+FROM (SELECT column1 AS block, column2 AS bits FROM (VALUES /*rows*/)) AS m
+WHERE voted_blocks.block = m.block;
 
 -- name: PollsGuardCast
 -- Empty: nothing to lock. Every write transaction begins IMMEDIATE on the one write connection, so a cast
