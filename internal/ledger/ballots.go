@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"math/bits"
 	"strconv"
 
 	"github.com/election/election/internal/ballot"
@@ -46,8 +45,8 @@ type Totals struct {
 	VotedByState map[string]int64
 }
 
-// Totals counts ballots per candidate and state, and voters marked as having voted: in all, by counting
-// the voted set's bits, and per state, from the turnout counters. The counts run in one
+// Totals counts ballots per candidate and state, and voters marked as having voted, in all and per state
+// (on SQLite the first counts the bitmap's bits and the second reads the turnout counters: see voted.go). The counts run in one
 // read transaction so they describe one moment.
 func (s *Store) Totals(ctx context.Context) (Totals, error) {
 	t := Totals{PerCandidate: map[string]int64{}, PerState: map[string]int64{}, VotedByState: map[string]int64{}}
@@ -62,22 +61,7 @@ func (s *Store) Totals(ctx context.Context) (Totals, error) {
 	if err := tx.QueryRowContext(ctx, s.q.CountBallots).Scan(&t.Ballots); err != nil {
 		return t, fmt.Errorf("ledger: count ballots: %w", err)
 	}
-	// Counted again from the voted set itself, not from the turnout counters (which VotedByState reads):
-	// the audit compares both with the ballots.
-	rows, err := tx.QueryContext(ctx, s.q.VotedBlocks)
-	if err != nil {
-		return t, fmt.Errorf("ledger: count voters who voted: %w", err)
-	}
-	for rows.Next() {
-		var b int64
-		if err := rows.Scan(&b); err != nil {
-			rows.Close()
-			return t, err
-		}
-		t.VotersVoted += int64(bits.OnesCount64(uint64(b)))
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if t.VotersVoted, err = s.d.countVoted(ctx, s, tx); err != nil {
 		return t, fmt.Errorf("ledger: count voters who voted: %w", err)
 	}
 	for q, m := range map[string]map[string]int64{s.q.BallotsPerCandidate: t.PerCandidate, s.q.BallotsPerState: t.PerState, s.q.VotedPerState: t.VotedByState} {

@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	mrand "math/rand/v2"
-	"slices"
 	"sort"
 	"time"
 
@@ -209,12 +207,9 @@ func (s *Store) settleDuplicates(ctx context.Context, tx *sql.Tx, ix *election.I
 
 // markVoters marks as voted the voter of every undecided request whose credential and constituency match
 // and who has not voted yet, and returns, by request index, the state of each voter it marked. The caller
-// guarantees that at most one undecided request names any voter, so a voter the lookup returns belongs to
-// exactly one request: the one whose own credential and constituency it matched.
-//
-// Three statements whatever the batch's size: look the voters up, lock the bitmap's blocks that hold
-// them and read their bits, then set the bits of the voters not marked yet (and add them to turnout). A
-// voter whose bit is already set is left out, and whyRefused later says so.
+// guarantees that at most one undecided request names any voter, so a voter the dialect marks belongs to
+// exactly one request: the one whose own credential and constituency matched. How the voted set is kept
+// is the dialect's (see voted.go).
 func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, reqs []CastRequest, order []int, errs []error) (map[int]string, error) {
 	states := make(map[int]string, len(reqs))
 	ids, hashes, cons := make([]string, 0, len(reqs)), make([]string, 0, len(reqs)), make([]string, 0, len(reqs))
@@ -235,105 +230,18 @@ func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, 
 	if len(ids) == 0 {
 		return states, nil
 	}
-	type found struct {
-		req   int
-		no    int64
-		state string
-	}
-	var matched []found
-	rows, err := s.d.lookupVoters(ctx, tx, s.q.LookupVoters, ids, hashes, cons)
+	marked, err := s.d.markVoted(ctx, s, tx, ids, hashes, cons)
 	if err != nil {
-		return nil, fmt.Errorf("look up %d voters: %w", len(ids), err)
+		return nil, fmt.Errorf("mark %d voters: %w", len(ids), err)
 	}
-	for rows.Next() {
-		var f found
-		var id string
-		if err := rows.Scan(&id, &f.no, &f.state); err != nil {
-			rows.Close()
-			return nil, err
-		}
+	for id, state := range marked {
 		i, ok := byVoter[id]
-		if !ok || f.no < 0 {
-			rows.Close()
-			return nil, fmt.Errorf("looking voters up returned a voter no request named, or one with no number")
+		if !ok {
+			return nil, errors.New("marking returned a voter no request named")
 		}
-		f.req = i
-		matched = append(matched, f)
+		states[i] = state
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(matched) == 0 {
-		return states, nil
-	}
-
-	blocks := make([]int64, 0, len(matched))
-	for _, f := range matched {
-		blocks = append(blocks, f.no>>6)
-	}
-	slices.Sort(blocks)
-	blocks = slices.Compact(blocks)
-	bits := make(map[int64]uint64, len(blocks))
-	rows, err = s.d.lockBlocks(ctx, tx, s.q.LockBlocks, blocks)
-	if err != nil {
-		return nil, fmt.Errorf("lock %d blocks of the voted set: %w", len(blocks), err)
-	}
-	for rows.Next() {
-		var b, v int64
-		if err := rows.Scan(&b, &v); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		bits[b] = uint64(v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(bits) != len(blocks) {
-		// Registration makes every voter's block; a missing one would let nobody in it vote.
-		return nil, fmt.Errorf("the voted set lacks %d of the blocks this batch's voters are in", len(blocks)-len(bits))
-	}
-	set := make(map[int64]uint64, len(blocks)) // the bits this batch sets, per block
-	turnout := map[string]int64{}
-	for _, f := range matched {
-		b, bit := f.no>>6, uint64(1)<<(f.no&63)
-		if bits[b]&bit != 0 {
-			continue // voted before: whyRefused says so
-		}
-		bits[b] |= bit
-		set[b] |= bit
-		states[f.req] = f.state
-		turnout[f.state]++
-	}
-	if len(set) == 0 {
-		return states, nil
-	}
-	mb, mv := make([]int64, 0, len(set)), make([]int64, 0, len(set))
-	for _, b := range blocks {
-		if v, ok := set[b]; ok {
-			mb, mv = append(mb, b), append(mv, int64(v))
-		}
-	}
-	if err := s.d.markBlocks(ctx, tx, s.q.MarkBlocks, mb, mv); err != nil {
-		return nil, fmt.Errorf("mark %d voters: %w", len(states), err)
-	}
-	return states, s.addTurnout(ctx, tx, turnout)
-}
-
-// addTurnout adds a batch's voters per state to the turnout counters, on one shard picked at random.
-func (s *Store) addTurnout(ctx context.Context, tx *sql.Tx, perState map[string]int64) error {
-	sts := slices.Sorted(maps.Keys(perState)) // rows in one order, so batches lock them in one order
-	shard := mrand.IntN(s.d.turnoutShards())
-	args := make([]any, 0, 3*len(sts))
-	for _, st := range sts {
-		args = append(args, st, shard, perState[st])
-	}
-	if _, err := tx.ExecContext(ctx, s.rows(s.q.AddTurnout, len(sts), 3), args...); err != nil {
-		return fmt.Errorf("count turnout: %w", err)
-	}
-	return nil
+	return states, nil
 }
 
 // whyRefused tells which condition of MarkVotedBatch failed for one request.

@@ -26,15 +26,12 @@ type dialect interface {
 	// tuples is n parenthesised lists of cols placeholders, numbered from 1, comma-separated, for the
 	// VALUES lists built at run time.
 	tuples(n, cols int) string
-	// lookupVoters runs the LookupVoters query for parallel lists of voter ids, credential hashes and
-	// constituencies.
-	lookupVoters(ctx context.Context, tx *sql.Tx, query string, ids, hashes, cons []string) (*sql.Rows, error)
-	// lockBlocks runs the LockBlocks query for a sorted list of blocks of the voted bitmap.
-	lockBlocks(ctx context.Context, tx *sql.Tx, query string, blocks []int64) (*sql.Rows, error)
-	// markBlocks runs the MarkBlocks query: sets bits[k] in blocks[k].
-	markBlocks(ctx context.Context, tx *sql.Tx, query string, blocks, bits []int64) error
-	// turnoutShards is how many counter rows per state concurrent batches spread turnout over.
-	turnoutShards() int
+	// markVoted marks the voters whose id, credential hash and constituency match (parallel lists, sorted
+	// by voter id, each voter once) and who have not voted yet, in the dialect's layout of the voted set
+	// (voted.go), and returns the state of each voter it marked.
+	markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids, hashes, cons []string) (map[string]string, error)
+	// countVoted counts the voters in the voted set.
+	countVoted(ctx context.Context, s *Store, tx *sql.Tx) (int64, error)
 	// lockMigrations keeps two processes from migrating one database at once.
 	lockMigrations(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
 	// consistentRead makes a read transaction see one moment across several queries.
@@ -122,35 +119,6 @@ func (sqlite) tuples(n, cols int) string {
 	return tupleList(n, cols, func(b *strings.Builder, _ int) { b.WriteByte('?') })
 }
 
-// lookupVoters, lockBlocks and markBlocks send their lists as VALUES lists: SQLite has no arrays.
-func (d sqlite) lookupVoters(ctx context.Context, tx *sql.Tx, query string, ids, hashes, cons []string) (*sql.Rows, error) {
-	args := make([]any, 0, 3*len(ids))
-	for k := range ids {
-		args = append(args, ids[k], hashes[k], cons[k])
-	}
-	return tx.QueryContext(ctx, strings.Replace(query, "/*rows*/", d.tuples(len(ids), 3), 1), args...)
-}
-
-func (d sqlite) lockBlocks(ctx context.Context, tx *sql.Tx, query string, blocks []int64) (*sql.Rows, error) {
-	args := make([]any, len(blocks))
-	for k, b := range blocks {
-		args[k] = b
-	}
-	return tx.QueryContext(ctx, strings.Replace(query, "/*rows*/", d.tuples(len(blocks), 1), 1), args...)
-}
-
-func (d sqlite) markBlocks(ctx context.Context, tx *sql.Tx, query string, blocks, bits []int64) error {
-	args := make([]any, 0, 2*len(blocks))
-	for k := range blocks {
-		args = append(args, blocks[k], bits[k])
-	}
-	_, err := tx.ExecContext(ctx, strings.Replace(query, "/*rows*/", d.tuples(len(blocks), 2), 1), args...)
-	return err
-}
-
-// turnoutShards: one writer, so one counter per state.
-func (sqlite) turnoutShards() int { return 1 }
-
 // lockMigrations: opening the database takes its file lock for each write already.
 func (sqlite) lockMigrations(context.Context, *sql.Conn) (func(), error) { return func() {}, nil }
 
@@ -197,25 +165,6 @@ func (postgres) placeholders(q string) string { return q }
 func (postgres) tuples(n, cols int) string {
 	return tupleList(n, cols, func(b *strings.Builder, p int) { fmt.Fprintf(b, "$%d", p) })
 }
-
-// lookupVoters, lockBlocks and markBlocks send their lists as arrays: one round trip whatever the batch's
-// size.
-func (postgres) lookupVoters(ctx context.Context, tx *sql.Tx, query string, ids, hashes, cons []string) (*sql.Rows, error) {
-	return tx.QueryContext(ctx, query, ids, hashes, cons)
-}
-
-func (postgres) lockBlocks(ctx context.Context, tx *sql.Tx, query string, blocks []int64) (*sql.Rows, error) {
-	return tx.QueryContext(ctx, query, blocks)
-}
-
-func (postgres) markBlocks(ctx context.Context, tx *sql.Tx, query string, blocks, bits []int64) error {
-	_, err := tx.ExecContext(ctx, query, blocks, bits)
-	return err
-}
-
-// turnoutShards: several batches commit at once; with 16 counters per state two of them rarely update the
-// same row, and so rarely wait for each other there.
-func (postgres) turnoutShards() int { return 16 }
 
 // lockMigrations: several processes may start at once against one database; one migrates, the others
 // wait on an advisory lock.

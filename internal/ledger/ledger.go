@@ -4,19 +4,20 @@
 //
 // Secret ballot. A ballot row holds a random ballot id, the candidate, the constituency, the voter's state
 // and the minute it was cast; nothing that names the voter. Casting writes the ballot in the same
-// transaction that sets the voter's bit in the voted set (a bitmap indexed by the number each voter got
-// at registration, 64 voters to a row, no time) and adds one to their state's turnout counter, and ballots
-// of one commit batch are inserted in a shuffled order, so the order of ballot rows does not mirror the
-// order of voters within a batch. The bitmap holds bits, not rows in the order of voting.
+// transaction that records the voter in the voted set (no time; see voted.go: on SQLite a bitmap indexed
+// by the number each voter got at registration, plus turnout counters per state; on PostgreSQL the table
+// voted, voter id and state), and ballots of one commit batch are inserted in a shuffled order, so the
+// order of ballot rows does not mirror the order of voters within a batch. Neither layout is stored in
+// the order of voting: the bitmap holds bits, and on SQLite nothing is kept by insertion order.
 //
 // What an insider can still infer, precisely. (1) Order. Ballots get increasing sequence numbers as they
 // are committed, and only within one commit batch is their order shuffled; votes_topic carries them in the
 // same order (its offsets and ledger-position headers follow it). When voters cast one at a time (low
 // traffic: a batch of one), the order of ballots is the order of voting, 30 out of 30 in the outside
 // audit. Whoever also knows the order in which voters voted (someone watching the database live, reading
-// its write-ahead log, or, on PostgreSQL until vacuum freezes the rows, the xmin of a bitmap row, which
-// names the transaction that last set a bit in it, the same as the ballots' txid; or anyone who stood in
-// the queue) can then pair them. The bitmap itself keeps no time. (2) Time and place.
+// its write-ahead log, or, on PostgreSQL until vacuum freezes the rows, the xmin of the voted rows, which
+// names the same transaction as the ballots' txid; or anyone who stood in the queue) can then pair them.
+// The voted set itself keeps no time. (2) Time and place.
 // Ballots are dated to the minute and carry the voter's state and constituency; in a small constituency
 // with few voters in a minute, that narrows who cast a ballot. (3) Unanimity: a constituency where every
 // voter chose the same candidate reveals every vote, as in any election.
@@ -29,12 +30,11 @@
 // Kafka access to the few roles that need it (README, "Securing Kafka"), and vacuum-freeze PostgreSQL.
 //
 // One ballot per voter, and it is that voter's own. A ballot is written only in the transaction that
-// turns its voter's bit from 0 to 1, and a bit is turned only by a transaction that holds its block: on
-// SQLite every write transaction holds the whole database (one writer, BEGIN IMMEDIATE); on PostgreSQL a
-// batch locks its blocks (SELECT ... FOR UPDATE) before it reads them, so a concurrent batch waits, then
-// reads the bits as committed. So each voter's bit is turned once, across concurrent batches and
-// processes. Voter numbers are unique: a counter in meta gives them out in the registering transaction.
-// Within a batch, the lookup sees each voter at most once (CastBatch settles the other requests naming
+// adds its voter to the voted set, and a voter is added once, across concurrent batches and processes: on
+// SQLite every write transaction holds the whole database (one writer, BEGIN IMMEDIATE), so no batch sets
+// a bit between another's read of it and its commit, and voter numbers are unique (a counter in meta gives
+// them out in the registering transaction); on PostgreSQL the voted table's primary key admits each voter
+// once. Within a batch, the lookup sees each voter at most once (CastBatch settles the other requests naming
 // that voter first, in batch order), and it matches the voter's row on that request's own credential
 // hash and constituency; so the voter it returns, and the ballot written for it, belong to the request
 // that proved the voter's credential, with that request's candidate. A request with a wrong credential

@@ -22,8 +22,8 @@ type queries struct {
 	GetMeta, PutMeta, InsertMetaIfAbsent                               string
 	InsertParty, InsertState, InsertConstituency, InsertCandidate      string
 	InsertVoters, ExistingVoters, AddRegistered, Registered, FindVoter string
-	NumberVoters, AddBlocks, LookupVoters, LockBlocks, MarkBlocks      string
-	AddTurnout, InsertBallots, BallotsAfter                            string
+	NumberVoters, AddBlocks, LookupVoters, VotedBlocksIn, MarkBlocks   string
+	AddTurnout, MarkVotedBatch, InsertBallots, BallotsAfter            string
 	CountBallots, CountVoted, BallotsPerCandidate, BallotsPerState     string
 	VotedPerState, VotedBlocks, PollsGuardCast, PollsGuardClose        string
 }

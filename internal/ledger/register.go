@@ -204,8 +204,8 @@ func (v RegisteredVoter) appendArgs(args []any, no int64) []any {
 // voterColumns is how many columns InsertVoters takes per voter.
 const voterColumns = 19
 
-// numberVoters takes n voter numbers for voters about to be registered in tx, and makes the voted set's
-// blocks that hold them: it returns the first number; the others follow it. The numbers are given by a
+// numberVoters takes n voter numbers for voters about to be registered in tx, and makes the bitmap's
+// blocks that hold them (SQLite: see voted.go): it returns the first number; the others follow it. The numbers are given by a
 // counter in meta, in the registering transaction, so a registration that fails gives none away and two
 // registrations never give the same one (see NumberVoters).
 func (s *Store) numberVoters(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
@@ -217,6 +217,9 @@ func (s *Store) numberVoters(ctx context.Context, tx *sql.Tx, n int) (int64, err
 		return 0, fmt.Errorf("ledger: number voters: %w", err)
 	}
 	first := next - int64(n)
+	if s.q.AddBlocks == "" { // PostgreSQL keeps no bitmap (voted.go)
+		return first, nil
+	}
 	if _, err := tx.ExecContext(ctx, s.q.AddBlocks, first>>6, (next-1)>>6); err != nil {
 		return 0, fmt.Errorf("ledger: make the voted set's blocks for voters %d..%d: %w", first, next-1, err)
 	}

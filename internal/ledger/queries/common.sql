@@ -42,34 +42,12 @@ VALUES
 UPDATE meta SET value = CAST(CAST(value AS BIGINT) + $2 AS TEXT) WHERE key = $1
 RETURNING value;
 
--- name: AddBlocks
--- The bitmap's rows for voter numbers $1*64 .. $2*64+63, all bits clear; blocks that exist are kept.
-WITH RECURSIVE b (n) AS (SELECT CAST($1 AS BIGINT) UNION ALL SELECT n + 1 FROM b WHERE n < $2)
-INSERT INTO voted_blocks (block, bits) SELECT n, 0 FROM b WHERE TRUE
-ON CONFLICT (block) DO NOTHING;
-
 -- name: AddRegistered
 INSERT INTO registered (constituency_id, state_code, voters) VALUES ($1, $2, $3)
 ON CONFLICT (constituency_id, state_code) DO UPDATE SET voters = registered.voters + excluded.voters;
 
 -- name: Registered
 SELECT constituency_id, state_code, voters FROM registered;
-
--- name: FindVoter
--- The voter's constituency, state and credential hash, and whether their bit is set.
-SELECT v.constituency_id, v.address_state, v.credential_hash,
-       COALESCE((SELECT (b.bits >> CAST(v.voter_no & 63 AS INTEGER)) & 1 FROM voted_blocks AS b WHERE b.block = v.voter_no >> 6), 0) = 1
-FROM voters AS v WHERE v.voter_id = $1;
-
--- name: AddTurnout
--- /*rows*/ becomes (state, shard, voters) rows, one per state a batch marked voters in. The shard spreads
--- concurrent batches on PostgreSQL over several rows per state, so they rarely wait for each other.
-INSERT INTO turnout (state_code, shard, voters) VALUES /*rows*/
-ON CONFLICT (state_code, shard) DO UPDATE SET voters = turnout.voters + excluded.voters;
-
--- name: VotedBlocks
--- Every block of the bitmap, for a recount of who has voted (Totals).
-SELECT bits FROM voted_blocks;
 
 -- name: InsertBallots
 -- The VALUES rows are appended by the caller, one per ballot, 5 columns each.
@@ -78,17 +56,11 @@ INSERT INTO ballots (ballot_id, candidate_id, constituency_id, state_code, cast_
 -- name: CountBallots
 SELECT COUNT(*) FROM ballots;
 
--- name: CountVoted
-SELECT CAST(COALESCE(SUM(voters), 0) AS BIGINT) FROM turnout;
-
 -- name: BallotsPerCandidate
 SELECT candidate_id, COUNT(*) FROM ballots GROUP BY candidate_id;
 
 -- name: BallotsPerState
 SELECT state_code, COUNT(*) FROM ballots GROUP BY state_code;
-
--- name: VotedPerState
-SELECT state_code, CAST(SUM(voters) AS BIGINT) FROM turnout GROUP BY state_code;
 
 -- name: ExistingVoters
 -- The IN list is appended by the caller.

@@ -9,28 +9,48 @@ WHERE (txid, seq) > ($1::text::xid8, $2)
 ORDER BY txid, seq
 LIMIT $3;
 
--- name: LookupVoters
--- The first step of casting, for a whole batch in one round trip: the voters whose credential hash and
--- constituency match the request's, with their number and state. $1, $2, $3 are arrays of voter ids,
--- credential hashes and constituencies; the caller names each voter at most once.
-SELECT v.voter_id, v.voter_no, v.address_state
+-- Who has voted: the table voted, a row per voter, whose primary key arbitrates between concurrent
+-- batches (see voted.go for why PostgreSQL does not keep the bitmap SQLite keeps).
+
+-- name: MarkVotedBatch
+-- The happy path of casting for a whole batch, in one round trip: right credential, standing in the
+-- candidate's constituency, not voted yet. The primary key of voted is what makes one ballot per voter
+-- hold under concurrent casts: a second transaction inserting the same voter waits for the first, and
+-- once that commits its own insert does nothing (ON CONFLICT DO NOTHING) and returns no row. When a
+-- voter's row is not returned, FindVoter tells why. $1, $2, $3 are arrays of voter ids, credential
+-- hashes and constituencies, sorted by voter id (so two batches take their keys in the same order). A
+-- voter listed twice is inserted (and returned) once.
+INSERT INTO voted (voter_id, state_code)
+SELECT v.voter_id, v.address_state
 FROM unnest($1::text[], $2::text[], $3::text[]) AS r(voter_id, credential_hash, constituency_id)
 JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
-  AND v.constituency_id = r.constituency_id;
+  AND v.constituency_id = r.constituency_id
+ON CONFLICT (voter_id) DO NOTHING
+RETURNING voter_id, state_code;
 
--- name: LockBlocks
--- The bitmap's blocks holding the batch's voters ($1, sorted), locked until the transaction ends: what
--- makes one ballot per voter hold under concurrent batches. A batch that wants a block another holds waits
--- until that one commits, and then reads the block as committed (READ COMMITTED re-reads a row it waited
--- for), with the other batch's bits set. Locked in block order (the lock is taken after the sort), so two
--- batches cannot deadlock on each other.
-SELECT block, bits FROM voted_blocks WHERE block = ANY($1::bigint[]) ORDER BY block FOR UPDATE;
+-- name: FindVoter
+SELECT v.constituency_id, v.address_state, v.credential_hash, EXISTS (SELECT 1 FROM voted WHERE voted.voter_id = v.voter_id)
+FROM voters AS v WHERE v.voter_id = $1;
+
+-- name: CountVoted
+SELECT COUNT(*) FROM voted;
+
+-- name: VotedPerState
+SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
+
+-- name: AddBlocks
+-- Empty, as the other queries of SQLite's bitmap: LookupVoters, VotedBlocksIn, MarkBlocks, AddTurnout and
+-- VotedBlocks. Voters are numbered all the same, so registration is one code path.
+
+-- name: LookupVoters
+
+-- name: VotedBlocksIn
 
 -- name: MarkBlocks
--- Sets the bits $2 in the blocks $1, which this transaction holds locked.
-UPDATE voted_blocks AS b SET bits = b.bits | m.bits
-FROM unnest($1::bigint[], $2::bigint[]) AS m(block, bits)
-WHERE b.block = m.block;
+
+-- name: AddTurnout
+
+-- name: VotedBlocks
 
 -- name: PollsGuardCast
 -- Taken by every cast batch's transaction before it reads whether the polls are closed, and held until

@@ -8,24 +8,56 @@ ORDER BY seq
 LIMIT $3;
 
 
+-- Who has voted: the bitmap voted_blocks and the turnout counters (see voted.go).
+
+-- name: AddBlocks
+-- The bitmap's rows for voter numbers $1*64 .. $2*64+63, all bits clear; blocks that exist are kept.
+WITH RECURSIVE b (n) AS (SELECT CAST($1 AS INTEGER) UNION ALL SELECT n + 1 FROM b WHERE n < $2)
+INSERT INTO voted_blocks (block, bits) SELECT n, 0 FROM b WHERE TRUE
+ON CONFLICT (block) DO NOTHING;
+
 -- name: LookupVoters
--- As in postgres.sql; /*rows*/ becomes the VALUES rows (voter id, credential hash, constituency).
+-- The voters whose credential hash and constituency match the request's, with their number and state.
+-- /*rows*/ becomes the VALUES rows (voter id, credential hash, constituency).
 SELECT v.voter_id, v.voter_no, v.address_state
 FROM (SELECT column1 AS voter_id, column2 AS credential_hash, column3 AS constituency_id
       FROM (VALUES /*rows*/)) AS r
 JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
   AND v.constituency_id = r.constituency_id;
 
--- name: LockBlocks
--- No lock needed: every write transaction begins IMMEDIATE on the one write connection, so no other
--- batch runs until this one ends. /*rows*/ becomes the list of blocks.
+-- name: VotedBlocksIn
+-- /*rows*/ becomes the list of blocks.
 SELECT block, bits FROM voted_blocks WHERE block IN (/*rows*/);
 
 -- name: MarkBlocks
--- As in postgres.sql; /*rows*/ becomes the (block, bits) rows.
+-- Sets bits in blocks; /*rows*/ becomes the (block, bits) rows.
 UPDATE voted_blocks SET bits = voted_blocks.bits | m.bits
 FROM (SELECT column1 AS block, column2 AS bits FROM (VALUES /*rows*/)) AS m
 WHERE voted_blocks.block = m.block;
+
+-- name: AddTurnout
+-- /*rows*/ becomes (state, voters) rows, one per state a batch marked voters in.
+INSERT INTO turnout (state_code, voters) VALUES /*rows*/
+ON CONFLICT (state_code) DO UPDATE SET voters = turnout.voters + excluded.voters;
+
+-- name: FindVoter
+-- The voter's constituency, state and credential hash, and whether their bit is set.
+SELECT v.constituency_id, v.address_state, v.credential_hash,
+       COALESCE((SELECT (b.bits >> (v.voter_no & 63)) & 1 FROM voted_blocks AS b WHERE b.block = v.voter_no >> 6), 0)
+FROM voters AS v WHERE v.voter_id = $1;
+
+-- name: VotedBlocks
+-- Every block of the bitmap, for a count of its bits (Totals).
+SELECT bits FROM voted_blocks;
+
+-- name: CountVoted
+SELECT COALESCE(SUM(voters), 0) FROM turnout;
+
+-- name: VotedPerState
+SELECT state_code, voters FROM turnout;
+
+-- name: MarkVotedBatch
+-- Empty: PostgreSQL's table voted (see postgres.sql).
 
 -- name: PollsGuardCast
 -- Empty: nothing to lock. Every write transaction begins IMMEDIATE on the one write connection, so a cast
