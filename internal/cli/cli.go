@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -56,6 +57,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	tuneGC()
 	private()
+	if path := os.Getenv("ELECTION_CPU_PROFILE"); path != "" {
+		stopProfile, err := cpuProfile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "election: %v\n", err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
@@ -106,6 +115,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// cpuProfile writes a CPU profile of the whole command to path (ELECTION_CPU_PROFILE), for `go tool
+// pprof`: how the scale figures in the README were explained.
+func cpuProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
