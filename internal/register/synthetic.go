@@ -58,8 +58,8 @@ type SyntheticConfig struct {
 	Logger    *slog.Logger
 }
 
-// Synthetic registers voters 0..Total-1, resuming after those already registered. Generation runs ahead
-// of the database by one batch.
+// Synthetic registers voters 0..Total-1, resuming after those already registered. Generation and
+// publishing run ahead of the database by one batch each.
 func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 5000
@@ -101,18 +101,38 @@ func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 			}
 		}
 	}()
-	for b := range batches {
-		// Published before the ledger commit: after a crash between the two, the batch is generated
-		// again identically and re-published under the same keys, so voters_topic misses nobody.
-		if cfg.Publisher != nil {
-			if err := cfg.Publisher.Publish(ctx, b.voters); err != nil {
-				return err
+	// Each batch is published before its ledger commit: after a crash between the two, the batch is
+	// generated again identically and re-published under the same keys, so voters_topic misses nobody.
+	// Publishing the next batch runs beside committing this one.
+	committing := batches
+	var pubErr error
+	if cfg.Publisher != nil {
+		published := make(chan batch, 1)
+		go func() {
+			defer close(published)
+			for b := range batches {
+				if err := cfg.Publisher.Publish(ctx, b.voters); err != nil {
+					pubErr = err // read once published is closed
+					cancel()
+					return
+				}
+				select {
+				case published <- b:
+				case <-ctx.Done():
+					return
+				}
 			}
-		}
+		}()
+		committing = published
+	}
+	for b := range committing {
 		if err := cfg.Store.RegisterVoters(ctx, b.voters, b.end); err != nil {
 			return err
 		}
 		bar.Set(b.end)
+	}
+	if pubErr != nil {
+		return pubErr
 	}
 	if err := ctx.Err(); err != nil {
 		return err
