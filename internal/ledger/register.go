@@ -204,6 +204,16 @@ func (v RegisteredVoter) appendArgs(args []any, no int64) []any {
 // voterColumns is how many columns InsertVoters takes per voter.
 const voterColumns = 19
 
+// insertVoters inserts n voters whose columns are args; a full chunk through the prepared statement.
+func (s *Store) insertVoters(ctx context.Context, tx *sql.Tx, n int, args []any) error {
+	if n == maxVotersPerInsert && s.insertFullChunk != nil {
+		_, err := tx.StmtContext(ctx, s.insertFullChunk).ExecContext(ctx, args...)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, n, voterColumns), args...)
+	return err
+}
+
 // numberVoters takes n voter numbers for voters about to be registered in tx, and makes the bitmap's
 // blocks that hold them (SQLite: see voted.go): it returns the first number; the others follow it. The numbers are given by a
 // counter in meta, in the registering transaction, so a registration that fails gives none away and two
@@ -253,7 +263,7 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 				args = v.appendArgs(args, no)
 				no++
 			}
-			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, len(chunk), voterColumns), args...); err != nil {
+			if err := s.insertVoters(ctx, tx, len(chunk), args); err != nil {
 				return fmt.Errorf("ledger: register voters %s..%s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
 			}
 		}
@@ -409,7 +419,7 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 				no++
 				counts[region{r.Voter.Constituency, r.Voter.State}]++
 			}
-			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, len(chunk), voterColumns), args...); err != nil {
+			if err := s.insertVoters(ctx, tx, len(chunk), args); err != nil {
 				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
 			n += int64(len(chunk))
