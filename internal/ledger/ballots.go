@@ -46,8 +46,8 @@ type Totals struct {
 }
 
 // Totals counts ballots per candidate and state, and voters marked as having voted, in all and per state
-// (on SQLite the first counts the bitmap's bits and the second reads the turnout counters: see voted.go). The counts run in one
-// read transaction so they describe one moment.
+// (on SQLite the first counts the bitmap's bits and the second reads the turnout counters: see voted.go).
+// The counts run in one read transaction so they describe one moment.
 func (s *Store) Totals(ctx context.Context) (Totals, error) {
 	t := Totals{PerCandidate: map[string]int64{}, PerState: map[string]int64{}, VotedByState: map[string]int64{}}
 	tx, err := s.r.BeginTx(ctx, nil)

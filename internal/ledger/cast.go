@@ -244,7 +244,7 @@ func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, 
 	return states, nil
 }
 
-// whyRefused tells which condition of MarkVotedBatch failed for one request.
+// whyRefused tells which condition of the marking step (markVoters) failed for one request.
 func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand *election.Candidate) (refusal, err error) {
 	var cons, state, hash string
 	var voted bool

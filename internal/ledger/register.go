@@ -215,9 +215,9 @@ func (s *Store) insertVoters(ctx context.Context, tx *sql.Tx, n int, args []any)
 }
 
 // numberVoters takes n voter numbers for voters about to be registered in tx, and makes the bitmap's
-// blocks that hold them (SQLite: see voted.go): it returns the first number; the others follow it. The numbers are given by a
-// counter in meta, in the registering transaction, so a registration that fails gives none away and two
-// registrations never give the same one (see NumberVoters).
+// blocks that hold them (SQLite: see voted.go). It returns the first number; the others follow it. A
+// counter in meta gives the numbers out in the registering transaction, so a registration that fails
+// gives none away, and two registrations never give the same one (see NumberVoters).
 func (s *Store) numberVoters(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
 	if _, err := tx.ExecContext(ctx, s.q.InsertMetaIfAbsent, metaVotersNumbered, "0"); err != nil {
 		return 0, fmt.Errorf("ledger: number voters: %w", err)
@@ -249,12 +249,12 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 		counts[region{v.Constituency, v.State}]++
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if len(voters) == 0 {
-			return nil
-		}
-		no, err := s.numberVoters(ctx, tx, len(voters))
-		if err != nil {
-			return err
+		var no int64
+		if len(voters) > 0 {
+			var err error
+			if no, err = s.numberVoters(ctx, tx, len(voters)); err != nil {
+				return err
+			}
 		}
 		for start := 0; start < len(voters); start += maxVotersPerInsert {
 			chunk := voters[start:min(start+maxVotersPerInsert, len(voters))]
