@@ -204,10 +204,27 @@ func (v RegisteredVoter) appendArgs(args []any, no int64) []any {
 // voterColumns is how many columns InsertVoters takes per voter.
 const voterColumns = 19
 
-// insertVoters inserts n voters whose columns are args; a full chunk through the prepared statement.
-func (s *Store) insertVoters(ctx context.Context, tx *sql.Tx, n int, args []any) error {
-	if n == maxVotersPerInsert && s.insertFullChunk != nil {
-		_, err := tx.StmtContext(ctx, s.insertFullChunk).ExecContext(ctx, args...)
+// fullChunkStmt prepares the full chunk's InsertVoters once per store. It must be called outside a
+// transaction: on SQLite the write pool's one connection is busy inside one, and preparing would wait
+// for it forever.
+func (s *Store) fullChunkStmt(ctx context.Context) (*sql.Stmt, error) {
+	s.fullChunkMu.Lock()
+	defer s.fullChunkMu.Unlock()
+	if s.fullChunk == nil {
+		st, err := s.w.PrepareContext(ctx, s.values(s.q.InsertVoters, maxVotersPerInsert, voterColumns))
+		if err != nil {
+			return nil, fmt.Errorf("ledger: prepare the insert of voters: %w", err)
+		}
+		s.fullChunk = st
+	}
+	return s.fullChunk, nil
+}
+
+// insertVoters inserts n voters whose columns are args; a full chunk through full, prepared by
+// fullChunkStmt.
+func (s *Store) insertVoters(ctx context.Context, tx *sql.Tx, full *sql.Stmt, n int, args []any) error {
+	if n == maxVotersPerInsert {
+		_, err := tx.StmtContext(ctx, full).ExecContext(ctx, args...)
 		return err
 	}
 	_, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, n, voterColumns), args...)
@@ -248,6 +265,10 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 	for _, v := range voters {
 		counts[region{v.Constituency, v.State}]++
 	}
+	full, err := s.fullChunkStmt(ctx)
+	if err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var no int64
 		if len(voters) > 0 {
@@ -263,7 +284,7 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 				args = v.appendArgs(args, no)
 				no++
 			}
-			if err := s.insertVoters(ctx, tx, len(chunk), args); err != nil {
+			if err := s.insertVoters(ctx, tx, full, len(chunk), args); err != nil {
 				return fmt.Errorf("ledger: register voters %s..%s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
 			}
 		}
@@ -372,8 +393,12 @@ func (e *ErrImportRow) Error() string { return fmt.Sprintf("line %d: %s", e.Line
 // next returns nil at the end. A voter id already registered, or repeated in the import, fails the whole
 // import with an *ErrImportRow naming the line.
 func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error)) (int64, error) {
+	full, err := s.fullChunkStmt(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.claimVoterSource(ctx, tx, VotersImported); err != nil {
 			return err
 		}
@@ -419,7 +444,7 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 				no++
 				counts[region{r.Voter.Constituency, r.Voter.State}]++
 			}
-			if err := s.insertVoters(ctx, tx, len(chunk), args); err != nil {
+			if err := s.insertVoters(ctx, tx, full, len(chunk), args); err != nil {
 				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
 			n += int64(len(chunk))
