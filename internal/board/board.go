@@ -2,24 +2,26 @@
 // append-only transparency log that anyone can check without trusting the operator.
 //
 // The log follows the C2SP tlog-tiles spec (static tiles and entry bundles under tile/, a checkpoint at
-// checkpoint), kept by tessera's POSIX storage, with checkpoints in the C2SP signed-note format, signed
-// with the election's Ed25519 board key (made at registration, kept in the ledger; its verifier key is
-// published in GET /api/v1/election). An entry is one ballot: its tracking code (the ballot's random id,
-// which the voter got as a receipt), constituency, candidate and state, nothing about the voter (Entry).
+// checkpoint), with checkpoints in the C2SP signed-note format, signed with the election's Ed25519 board
+// key (made at registration, kept in the ledger; its verifier key is published in GET /api/v1/election).
+// Its files are laid out and encoded by tessera's api and layout packages and its tree is computed with
+// transparency-dev/merkle's compact ranges; the writing and syncing is this package's (tiles.go says why
+// not tessera's POSIX storage). An entry is one ballot: its tracking code (the ballot's random id, which
+// the voter got as a receipt), constituency, candidate and state, nothing about the voter (Entry).
 //
 // Correctness. One Writer per election appends (the ledger's board lock fences a second one). It reads
-// committed ballots from the ledger in position order, as the relay does, a round at a time, and waits
-// for the whole round to be on the board before the next; tessera integrates each batch into the tree
-// before its futures resolve, and a batch lost to a crash before its tree state was written is simply
-// sequenced again. A round fills the board's next places, though not always in ledger order (tessera
-// v1.0.4 can sequence two of its internal batches out of order under load), so the writer checks that
-// every ballot of the round landed inside the round's places, once. After each round it records, in a
-// file beside the log, how far it has got (board size and the ledger position of the round's last ballot;
-// never more than the board holds). On start it compares the board's integrated size with that record:
-// the entries beyond it are the next rounds of ballots after the recorded position (the ledger's order
-// never changes), which it matches ballot by ballot; a round a crash cut short holds some of its ballots,
-// and the writer appends the rest before going on. So every committed ballot is on the board once, and
-// rounds are in ledger order, across crashes.
+// committed ballots from the ledger in position order, as the relay does, a round at a time, and appends
+// each round at the board's end in that order; a round's files are durable before the tree state (the
+// board's integrated size and root) says the board holds it, and a checkpoint is only ever signed for a
+// size the tree state holds. After each round the writer records, in a file beside the log, how far it
+// has got (board size and the ledger position of the round's last ballot; never more than the tree state
+// holds). On start it compares the tree state's size with that record: the entries beyond it are the next
+// rounds of ballots after the recorded position (the ledger's order never changes), which it matches
+// ballot by ballot (a board written by tessera, before this writer, may hold a round's ballots in another
+// order, which is accepted); a round a crash cut short holds some of its ballots, and the writer appends
+// the rest before going on. A round whose files were written but whose tree state was not is not on the
+// board: it is written again, with the same bytes. So every committed ballot is on the board once, and
+// rounds are in ledger order, across crashes and power cuts.
 //
 // What the board proves, and to whom. Each checkpoint commits to every entry before it; a verifier
 // (Verify) downloads every tile, recomputes the tree and recounts, and, keeping the last checkpoint it

@@ -11,10 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/client"
-	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/election/election/internal/ballot"
@@ -40,8 +38,8 @@ type WriterConfig struct {
 	Metrics   *metrics.Metrics
 	Logger    *slog.Logger
 	// Batch is the most ballots appended in one round (16,384 if 0); Round the least time between two
-	// rounds that are not full (200 ms): each round writes tiles and syncs them to disk, so rounds are kept
-	// few and large; CheckpointInterval how often a new checkpoint is signed and published (500 ms).
+	// rounds that are not full (100 ms): each round writes its tiles and syncs them to disk once, so rounds
+	// are kept few and large; CheckpointInterval the least time between two checkpoints (100 ms).
 	Batch              int
 	Round              time.Duration
 	CheckpointInterval time.Duration
@@ -64,10 +62,10 @@ func (c *WriterConfig) validate() error {
 		c.Batch = 16384
 	}
 	if c.Round <= 0 {
-		c.Round = 200 * time.Millisecond
+		c.Round = 100 * time.Millisecond
 	}
 	if c.CheckpointInterval <= 0 {
-		c.CheckpointInterval = 500 * time.Millisecond
+		c.CheckpointInterval = 100 * time.Millisecond
 	}
 	return nil
 }
@@ -112,52 +110,62 @@ func (w *Writer) Start(ctx context.Context) error {
 }
 
 func (w *Writer) run(ctx context.Context) error {
-	// The appender runs until its shutdown, not until ctx ends: a batch already added when Stop comes
-	// is integrated (its futures resolve), and shutdown then flushes and stops it.
+	// Rounds do not end with ctx: a round under way when Stop comes is finished, and what is on the board
+	// then is published before the writer stops.
 	app := context.WithoutCancel(ctx)
-	driver, err := posix.New(app, posix.Config{Path: w.cfg.Dir})
+	tlog, err := openTileLog(app, w.cfg.Dir)
 	if err != nil {
-		return fmt.Errorf("board: open %s: %w", w.cfg.Dir, err)
+		return err
 	}
-	opts := tessera.NewAppendOptions().
-		WithCheckpointSigner(w.signer).
-		WithBatching(uint(w.cfg.Batch), 10*time.Millisecond).
-		WithPushback(uint(2 * w.cfg.Batch)).
-		WithCheckpointInterval(w.cfg.CheckpointInterval).
-		WithCheckpointRepublishInterval(time.Minute)
-	appender, shutdown, reader, err := tessera.NewAppender(app, driver, opts)
-	if err != nil {
-		return fmt.Errorf("board: %w", err)
-	}
-	defer func() {
-		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := shutdown(stop); err != nil {
-			w.cfg.Logger.Warn("shutting the board's appender down", "err", err)
-		}
-	}()
 	idx, err := openIndex(w.cfg.Dir)
 	if err != nil {
 		return err
 	}
 	defer idx.Close()
-	size, pos, err := w.resume(app, appender, reader, idx)
+	pos, err := w.resume(app, tlog, idx)
 	if err != nil {
 		return err
 	}
-	w.cfg.Logger.Info("board resuming", "entries", size, "after_position", pos.String(), "origin", w.signer.Name())
+	published, err := PublishedSize(w.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	w.cfg.Logger.Info("board resuming", "entries", tlog.size(), "after_position", pos.String(), "origin", w.signer.Name())
+	var lastPublished time.Time
+	publish := func() error {
+		n, err := tlog.publish(w.signer)
+		published, lastPublished = n, time.Now()
+		return err
+	}
 	for next := time.Now(); ; {
+		// A checkpoint at most every CheckpointInterval while the board grows, and once a minute while
+		// it does not, so that readers can tell a quiet board from a stalled one.
+		if since := time.Since(lastPublished); tlog.size() > published && since >= w.cfg.CheckpointInterval || since >= time.Minute {
+			if err := publish(); err != nil {
+				return err
+			}
+		}
+		wait := time.Until(next)
+		if tlog.size() > published {
+			wait = min(wait, time.Until(lastPublished.Add(w.cfg.CheckpointInterval)))
+		}
 		// A round that was not full waits out the rest of Round before the next.
 		select {
-		case <-time.After(time.Until(next)):
+		case <-time.After(wait):
 		case <-ctx.Done():
+			if tlog.size() > published {
+				return publish()
+			}
 			return nil
+		}
+		if time.Now().Before(next) {
+			continue // woken to publish a checkpoint
 		}
 		next = time.Now().Add(w.cfg.Round)
 		ballots, err := w.cfg.Ledger.BallotsAfter(ctx, pos, w.cfg.Batch)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				continue
 			}
 			return err
 		}
@@ -168,12 +176,11 @@ func (w *Writer) run(ctx context.Context) error {
 			continue
 		}
 		start := time.Now()
-		if err := w.appendRound(app, appender, idx, size, ballots); err != nil {
+		if err := w.appendRound(tlog, idx, ballots); err != nil {
 			return err
 		}
-		size += uint64(len(ballots))
 		pos = ballots[len(ballots)-1].Pos
-		if err := writeProgress(w.cfg.Dir, size, pos); err != nil {
+		if err := writeProgress(w.cfg.Dir, tlog.size(), pos); err != nil {
 			return err
 		}
 		w.cfg.Metrics.BoardEntries.Add(float64(len(ballots)))
@@ -181,94 +188,79 @@ func (w *Writer) run(ctx context.Context) error {
 	}
 }
 
-// appendRound appends a round of ballots to a board of the given size and indexes their codes. The round
-// fills the board's next len(ballots) places, but not necessarily in ledger order: tessera sequences its
-// internal batches in the order they were flushed, and v1.0.4 can flush two batches out of order under
-// load (the benchmark caught it; fixed upstream after that release). So each entry is checked to land
-// inside the round's range, once: anything else means another writer appended too.
-func (w *Writer) appendRound(ctx context.Context, appender *tessera.Appender, idx *codeIndex, size uint64, ballots []ballot.Ballot) error {
-	futures := make([]tessera.IndexFuture, len(ballots))
-	for i, b := range ballots {
-		futures[i] = appender.Add(ctx, tessera.NewEntry(EntryOf(b).Marshal()))
-	}
+// appendRound appends a round of ballots at the board's end, in ledger order, and indexes their codes.
+func (w *Writer) appendRound(tlog *tileLog, idx *codeIndex, ballots []ballot.Ballot) error {
+	size := tlog.size()
+	entries := make([][]byte, len(ballots))
 	codes := make([]string, len(ballots))
 	at := make([]uint64, len(ballots))
-	taken := make([]bool, len(ballots))
-	for i, f := range futures {
-		got, err := f()
-		if err != nil {
-			return fmt.Errorf("board: append: %w", err)
-		}
-		k := got.Index - size
-		if got.IsDup || got.Index < size || k >= uint64(len(ballots)) || taken[k] {
-			return fmt.Errorf("board: ballot %d of a round went to entry %d, outside the round's entries %d to %d or to one already taken: the board has another writer", i, got.Index, size, size+uint64(len(ballots))-1)
-		}
-		taken[k] = true
-		codes[i], at[i] = ballots[i].ID, got.Index
+	for i, b := range ballots {
+		entries[i], codes[i], at[i] = EntryOf(b).Marshal(), b.ID, size+uint64(i)
 	}
-	return idx.add(codes, at, size+uint64(len(ballots)))
+	if err := tlog.append(entries); err != nil {
+		return err
+	}
+	return idx.add(codes, at, tlog.size())
 }
 
-// resume finds where to go on from: the board's integrated size, and the ledger position of the ballot of
-// its last entry, and brings the board and its code index to a round's end. Entries beyond the recorded
-// size are the rounds appended after the recorded position: each whole round is the very next ballots in
-// the ledger (the ledger's order never changes), in some order (appendRound); the last may have been cut
-// short by a crash and holds only some of its ballots, and the writer appends the rest of them now.
-func (w *Writer) resume(ctx context.Context, appender *tessera.Appender, reader tessera.LogReader, idx *codeIndex) (uint64, ballot.Position, error) {
-	size, err := reader.IntegratedSize(ctx)
-	if err != nil {
-		return 0, ballot.Position{}, fmt.Errorf("board: integrated size: %w", err)
-	}
+// resume finds where to go on from: the ledger position of the ballot of the board's last entry, and
+// brings the board and its code index to a round's end. Entries beyond the recorded size are the rounds
+// appended after the recorded position: each whole round is the very next ballots in the ledger (the
+// ledger's order never changes). This writer appends them in ledger order; a board written by tessera
+// (before this writer) may hold a round's ballots in another order, which matchRounds accepts. The last
+// round may have been cut short by a crash and hold only some of its ballots: the writer appends the rest
+// of them now.
+func (w *Writer) resume(ctx context.Context, tlog *tileLog, idx *codeIndex) (ballot.Position, error) {
+	size := tlog.size()
 	recorded, pos, err := readProgress(w.cfg.Dir)
 	if err != nil {
-		return 0, ballot.Position{}, err
+		return ballot.Position{}, err
 	}
 	if size < recorded {
-		return 0, ballot.Position{}, fmt.Errorf("board: %s holds %d entries but its progress record says %d were appended: the board's files were lost or replaced; restore them (or the whole board) before going on", w.cfg.Dir, size, recorded)
+		return ballot.Position{}, fmt.Errorf("board: %s holds %d entries but its progress record says %d were appended: the board's files were lost or replaced; restore them (or the whole board) before going on", w.cfg.Dir, size, recorded)
 	}
 	var missing []ballot.Ballot
 	if size > recorded {
-		entries := &entryReader{ctx: ctx, reader: reader, size: size}
+		entries := &entryReader{ctx: ctx, dir: w.cfg.Dir, size: size}
 		ballots := &ballotReader{ctx: ctx, ledger: w.cfg.Ledger, pos: pos, batch: w.cfg.Batch}
 		m, err := matchRounds(entries.at, recorded, size, ballots.next, 2*max(w.cfg.Batch, 1<<16))
 		if err != nil {
-			return 0, ballot.Position{}, err
+			return ballot.Position{}, err
 		}
 		missing, pos = m.missing, m.last
 	}
 	// The code index may lag the board after a crash: add what it lacks.
 	covered, err := idx.covered()
 	if err != nil {
-		return 0, ballot.Position{}, err
+		return ballot.Position{}, err
 	}
-	entries := &entryReader{ctx: ctx, reader: reader, size: size}
+	entries := &entryReader{ctx: ctx, dir: w.cfg.Dir, size: size}
 	for n := covered; n < size; {
 		var codes []string
 		var at []uint64
 		for ; n < size && len(codes) < w.cfg.Batch; n++ {
 			e, err := entries.at(n)
 			if err != nil {
-				return 0, ballot.Position{}, err
+				return ballot.Position{}, err
 			}
 			codes, at = append(codes, e.Code), append(at, n)
 		}
 		if err := idx.add(codes, at, n); err != nil {
-			return 0, ballot.Position{}, err
+			return ballot.Position{}, err
 		}
 	}
 	if len(missing) > 0 {
 		w.cfg.Logger.Info("board completing a round cut short", "entries", size, "missing", len(missing))
-		if err := w.appendRound(ctx, appender, idx, size, missing); err != nil {
-			return 0, ballot.Position{}, err
-		}
-		size += uint64(len(missing))
-	}
-	if size > recorded {
-		if err := writeProgress(w.cfg.Dir, size, pos); err != nil {
-			return 0, ballot.Position{}, err
+		if err := w.appendRound(tlog, idx, missing); err != nil {
+			return ballot.Position{}, err
 		}
 	}
-	return size, pos, nil
+	if tlog.size() > recorded {
+		if err := writeProgress(w.cfg.Dir, tlog.size(), pos); err != nil {
+			return ballot.Position{}, err
+		}
+	}
+	return pos, nil
 }
 
 // matched is what matchRounds found: the ballots a cut-short round lacks (in ledger order), and the
@@ -394,7 +386,7 @@ func (r *ballotReader) next() (ballot.Ballot, bool, error) {
 // entryReader reads the board's entries one at a time, a bundle per read.
 type entryReader struct {
 	ctx    context.Context
-	reader tessera.LogReader
+	dir    string
 	size   uint64
 	bundle api.EntryBundle
 	index  uint64
@@ -403,7 +395,7 @@ type entryReader struct {
 
 func (r *entryReader) at(i uint64) (Entry, error) {
 	if !r.have || r.index != i/256 {
-		b, err := client.GetEntryBundle(r.ctx, r.reader.ReadEntryBundle, i/256, r.size)
+		b, err := client.GetEntryBundle(r.ctx, client.FileFetcher{Root: r.dir}.ReadEntryBundle, i/256, r.size)
 		if err != nil {
 			return Entry{}, fmt.Errorf("board: read entry %d: %w", i, err)
 		}

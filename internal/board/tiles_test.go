@@ -1,0 +1,221 @@
+package board
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/transparency-dev/tessera/api/layout"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// reference is the same log computed independently, by the Go checksum database's tlog package: its
+// stored hashes, from which it derives every tile of height 8 (the C2SP tiles are those tiles).
+type reference struct {
+	entries [][]byte
+	stored  []tlog.Hash
+}
+
+func (r *reference) add(t *testing.T, e []byte) {
+	hashes, err := tlog.StoredHashes(int64(len(r.entries)), e, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.stored = append(r.stored, hashes...)
+	r.entries = append(r.entries, e)
+}
+
+func (r *reference) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		out[i] = r.stored[x]
+	}
+	return out, nil
+}
+
+// check compares every tile, every entry bundle and the root of the log in dir at its tree state's size
+// with the reference's.
+func (r *reference) check(t *testing.T, l *tileLog) {
+	t.Helper()
+	size := int64(l.size())
+	if size != int64(len(r.entries)) {
+		t.Fatalf("the log holds %d entries, the reference %d", size, len(r.entries))
+	}
+	root, err := tlog.TreeHash(size, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(root[:], l.root()) {
+		t.Fatalf("size %d: root %x, the reference's %x", size, l.root(), root)
+	}
+	for _, tile := range tlog.NewTiles(layout.TileHeight, 0, size) {
+		want, err := tlog.ReadTileData(tile, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := uint8(tile.W % layout.TileWidth)
+		got, err := os.ReadFile(filepath.Join(l.dir, layout.TilePath(uint64(tile.L), uint64(tile.N), p)))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("size %d: tile %s differs from the reference's (%v)", size, layout.TilePath(uint64(tile.L), uint64(tile.N), p), err)
+		}
+	}
+	for b := int64(0); b*layout.EntryBundleWidth < size; b++ {
+		var want []byte
+		for _, e := range r.entries[b*layout.EntryBundleWidth : min(size, (b+1)*layout.EntryBundleWidth)] {
+			want = binary.BigEndian.AppendUint16(want, uint16(len(e)))
+			want = append(want, e...)
+		}
+		p := uint8(layout.PartialTileSize(0, uint64(b), uint64(size)))
+		got, err := os.ReadFile(filepath.Join(l.dir, layout.EntriesPath(uint64(b), p)))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("size %d: entry bundle %s differs (%v)", size, layout.EntriesPath(uint64(b), p), err)
+		}
+	}
+}
+
+func entryBytes(i int) []byte { return []byte(fmt.Sprintf(`{"entry":%d}`, i)) }
+
+// The log's tiles, bundles and root match an independent implementation at every size, across the tile
+// boundaries of the first two levels (256 and 65,536 entries), when reopened from its files, and after a
+// crash between a round's files and its tree state.
+func TestTheLogMatchesAnIndependentImplementation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := openTileLog(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &reference{}
+	grow := func(to int) {
+		t.Helper()
+		var round [][]byte
+		for i := int(l.size()); i < to; i++ {
+			round = append(round, entryBytes(i))
+			ref.add(t, entryBytes(i))
+		}
+		if err := l.append(round); err != nil {
+			t.Fatal(err)
+		}
+		ref.check(t, l)
+	}
+	reopen := func() {
+		t.Helper()
+		if l, err = openTileLog(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		ref.check(t, l)
+	}
+	for _, to := range []int{1, 255, 256, 257} {
+		grow(to)
+	}
+	reopen()
+	grow(5557)
+	// A crash after a round's files were written and before its tree state: the log reopens at the
+	// round's start, and the round written again leaves the same files.
+	before, err := os.ReadFile(filepath.Join(dir, treeStateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grow(65535)
+	if err := os.WriteFile(filepath.Join(dir, treeStateFile), before, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref.entries, ref.stored = ref.entries[:5557], ref.stored[:tlog.StoredHashCount(5557)]
+	reopen()
+	for _, to := range []int{65535, 65536, 65537} {
+		grow(to)
+	}
+	reopen()
+	grow(66237)
+}
+
+// Partial files go once a published checkpoint covers the full bundle or tile, and not before.
+func TestPartialFilesGoOnceAPublishedCheckpointCoversTheFullOne(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := openTileLog(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, _, err := note.GenerateKey(nil, "election-board/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists := func(p string) bool {
+		_, err := os.Stat(filepath.Join(dir, p))
+		return err == nil
+	}
+	for n := 0; n < 300; n += 100 {
+		var round [][]byte
+		for i := n; i < n+100; i++ {
+			round = append(round, entryBytes(i))
+		}
+		if err := l.append(round); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			if _, err := l.publish(signer); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Published at 100; the tree is at 300: a reader of the checkpoint at 100 still needs 000.p/100.
+	if !exists(layout.EntriesPath(0, 100)) || !exists(layout.TilePath(0, 0, 100)) {
+		t.Fatal("a partial file that the published checkpoint needs is gone")
+	}
+	if size, err := l.publish(signer); err != nil || size != 300 {
+		t.Fatalf("publish: %d, %v", size, err)
+	}
+	for _, p := range []string{layout.EntriesPath(0, 0) + ".p", layout.TilePath(0, 0, 0) + ".p"} {
+		if exists(p) {
+			t.Fatalf("%s is still there once a checkpoint covers the full file", p)
+		}
+	}
+	if !exists(layout.EntriesPath(1, 44)) || !exists(layout.TilePath(0, 1, 44)) {
+		t.Fatal("the right edge's partial files are gone")
+	}
+	got, err := PublishedSize(dir)
+	if err != nil || got != 300 {
+		t.Fatalf("published size %d, %v", got, err)
+	}
+}
+
+// A log whose tiles were changed does not open: its right edge no longer gives the recorded root.
+func TestAChangedTileStopsTheLogFromOpening(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := openTileLog(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var round [][]byte
+	for i := 0; i < 600; i++ {
+		round = append(round, entryBytes(i))
+	}
+	if err := l.append(round); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, layout.TilePath(0, 2, 88))
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[0] ^= 1
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openTileLog(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "do not give the root") {
+		t.Fatalf("a changed tile: %v", err)
+	}
+}
