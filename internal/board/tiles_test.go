@@ -81,6 +81,28 @@ func (r *reference) check(t *testing.T, l *tileLog) {
 
 func entryBytes(i int) []byte { return []byte(fmt.Sprintf(`{"entry":%d}`, i)) }
 
+// newLog opens a new, empty log in a directory of the test's own.
+func newLog(t *testing.T) *tileLog {
+	t.Helper()
+	l, err := openTileLog(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// appendEntries appends entries from..to-1 (entryBytes) as one round.
+func appendEntries(t *testing.T, l *tileLog, from, to int) {
+	t.Helper()
+	var round [][]byte
+	for i := from; i < to; i++ {
+		round = append(round, entryBytes(i))
+	}
+	if err := l.append(round); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The log's tiles, bundles and root match an independent implementation at every size, across the tile
 // boundaries of the first two levels (256 and 65,536 entries), when reopened from its files, and after a
 // crash between a round's files and its tree state.
@@ -139,11 +161,8 @@ func TestTheLogMatchesAnIndependentImplementation(t *testing.T) {
 // Partial files go once a published checkpoint covers the full bundle or tile, and not before.
 func TestPartialFilesGoOnceAPublishedCheckpointCoversTheFullOne(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	l, err := openTileLog(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := newLog(t)
+	dir := l.dir
 	skey, _, err := note.GenerateKey(nil, "election-board/test")
 	if err != nil {
 		t.Fatal(err)
@@ -157,13 +176,7 @@ func TestPartialFilesGoOnceAPublishedCheckpointCoversTheFullOne(t *testing.T) {
 		return err == nil
 	}
 	for n := 0; n < 300; n += 100 {
-		var round [][]byte
-		for i := n; i < n+100; i++ {
-			round = append(round, entryBytes(i))
-		}
-		if err := l.append(round); err != nil {
-			t.Fatal(err)
-		}
+		appendEntries(t, l, n, n+100)
 		if n == 0 {
 			if _, err := l.publish(signer); err != nil {
 				t.Fatal(err)
@@ -194,18 +207,9 @@ func TestPartialFilesGoOnceAPublishedCheckpointCoversTheFullOne(t *testing.T) {
 // A log whose tiles were changed does not open: its right edge no longer gives the recorded root.
 func TestAChangedTileStopsTheLogFromOpening(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	l, err := openTileLog(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var round [][]byte
-	for i := 0; i < 600; i++ {
-		round = append(round, entryBytes(i))
-	}
-	if err := l.append(round); err != nil {
-		t.Fatal(err)
-	}
+	l := newLog(t)
+	appendEntries(t, l, 0, 600)
+	dir := l.dir
 	path := filepath.Join(dir, layout.TilePath(0, 2, 88))
 	raw, err := os.ReadFile(path)
 	if err != nil {
