@@ -45,6 +45,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/transparency-dev/tessera/api/layout"
+
 	"github.com/election/election/internal/ballot"
 )
 
@@ -95,4 +97,41 @@ const (
 // checkpoint and tiles), as opposed to the writer's own state.
 func Public(path string) bool {
 	return path == CheckpointPath || strings.HasPrefix(path, TilePrefix) && !strings.Contains(path, "..")
+}
+
+// Covered reports whether a checkpoint of the given size commits to everything in the tile or entry
+// bundle at path ("tile/entries/x001/234", "tile/1/000.p/17"): only such files are served. The writer
+// writes a bundle or tile in place, once, before any checkpoint covers it (tiles.go), so a file beyond
+// the published checkpoint may be half written; served as immutable, it would stay in caches so.
+func Covered(path string, size uint64) bool {
+	rest, ok := strings.CutPrefix(path, TilePrefix)
+	if !ok {
+		return false
+	}
+	level, bundle := uint64(0), false
+	if r, ok := strings.CutPrefix(rest, "entries/"); ok {
+		rest, bundle = r, true
+	} else {
+		l, r, ok := strings.Cut(rest, "/")
+		var err error
+		if level, err = layout.ParseTileLevel(l); !ok || err != nil {
+			return false
+		}
+		rest = r
+	}
+	index, width, err := layout.ParseTileIndexPartial(rest)
+	if err != nil {
+		return false
+	}
+	w := uint64(width)
+	if w == 0 {
+		w = layout.TileWidth
+	}
+	shift := layout.TileHeight * level
+	if bundle {
+		shift = 0
+	}
+	// The leaves it covers end at (index·256 + width)·256^level; that must not overflow, nor pass size.
+	end := index*layout.TileWidth + w
+	return index < 1<<56 && shift < 64 && end <= size>>shift && end<<shift <= size
 }

@@ -223,3 +223,34 @@ func TestAChangedTileStopsTheLogFromOpening(t *testing.T) {
 		t.Fatalf("a changed tile: %v", err)
 	}
 }
+
+func TestCovered(t *testing.T) {
+	for _, c := range []struct {
+		path string
+		size uint64
+		want bool
+	}{
+		{"tile/entries/000", 256, true},
+		{"tile/entries/000", 255, false},
+		{"tile/entries/000.p/255", 255, true},
+		{"tile/entries/x001/000", 1000 * 256, false},
+		{"tile/entries/x001/000", 1001 * 256, true},
+		{"tile/0/000.p/3", 3, true},
+		{"tile/1/000", 65536, true},
+		{"tile/1/000", 65535, false},
+		{"tile/1/000.p/255", 65535, true},
+		{"tile/2/000.p/1", 65536, true},
+		{"tile/2/000.p/1", 65535, false},
+		{"tile/63/000.p/1", 1 << 63, false},
+		{"tile/8/000.p/1", ^uint64(0), false},
+		{"tile/x/000", 1 << 40, false},
+		{"tile/entries/000.p/0", 256, false},
+		{"tile/entries/0", 256, false},
+		{"checkpoint", 256, false},
+		{"tile/entries/x999/x999/x999/x999/x999/x999/999", ^uint64(0), false},
+	} {
+		if got := Covered(c.path, c.size); got != c.want {
+			t.Errorf("Covered(%q, %d) = %v, want %v", c.path, c.size, got, c.want)
+		}
+	}
+}

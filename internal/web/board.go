@@ -84,6 +84,14 @@ func (s *Server) boardFile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if p != board.CheckpointPath {
+		// Only what the published checkpoint commits to: beyond it a file may still be being written.
+		size, err := board.PublishedSize(s.cfg.Board.Dir)
+		if err != nil || !board.Covered(p, size) {
+			http.NotFound(w, r)
+			return
+		}
+	}
 	f, err := os.Open(filepath.Join(s.cfg.Board.Dir, filepath.FromSlash(p)))
 	if err != nil {
 		http.NotFound(w, r)
