@@ -1,17 +1,18 @@
 // Package board is the election's public bulletin board: every counted ballot, as an entry of an
 // append-only transparency log that anyone can check without trusting the operator.
 //
-// The log follows the C2SP tlog-tiles spec (static tiles and entry bundles under tile/, a checkpoint at
-// checkpoint), with checkpoints in the C2SP signed-note format, signed with the election's Ed25519 board
-// key (made at registration, kept in the ledger; its verifier key is published in GET /api/v1/election).
-// Its files are laid out and encoded by tessera's api and layout packages and its tree is computed with
-// transparency-dev/merkle's compact ranges; the writing and syncing is this package's (tiles.go says why
-// not tessera's POSIX storage). An entry is one ballot: its tracking code (the ballot's random id, which
-// the voter got as a receipt), constituency, candidate and state, nothing about the voter (Entry).
+// The log is served as the C2SP tlog-tiles spec says (tiles and entry bundles under tile/, a checkpoint
+// at checkpoint), with checkpoints in the C2SP signed-note format, signed with the election's Ed25519
+// board key (made at registration, kept in the ledger; its verifier key is published in GET
+// /api/v1/election). Its encodings are tessera's, its tree is computed with transparency-dev/merkle's
+// compact ranges, and it is kept packed in a few append-only files rather than a file per tile (tiles.go
+// says why, and why not tessera's POSIX storage). An entry is one ballot: its tracking code (the ballot's
+// random id, which the voter got as a receipt), constituency, candidate and state, nothing about the
+// voter (Entry).
 //
 // Correctness. One Writer per election appends (the ledger's board lock fences a second one). It reads
 // committed ballots from the ledger in position order, as the relay does, a round at a time, and appends
-// each round at the board's end in that order; a round's files are durable before the tree state (the
+// each round at the board's end in that order; a round's bytes are durable before the tree state (the
 // board's integrated size and root) says the board holds it, and a checkpoint is only ever signed for a
 // size the tree state holds. After each round the writer records, in a file beside the log, how far it
 // has got (board size and the ledger position of the round's last ballot; never more than the tree state
@@ -19,8 +20,8 @@
 // rounds of ballots after the recorded position (the ledger's order never changes), which it matches
 // ballot by ballot (a board written by tessera, before this writer, may hold a round's ballots in another
 // order, which is accepted); a round a crash cut short holds some of its ballots, and the writer appends
-// the rest before going on. A round whose files were written but whose tree state was not is not on the
-// board: it is written again, with the same bytes. So every committed ballot is on the board once, and
+// the rest before going on. A round whose bytes were written but whose tree state was not is not on the
+// board: it is written again, over them. So every committed ballot is on the board once, and
 // rounds are in ledger order, across crashes and power cuts.
 //
 // What the board proves, and to whom. Each checkpoint commits to every entry before it; a verifier
@@ -43,9 +44,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-
-	"github.com/transparency-dev/tessera/api/layout"
 
 	"github.com/election/election/internal/ballot"
 )
@@ -87,51 +85,9 @@ func ParseEntry(data []byte) (Entry, error) {
 	return e, nil
 }
 
-// Paths served under /board/: the checkpoint and the tiles, as the tlog-tiles spec lays them out.
+// Paths served under /board/: the checkpoint and the tiles, as the tlog-tiles spec lays them out
+// (ReadPublic).
 const (
 	CheckpointPath = "checkpoint"
 	TilePrefix     = "tile/"
 )
-
-// Public reports whether a path under the board's directory is part of the published log (the
-// checkpoint and tiles), as opposed to the writer's own state.
-func Public(path string) bool {
-	return path == CheckpointPath || strings.HasPrefix(path, TilePrefix) && !strings.Contains(path, "..")
-}
-
-// Covered reports whether a checkpoint of the given size commits to everything in the tile or entry
-// bundle at path ("tile/entries/x001/234", "tile/1/000.p/17"): only such files are served. The writer
-// writes a bundle or tile in place, once, before any checkpoint covers it (tiles.go), so a file beyond
-// the published checkpoint may be half written; served as immutable, it would stay in caches so.
-func Covered(path string, size uint64) bool {
-	rest, ok := strings.CutPrefix(path, TilePrefix)
-	if !ok {
-		return false
-	}
-	level, bundle := uint64(0), false
-	if r, ok := strings.CutPrefix(rest, "entries/"); ok {
-		rest, bundle = r, true
-	} else {
-		l, r, ok := strings.Cut(rest, "/")
-		var err error
-		if level, err = layout.ParseTileLevel(l); !ok || err != nil {
-			return false
-		}
-		rest = r
-	}
-	index, width, err := layout.ParseTileIndexPartial(rest)
-	if err != nil {
-		return false
-	}
-	w := uint64(width)
-	if w == 0 {
-		w = layout.TileWidth
-	}
-	shift := layout.TileHeight * level
-	if bundle {
-		shift = 0
-	}
-	// The leaves it covers end at (index·256 + width)·256^level; that must not overflow, nor pass size.
-	end := index*layout.TileWidth + w
-	return index < 1<<56 && shift < 64 && end <= size>>shift && end<<shift <= size
-}

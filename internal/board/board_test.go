@@ -137,7 +137,7 @@ func entries(t testing.TB, dir string) []board.Entry {
 	ctx := context.Background()
 	size, err := board.PublishedSize(dir)
 	testenv.Must(t, err, "size")
-	f := client.FileFetcher{Root: dir}
+	f := board.Files{Dir: dir}
 	var out []board.Entry
 	for b := uint64(0); b*256 < size; b++ {
 		bundle, err := client.GetEntryBundle(ctx, f.ReadEntryBundle, b, size)
@@ -222,28 +222,37 @@ func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 	}
 }
 
-// A crash can cut a round short anywhere: tessera may have sequenced the round's later entries before its
-// earlier ones (v1.0.4 does, under load), so the board holds some of the round's ballots, in any order,
-// and the progress record predates them all. The writer must append exactly the rest of the round, then
-// go on.
-func TestAWriterCompletesARoundCutShortOutOfOrder(t *testing.T) {
+// A board tessera's POSIX storage wrote (before the board had its own writer), left by a crash in the
+// middle of a round: tessera may have sequenced the round's later entries before its earlier ones
+// (v1.0.4 does, under load), so the board holds some of the round's ballots, in any order, and the
+// progress record predates them all. The writer packs the board (its root checked), appends exactly the
+// rest of the round, then goes on; tessera's files are gone.
+func TestAWriterPacksATesseraBoardAndCompletesARoundCutShortOutOfOrder(t *testing.T) {
 	t.Parallel()
-	b := writeBoard(t, 250)
-	ix, l, dir, skey, vkey := b.ix, b.l, b.dir, b.skey, b.vkey
-	l.add(ix, 10)
-	// What the crash left: three of the next round's ten ballots, not in ledger order.
+	ix, l, dir := seed(t), &memLedger{}, t.TempDir()
+	skey, vkey := newKey(t)
+	l.add(ix, 260)
 	ctx := context.Background()
 	signer, err := note.NewSigner(skey)
 	testenv.Must(t, err, "signer")
 	driver, err := posix.New(ctx, posix.Config{Path: dir})
 	testenv.Must(t, err, "open the board")
-	app, shutdown, _, err := tessera.NewAppender(ctx, driver, tessera.NewAppendOptions().WithCheckpointSigner(signer).WithBatching(1, time.Millisecond))
+	app, shutdown, _, err := tessera.NewAppender(ctx, driver, tessera.NewAppendOptions().WithCheckpointSigner(signer).WithBatching(256, time.Millisecond))
 	testenv.Must(t, err, "appender")
-	for k, i := range []int{252, 250, 255} {
+	order := []int{}
+	for i := range 250 {
+		order = append(order, i)
+	}
+	order = append(order, 252, 250, 255) // what the crash left of the next round
+	for k, i := range order {
 		idx, err := app.Add(ctx, tessera.NewEntry(board.EntryOf(l.ballots[i]).Marshal()))()
 		testenv.Must(t, err, "append ballot %d", i)
-		if idx.Index != uint64(250+k) {
-			t.Fatalf("ballot %d went to entry %d, want %d", i, idx.Index, 250+k)
+		if idx.Index != uint64(k) {
+			t.Fatalf("ballot %d went to entry %d, want %d", i, idx.Index, k)
+		}
+		if k == 249 {
+			rec := fmt.Sprintf("250 %s\n", l.ballots[249].Pos)
+			testenv.Must(t, os.WriteFile(filepath.Join(dir, "progress"), []byte(rec), 0o600), "record the progress")
 		}
 	}
 	testenv.Must(t, shutdown(ctx), "shut the appender down")
@@ -252,13 +261,16 @@ func TestAWriterCompletesARoundCutShortOutOfOrder(t *testing.T) {
 	waitPublished(t, dir, 260)
 	checkBoard(t, l, dir, vkey)
 	got := entries(t, dir)
-	var order []string
+	var codes []string
 	for _, e := range got[250:256] {
-		order = append(order, e.Code)
+		codes = append(codes, e.Code)
 	}
 	want := []string{l.ballots[252].ID, l.ballots[250].ID, l.ballots[255].ID, l.ballots[251].ID, l.ballots[253].ID, l.ballots[254].ID}
-	if strings.Join(order, " ") != strings.Join(want, " ") {
-		t.Fatalf("entries 250 to 255 are %v, want the three left by the crash, then the round's missing three in ledger order %v", order, want)
+	if strings.Join(codes, " ") != strings.Join(want, " ") {
+		t.Fatalf("entries 250 to 255 are %v, want the three left by the crash, then the round's missing three in ledger order %v", codes, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tile")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("tessera's tile files are still there once the board is packed: %v", err)
 	}
 }
 

@@ -47,7 +47,7 @@ func MakeReceipt(ctx context.Context, dir, code string) (Receipt, error) {
 	if !ok {
 		return r, ErrNotOnBoard
 	}
-	fetcher := client.FileFetcher{Root: dir}
+	fetcher := Files{Dir: dir}
 	raw, err := fetcher.ReadCheckpoint(ctx)
 	if err != nil {
 		return r, fmt.Errorf("board: read the checkpoint: %w", err)
@@ -148,7 +148,7 @@ func VerifyReceipt(r Receipt, verifierKey string) (Entry, error) {
 // PublishedSize is how many entries the board's published checkpoint in dir commits to (0 before the
 // first checkpoint).
 func PublishedSize(dir string) (uint64, error) {
-	raw, err := client.FileFetcher{Root: dir}.ReadCheckpoint(context.Background())
+	raw, err := Files{Dir: dir}.ReadCheckpoint(context.Background())
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
 	}
@@ -176,7 +176,7 @@ func RecountDir(ctx context.Context, dir string) (Recount, error) {
 	if err != nil {
 		return rc, err
 	}
-	f := client.FileFetcher{Root: dir}
+	f := Files{Dir: dir}
 	codes := make(map[[16]byte]bool, size)
 	for b := uint64(0); b*256 < size; b++ {
 		bundle, err := client.GetEntryBundle(ctx, f.ReadEntryBundle, b, size)

@@ -1,131 +1,202 @@
 package board
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
 	"github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
 )
 
-// tileLog is the board's log storage: a C2SP tlog-tiles directory (entry bundles and hash tiles under
-// tile/, the signed checkpoint at checkpoint) and its integrated state (.state/treeState, the file and
-// format tessera's POSIX storage keeps, so a board written by either continues with the other). It is
-// written by one process (the writer holds the ledger's board lock) and read by any number.
+// The board's log is kept packed, in a few append-only files under log/, and served at the C2SP
+// tlog-tiles paths from them (Files, ReadPublic):
 //
-// Why not tessera's POSIX storage, which wrote the board before: it writes every bundle and tile with
-// O_SYNC and then syncs its directory, two journal commits per file, about 130 files per 16,384 entries.
-// On this project's machine that cost the pipeline a third of its throughput (README, "Measured"). The
-// layout and the formats are the spec's and tessera's own (its api and layout packages); the tree is
-// computed by transparency-dev/merkle's compact ranges, as tessera does; only the durability steps are
-// ours: a round's files are written, then made durable together, then the tree state is replaced.
+//   - log/entries: every entry as an entry bundle encodes it (a 2-byte big-endian length, then the bytes),
+//     back to back in log order; an entry bundle is 256 of them, a partial bundle the first N;
+//   - log/bundles: where each bundle starts in log/entries (8 bytes big-endian per bundle);
+//   - log/level-L: the hashes of the tree's nodes at height 8·L (level-0 holds the leaf hashes), 32 bytes
+//     each, in order; the tile at level L and index I is nodes 256·I to 256·I+255 of level-L, and a
+//     partial tile of width W their first W.
 //
-// Correctness. Each bundle and tile path is written once, before any checkpoint can need it (fileWriter.
-// write); the checkpoint and the tree state are replaced whole (a temporary file renamed over them), so
-// a reader sees the old one or the new one. A round's bundles and tiles are durable (synced) before the tree
-// state says the tree includes them, and the tree state is durable before a checkpoint is signed for it,
-// so every checkpoint ever published commits to a tree whose files survive a crash or a power cut. Files
-// beyond the tree state's size (a round cut short) are never relied on: the next append at that size
-// writes them again. No bundle or tile changes once it is below the tree state's size; a partial one
-// (".p/N", N its width) is followed by wider ones as the tree grows, and they are removed only once a
-// published checkpoint covers the full one, so a reader of any checkpoint still published finds its
-// tiles (clients fall back from a missing partial tile to the full one, as the spec allows).
+// Why packed, not a file per tile as tessera's POSIX storage writes it: a file per 256 entries and per tile
+// is about 130 new files per 16,384 entries, and tessera wrote each with O_SYNC and then synced its
+// directory. On this project's machine that cost the pipeline a third of its throughput or more, and even
+// written without those syncs, allocating an inode per file was half of what was left of the board's CPU
+// (README, "Measured"). Packed, a round appends to four files and syncs them; nothing is created or
+// deleted as the board grows, and no partial tile is ever written (it is a prefix of the full one).
 //
-// It must never write a checkpoint for a size the tree state does not hold, or change a file below it.
+// The tree state (.state/treeState: the size and root the log holds) has tessera's path and format. A
+// board written in tessera's layout (tile/ files) is packed once, when a writer first opens it, and its
+// root is checked against that tree state before the old files go.
+//
+// Correctness. A round's bytes are written at the offsets the tree state's size gives, so a round redone
+// after a crash overwrites exactly what a cut-short one wrote. They are synced before the tree state says
+// the tree holds them, and the tree state is synced before a checkpoint is signed for it, so every
+// checkpoint ever published commits to bytes that survive a crash or a power cut. Bytes below the tree
+// state's size are never written again. Readers serve only what the published checkpoint covers
+// (Covered): beyond it, a round may be half written.
+//
+// It must never write a checkpoint for a size the tree state does not hold, or change a byte below it.
 type tileLog struct {
-	dir  string
-	rf   *compact.RangeFactory
-	tree *compact.Range // the whole tree, [0, size)
-	// edge[L] holds the nodes of the right-edge tile at level L (fewer than 256), and bundle the
-	// right-edge entry bundle's bytes: what the next round rewrites as partial files or completes.
-	edge   [][][]byte
-	bundle []byte
-	// full lists the partial-file directories of bundles and tiles made full, with the tree size that
-	// made them full: removed once a published checkpoint covers that size.
-	full []fullAt
+	dir     string // the board's directory
+	logDir  string // where the packed files are (dir/log, or dir/log.tmp while a layout is packed)
+	rf      *compact.RangeFactory
+	tree    *compact.Range // the whole tree, [0, size)
+	entries int64          // the bytes of log/entries the tree holds
+	files   map[string]*os.File
 }
 
-type fullAt struct {
-	dir  string
-	size uint64
-}
-
-// Where the tree state lives: tessera's POSIX storage's path and format.
+// Where things are under the board's directory.
 const (
+	logDir        = "log"
+	entriesFile   = "entries"
+	bundlesFile   = "bundles"
 	stateDir      = ".state"
 	treeStateFile = ".state/treeState"
 )
+
+func levelFile(level uint64) string { return "level-" + strconv.FormatUint(level, 10) }
 
 type treeState struct {
 	Size uint64 `json:"size"`
 	Root []byte `json:"root"`
 }
 
-// openTileLog opens the log in dir at the size its tree state records (0 for a new log), rebuilding the
-// tree's right edge from its tiles and checking it against the recorded root.
+// openTileLog opens the log in dir at the size its tree state records (0 for a new log), packing a
+// board in tessera's file layout first, and checks the tree's right edge against the recorded root.
 func openTileLog(ctx context.Context, dir string) (*tileLog, error) {
-	l := &tileLog{dir: dir, rf: &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}}
-	l.tree = l.rf.NewEmptyRange(0)
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, fmt.Errorf("board: %w", err)
 	}
 	st, err := readTreeState(dir)
-	if err != nil || st.Size == 0 {
-		return l, err
+	if err != nil {
+		return nil, err
 	}
-	fetch := client.FileFetcher{Root: dir}
-	// The right edge, level by level: the tree's size in base 256 is the number of nodes in each
-	// level's right-edge tile.
-	for level := uint64(0); st.Size>>(layout.TileHeight*level) > 0; level++ {
-		width := layout.PartialTileSize(level, (st.Size>>(layout.TileHeight*level))/layout.TileWidth, st.Size)
-		var nodes [][]byte
-		if width > 0 {
-			raw, err := fetch.ReadTile(ctx, level, (st.Size>>(layout.TileHeight*level))/layout.TileWidth, width)
-			if err != nil {
-				return nil, fmt.Errorf("board: the tree's right edge at level %d: %w", level, err)
-			}
-			var t api.HashTile
-			if err := t.UnmarshalText(raw); err != nil || len(t.Nodes) != int(width) {
-				return nil, fmt.Errorf("board: tile %s holds %d hashes, want %d (%v)", layout.TilePath(level, st.Size>>(layout.TileHeight*level)/layout.TileWidth, width), len(t.Nodes), width, err)
-			}
-			nodes = t.Nodes
+	if _, err := os.Stat(filepath.Join(dir, logDir)); errors.Is(err, os.ErrNotExist) {
+		if err := pack(ctx, dir, st); err != nil {
+			return nil, err
 		}
-		l.edge = append(l.edge, nodes)
 	}
-	// The compact range of [0, size) from the edge, largest subtrees first.
-	for level := len(l.edge) - 1; level >= 0; level-- {
+	l := newTileLog(dir, filepath.Join(dir, logDir))
+	if err := l.resumeAt(st); err != nil {
+		l.close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func newTileLog(dir, packed string) *tileLog {
+	l := &tileLog{dir: dir, logDir: packed, rf: &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}, files: map[string]*os.File{}}
+	l.tree = l.rf.NewEmptyRange(0)
+	return l
+}
+
+// resumeAt sets the log to the tree state: it cuts what a round cut short left beyond it, and rebuilds
+// the tree's right edge (the size in base 256 is how many nodes each level's last tile holds).
+func (l *tileLog) resumeAt(st treeState) error {
+	if err := os.MkdirAll(l.logDir, 0o755); err != nil {
+		return fmt.Errorf("board: %w", err)
+	}
+	files := Files{Dir: l.dir, packed: l.logDir}
+	var edge [][][]byte
+	for level := uint64(0); st.Size>>(layout.TileHeight*level) > 0; level++ {
+		nodes := st.Size >> (layout.TileHeight * level)
+		if w := nodes % layout.TileWidth; w > 0 {
+			raw, err := files.ReadTile(context.Background(), level, nodes/layout.TileWidth, uint8(w))
+			if err != nil {
+				return fmt.Errorf("board: the tree's right edge at level %d: %w", level, err)
+			}
+			var hashes [][]byte
+			for i := 0; i < len(raw); i += rfc6962.DefaultHasher.Size() {
+				hashes = append(hashes, raw[i:i+rfc6962.DefaultHasher.Size()])
+			}
+			edge = append(edge, hashes)
+		} else {
+			edge = append(edge, nil)
+		}
+		if err := l.truncate(levelFile(level), int64(nodes)*32); err != nil {
+			return err
+		}
+	}
+	for level := len(edge) - 1; level >= 0; level-- {
 		span := uint64(1) << (layout.TileHeight * level)
-		for _, h := range l.edge[level] {
+		for _, h := range edge[level] {
 			sub, err := l.rf.NewRange(l.tree.End(), l.tree.End()+span, [][]byte{h})
 			if err == nil {
 				err = l.tree.AppendRange(sub, nil)
 			}
 			if err != nil {
-				return nil, fmt.Errorf("board: rebuild the tree: %w", err)
+				return fmt.Errorf("board: rebuild the tree: %w", err)
 			}
 		}
 	}
-	if root, _ := l.tree.GetRootHash(nil); string(root) != string(st.Root) {
-		return nil, fmt.Errorf("board: the tiles of %s at size %d do not give the root its tree state records: the board's files were changed", dir, st.Size)
+	if st.Size > 0 && string(l.root()) != string(st.Root) {
+		return fmt.Errorf("board: the log in %s at size %d does not give the root its tree state records: the board's files were changed", l.logDir, st.Size)
 	}
-	if w := st.Size % layout.EntryBundleWidth; w > 0 {
-		raw, err := fetch.ReadEntryBundle(ctx, st.Size/layout.EntryBundleWidth, uint8(w))
+	bundles := (st.Size + layout.EntryBundleWidth - 1) / layout.EntryBundleWidth
+	if err := l.truncate(bundlesFile, int64(bundles)*8); err != nil {
+		return err
+	}
+	if st.Size > 0 {
+		_, end, err := files.bundleSpan(bundles-1, uint8(st.Size%layout.EntryBundleWidth))
 		if err != nil {
-			return nil, fmt.Errorf("board: the last entry bundle: %w", err)
+			return fmt.Errorf("board: the last entry bundle: %w", err)
 		}
-		l.bundle = raw
+		l.entries = end
 	}
-	return l, nil
+	return l.truncate(entriesFile, l.entries)
+}
+
+// truncate cuts a packed file to n bytes (creating it), dropping what a round cut short left beyond.
+func (l *tileLog) truncate(name string, n int64) error {
+	f, err := l.file(name)
+	if err == nil {
+		err = f.Truncate(n)
+	}
+	if err != nil {
+		return fmt.Errorf("board: %w", err)
+	}
+	return nil
+}
+
+// file opens a packed file for writing, creating it (and syncing its directory, so its name is durable).
+func (l *tileLog) file(name string) (*os.File, error) {
+	if f, ok := l.files[name]; ok {
+		return f, nil
+	}
+	_, err := os.Stat(filepath.Join(l.logDir, name))
+	created := errors.Is(err, os.ErrNotExist)
+	f, err := os.OpenFile(filepath.Join(l.logDir, name), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		if err := syncDir(l.logDir); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	l.files[name] = f
+	return f, nil
+}
+
+func (l *tileLog) close() {
+	for _, f := range l.files {
+		f.Close()
+	}
 }
 
 func readTreeState(dir string) (treeState, error) {
@@ -156,77 +227,82 @@ func (l *tileLog) root() []byte {
 	return r
 }
 
-// append adds the entries at the tree's end, in order (entry i at size()+i), and returns once their
-// bundles, tiles and the new tree state are durable. After an error the log must be opened again: its
-// state in memory may be ahead of its files.
+// append adds the entries at the tree's end, in order (entry i at size()+i), and returns once they and
+// the new tree state are durable. After an error the log must be opened again: its state in memory may
+// be ahead of its files.
 func (l *tileLog) append(entries [][]byte) error {
+	if err := l.write(entries); err != nil {
+		return err
+	}
+	raw, _ := json.Marshal(treeState{Size: l.size(), Root: l.root()}) // cannot fail
+	return replaceDurably(l.dir, treeStateFile, raw)
+}
+
+// write appends the entries to the packed files and syncs them, without recording the tree state.
+func (l *tileLog) write(entries [][]byte) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	w := newFileWriter(l.dir)
-	var err error
-	changed := map[int]bool{} // the levels whose right-edge tile grew: only those get a new partial tile
+	size := l.size()
+	var ebuf, bbuf []byte
+	var levels [][]byte // the new nodes of each level, in order
 	visit := func(id compact.NodeID, hash []byte) {
-		if id.Level%layout.TileHeight != 0 || err != nil {
-			return
-		}
-		level := int(id.Level / layout.TileHeight)
-		if level == len(l.edge) {
-			l.edge = append(l.edge, nil)
-		}
-		changed[level] = true
-		l.edge[level] = append(l.edge[level], hash)
-		if len(l.edge[level]) == layout.TileWidth {
-			index := id.Index / layout.TileWidth
-			err = w.write(layout.TilePath(uint64(level), index, 0), tileBytes(l.edge[level]))
-			l.full = append(l.full, fullAt{layout.TilePath(uint64(level), index, 0) + ".p", (id.Index + 1) << (layout.TileHeight * level)})
-			l.edge[level] = nil
+		if id.Level%layout.TileHeight == 0 {
+			level := int(id.Level / layout.TileHeight)
+			for len(levels) <= level {
+				levels = append(levels, nil)
+			}
+			levels[level] = append(levels[level], hash...)
 		}
 	}
 	for _, e := range entries {
 		if len(e) > 0xffff {
 			return fmt.Errorf("board: an entry of %d bytes is longer than a bundle can hold", len(e))
 		}
-		l.bundle = binary.BigEndian.AppendUint16(l.bundle, uint16(len(e)))
-		l.bundle = append(l.bundle, e...)
-		n := l.size()
-		if aerr := l.tree.Append(rfc6962.DefaultHasher.HashLeaf(e), visit); aerr != nil {
-			return fmt.Errorf("board: %w", aerr)
+		if l.size()%layout.EntryBundleWidth == 0 {
+			bbuf = binary.BigEndian.AppendUint64(bbuf, uint64(l.entries+int64(len(ebuf))))
+		}
+		ebuf = binary.BigEndian.AppendUint16(ebuf, uint16(len(e)))
+		ebuf = append(ebuf, e...)
+		if err := l.tree.Append(rfc6962.DefaultHasher.HashLeaf(e), visit); err != nil {
+			return fmt.Errorf("board: %w", err)
+		}
+	}
+	writes := []struct {
+		name string
+		at   int64
+		data []byte
+	}{
+		{entriesFile, l.entries, ebuf},
+		{bundlesFile, int64((size+layout.EntryBundleWidth-1)/layout.EntryBundleWidth) * 8, bbuf},
+	}
+	for level, nodes := range levels {
+		writes = append(writes, struct {
+			name string
+			at   int64
+			data []byte
+		}{levelFile(uint64(level)), int64(size>>(layout.TileHeight*level)) * 32, nodes})
+	}
+	for _, w := range writes {
+		if len(w.data) == 0 {
+			continue
+		}
+		f, err := l.file(w.name)
+		if err == nil {
+			_, err = f.WriteAt(w.data, w.at)
+		}
+		if err == nil {
+			err = f.Sync()
 		}
 		if err != nil {
-			return err
-		}
-		if (n+1)%layout.EntryBundleWidth == 0 {
-			if err := w.write(layout.EntriesPath(n/layout.EntryBundleWidth, 0), l.bundle); err != nil {
-				return err
-			}
-			l.full = append(l.full, fullAt{layout.EntriesPath(n/layout.EntryBundleWidth, 0) + ".p", n + 1})
-			l.bundle = nil
+			return fmt.Errorf("board: write %s: %w", w.name, err)
 		}
 	}
-	size := l.size()
-	if p := size % layout.EntryBundleWidth; p > 0 {
-		if err := w.write(layout.EntriesPath(size/layout.EntryBundleWidth, uint8(p)), l.bundle); err != nil {
-			return err
-		}
-	}
-	for level, nodes := range l.edge {
-		if len(nodes) > 0 && changed[level] {
-			index := (size >> (layout.TileHeight * level)) / layout.TileWidth
-			if err := w.write(layout.TilePath(uint64(level), index, uint8(len(nodes))), tileBytes(nodes)); err != nil {
-				return err
-			}
-		}
-	}
-	if err := w.sync(); err != nil {
-		return err
-	}
-	raw, _ := json.Marshal(treeState{Size: size, Root: l.root()}) // cannot fail
-	return replaceDurably(l.dir, treeStateFile, raw)
+	l.entries += int64(len(ebuf))
+	return nil
 }
 
-// publish signs a checkpoint for the tree state's size and publishes it, then removes partial files that
-// the published checkpoint no longer needs.
+// publish signs a checkpoint for the tree state's size and publishes it.
 func (l *tileLog) publish(signer note.Signer) (uint64, error) {
 	size := l.size()
 	cp := log.Checkpoint{Origin: signer.Name(), Size: size, Hash: l.root()}.Marshal()
@@ -239,16 +315,207 @@ func (l *tileLog) publish(signer note.Signer) (uint64, error) {
 	if err := replace(l.dir, layout.CheckpointPath, signed); err != nil {
 		return 0, err
 	}
-	kept := l.full[:0]
-	for _, f := range l.full {
-		if f.size > size {
-			kept = append(kept, f)
-		} else if err := os.RemoveAll(filepath.Join(l.dir, f.dir)); err != nil {
-			return 0, fmt.Errorf("board: %w", err)
+	return size, nil
+}
+
+// pack turns a board in tessera's file layout (tile/) into the packed log, once: every entry is read
+// and appended again, the root compared with the tree state's, and only then does the packed log
+// replace the old files. An empty board just gets its packed directory.
+func pack(ctx context.Context, dir string, st treeState) error {
+	tmp := filepath.Join(dir, logDir+".tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("board: %w", err)
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return fmt.Errorf("board: %w", err)
+	}
+	l := newTileLog(dir, tmp)
+	defer l.close()
+	fetch := client.FileFetcher{Root: dir}
+	for b := uint64(0); b*layout.EntryBundleWidth < st.Size; b++ {
+		bundle, err := client.GetEntryBundle(ctx, fetch.ReadEntryBundle, b, st.Size)
+		if err != nil {
+			return fmt.Errorf("board: pack %s: read entry bundle %d: %w", dir, b, err)
+		}
+		if err := l.write(bundle.Entries); err != nil {
+			return err
 		}
 	}
-	l.full = kept
-	return size, nil
+	if st.Size > 0 && string(l.root()) != string(st.Root) {
+		return fmt.Errorf("board: pack %s: its %d entries do not give the root its tree state records: the board's files were changed", dir, st.Size)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, logDir)); err != nil {
+		return fmt.Errorf("board: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("board: %w", err)
+	}
+	return os.RemoveAll(filepath.Join(dir, "tile"))
+}
+
+// Files reads a board's directory: its checkpoint, and the tiles and entry bundles of its packed log, with
+// the methods of tessera's client fetchers (a missing one is os.ErrNotExist). It reads what is there,
+// published or not: serve only what ReadPublic gives.
+type Files struct {
+	Dir    string
+	packed string // the packed files' directory, if not Dir/log
+}
+
+func (f Files) path(name string) string {
+	if f.packed != "" {
+		return filepath.Join(f.packed, name)
+	}
+	return filepath.Join(f.Dir, logDir, name)
+}
+
+// ReadCheckpoint reads the published checkpoint.
+func (f Files) ReadCheckpoint(context.Context) ([]byte, error) {
+	return os.ReadFile(filepath.Join(f.Dir, CheckpointPath))
+}
+
+func width(p uint8) int {
+	if p == 0 {
+		return layout.TileWidth
+	}
+	return int(p)
+}
+
+// ReadTile reads the hash tile at a level and index, of width p (0: a full tile).
+func (f Files) ReadTile(_ context.Context, level, index uint64, p uint8) ([]byte, error) {
+	if level > 7 || index >= 1<<48 {
+		return nil, fmt.Errorf("board: tile %d/%d: %w", level, index, os.ErrNotExist)
+	}
+	buf := make([]byte, 32*width(p))
+	if err := readAt(f.path(levelFile(level)), buf, int64(index)*layout.TileWidth*32); err != nil {
+		return nil, fmt.Errorf("board: tile %d/%d: %w", level, index, err)
+	}
+	return buf, nil
+}
+
+// ReadEntryBundle reads the entry bundle with an index, of width p (0: a full bundle).
+func (f Files) ReadEntryBundle(_ context.Context, index uint64, p uint8) ([]byte, error) {
+	start, end, err := f.bundleSpan(index, p)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, end-start)
+	if err := readAt(f.path(entriesFile), buf, start); err != nil {
+		return nil, fmt.Errorf("board: entry bundle %d: %w", index, err)
+	}
+	return buf, nil
+}
+
+// bundleSpan finds where the first width(p) entries of a bundle lie in log/entries.
+func (f Files) bundleSpan(index uint64, p uint8) (int64, int64, error) {
+	var off [8]byte
+	if index >= 1<<56 {
+		return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
+	}
+	if err := readAt(f.path(bundlesFile), off[:], int64(index)*8); err != nil {
+		return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, err)
+	}
+	start := int64(binary.BigEndian.Uint64(off[:]))
+	file, err := os.Open(f.path(entriesFile))
+	if err != nil {
+		return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, err)
+	}
+	defer file.Close()
+	r := bufio.NewReaderSize(io.NewSectionReader(file, start, 1<<62), 64<<10)
+	end := start
+	for range width(p) {
+		var n [2]byte
+		if _, err := io.ReadFull(r, n[:]); err != nil {
+			return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
+		}
+		k := int(binary.BigEndian.Uint16(n[:]))
+		if _, err := r.Discard(k); err != nil {
+			return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
+		}
+		end += 2 + int64(k)
+	}
+	return start, end, nil
+}
+
+// readAt fills buf from a file at an offset; a file too short for it is os.ErrNotExist.
+func readAt(path string, buf []byte, at int64) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	if _, err := file.ReadAt(buf, at); err != nil {
+		if errors.Is(err, io.EOF) {
+			return os.ErrNotExist
+		}
+		return err
+	}
+	return nil
+}
+
+// ReadPublic reads what the board in dir publishes at a path under /board/: the checkpoint, or a tile or
+// entry bundle that the published checkpoint covers. Anything else is os.ErrNotExist.
+func ReadPublic(ctx context.Context, dir, path string) ([]byte, error) {
+	f := Files{Dir: dir}
+	if path == CheckpointPath {
+		return f.ReadCheckpoint(ctx)
+	}
+	t, ok := parseTilePath(path)
+	if !ok {
+		return nil, os.ErrNotExist
+	}
+	size, err := PublishedSize(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !t.coveredBy(size) {
+		return nil, os.ErrNotExist
+	}
+	if t.bundle {
+		return f.ReadEntryBundle(ctx, t.index, t.width)
+	}
+	return f.ReadTile(ctx, t.level, t.index, t.width)
+}
+
+// tilePath is a tile's or an entry bundle's place, as its path names it.
+type tilePath struct {
+	bundle bool
+	level  uint64
+	index  uint64
+	width  uint8 // 0: full
+}
+
+// parseTilePath reads "tile/entries/x001/234", "tile/1/000.p/17" and the like.
+func parseTilePath(path string) (tilePath, bool) {
+	var t tilePath
+	rest, ok := strings.CutPrefix(path, TilePrefix)
+	if !ok {
+		return t, false
+	}
+	if r, ok := strings.CutPrefix(rest, "entries/"); ok {
+		rest, t.bundle = r, true
+	} else {
+		l, r, ok := strings.Cut(rest, "/")
+		var err error
+		if t.level, err = layout.ParseTileLevel(l); !ok || err != nil || t.level > 7 {
+			return t, false
+		}
+		rest = r
+	}
+	var err error
+	if t.index, t.width, err = layout.ParseTileIndexPartial(rest); err != nil || t.index >= 1<<48 {
+		return t, false
+	}
+	return t, true
+}
+
+// coveredBy reports whether a tree of the given size holds everything in the tile or bundle.
+func (t tilePath) coveredBy(size uint64) bool {
+	shift := layout.TileHeight * t.level
+	if t.bundle {
+		shift = 0
+	}
+	end := t.index*layout.TileWidth + uint64(width(t.width)) // its last node, plus one, at its level
+	return end <= size>>shift
 }
 
 // replace writes data to name under dir through a temporary file renamed over it, so readers see the
@@ -303,73 +570,3 @@ func syncDir(dir string) error {
 	}
 	return err
 }
-
-// fileWriter writes a round's files (each replaced whole) and then makes them durable together.
-type fileWriter struct {
-	root  string
-	files []string
-	dirs  map[string]bool
-}
-
-func newFileWriter(root string) *fileWriter {
-	return &fileWriter{root: root, dirs: map[string]bool{}}
-}
-
-func tileBytes(nodes [][]byte) []byte {
-	raw, _ := api.HashTile{Nodes: nodes}.MarshalText() // writes to a buffer: cannot fail
-	return raw
-}
-
-// write writes a file of the log in place, with no temporary file to rename: each bundle and tile path
-// is written once (a full one when it fills; a partial one, named by its width, when a round ends at that
-// width), and no published checkpoint needs it before it is durable, since every checkpoint is for a size
-// the tree state already held. A round written again after a crash rewrites only paths beyond the tree
-// state, with the same bytes. (A partial tile whose level did not grow is not rewritten: append.)
-func (w *fileWriter) write(name string, data []byte) error {
-	path := filepath.Join(w.root, name)
-	dir := filepath.Dir(path)
-	if !w.dirs[dir] {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("board: %w", err)
-		}
-		w.dirs[dir] = true
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return fmt.Errorf("board: %w", err)
-	}
-	w.files = append(w.files, path)
-	return nil
-}
-
-// sync makes every file written, and its name, durable.
-func (w *fileWriter) sync() error {
-	if len(w.files) == 0 {
-		return nil
-	}
-	if err := syncFilesystem(w.root); err == nil {
-		return nil
-	} else if !errors.Is(err, errNoSyncfs) {
-		return fmt.Errorf("board: sync %s: %w", w.root, err)
-	}
-	for _, path := range w.files {
-		f, err := os.Open(path)
-		if err == nil {
-			err = f.Sync()
-			if e := f.Close(); err == nil {
-				err = e
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("board: sync %s: %w", path, err)
-		}
-	}
-	for dir := range w.dirs {
-		if err := syncDir(dir); err != nil {
-			return fmt.Errorf("board: sync %s: %w", dir, err)
-		}
-	}
-	return nil
-}
-
-// errNoSyncfs: the platform cannot sync a whole filesystem at once; files are synced one by one.
-var errNoSyncfs = errors.New("no syncfs")

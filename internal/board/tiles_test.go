@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/transparency-dev/tessera/api/layout"
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -60,7 +59,7 @@ func (r *reference) check(t *testing.T, l *tileLog) {
 			t.Fatal(err)
 		}
 		p := uint8(tile.W % layout.TileWidth)
-		got, err := os.ReadFile(filepath.Join(l.dir, layout.TilePath(uint64(tile.L), uint64(tile.N), p)))
+		got, err := Files{Dir: l.dir}.ReadTile(context.Background(), uint64(tile.L), uint64(tile.N), p)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("size %d: tile %s differs from the reference's (%v)", size, layout.TilePath(uint64(tile.L), uint64(tile.N), p), err)
 		}
@@ -72,7 +71,7 @@ func (r *reference) check(t *testing.T, l *tileLog) {
 			want = append(want, e...)
 		}
 		p := uint8(layout.PartialTileSize(0, uint64(b), uint64(size)))
-		got, err := os.ReadFile(filepath.Join(l.dir, layout.EntriesPath(uint64(b), p)))
+		got, err := Files{Dir: l.dir}.ReadEntryBundle(context.Background(), uint64(b), p)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("size %d: entry bundle %s differs (%v)", size, layout.EntriesPath(uint64(b), p), err)
 		}
@@ -158,73 +157,29 @@ func TestTheLogMatchesAnIndependentImplementation(t *testing.T) {
 	grow(66237)
 }
 
-// Partial files go once a published checkpoint covers the full bundle or tile, and not before.
-func TestPartialFilesGoOnceAPublishedCheckpointCoversTheFullOne(t *testing.T) {
-	t.Parallel()
-	l := newLog(t)
-	dir := l.dir
-	skey, _, err := note.GenerateKey(nil, "election-board/test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exists := func(p string) bool {
-		_, err := os.Stat(filepath.Join(dir, p))
-		return err == nil
-	}
-	for n := 0; n < 300; n += 100 {
-		appendEntries(t, l, n, n+100)
-		if n == 0 {
-			if _, err := l.publish(signer); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	// Published at 100; the tree is at 300: a reader of the checkpoint at 100 still needs 000.p/100.
-	if !exists(layout.EntriesPath(0, 100)) || !exists(layout.TilePath(0, 0, 100)) {
-		t.Fatal("a partial file that the published checkpoint needs is gone")
-	}
-	if size, err := l.publish(signer); err != nil || size != 300 {
-		t.Fatalf("publish: %d, %v", size, err)
-	}
-	for _, p := range []string{layout.EntriesPath(0, 0) + ".p", layout.TilePath(0, 0, 0) + ".p"} {
-		if exists(p) {
-			t.Fatalf("%s is still there once a checkpoint covers the full file", p)
-		}
-	}
-	if !exists(layout.EntriesPath(1, 44)) || !exists(layout.TilePath(0, 1, 44)) {
-		t.Fatal("the right edge's partial files are gone")
-	}
-	got, err := PublishedSize(dir)
-	if err != nil || got != 300 {
-		t.Fatalf("published size %d, %v", got, err)
-	}
-}
-
-// A log whose tiles were changed does not open: its right edge no longer gives the recorded root.
-func TestAChangedTileStopsTheLogFromOpening(t *testing.T) {
+// A log whose packed files were changed does not open: its right edge no longer gives the recorded root.
+func TestAChangedLogStopsTheLogFromOpening(t *testing.T) {
 	t.Parallel()
 	l := newLog(t)
 	appendEntries(t, l, 0, 600)
-	dir := l.dir
-	path := filepath.Join(dir, layout.TilePath(0, 2, 88))
+	l.close()
+	path := filepath.Join(l.dir, logDir, levelFile(0))
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw[0] ^= 1
+	raw[len(raw)-1] ^= 1
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openTileLog(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "do not give the root") {
-		t.Fatalf("a changed tile: %v", err)
+	if _, err := openTileLog(context.Background(), l.dir); err == nil || !strings.Contains(err.Error(), "does not give the root") {
+		t.Fatalf("a changed log: %v", err)
 	}
 }
 
-func TestCovered(t *testing.T) {
+// Only what a checkpoint of the given size commits to is published, and a path that names no tile or
+// bundle is none.
+func TestWhatACheckpointCovers(t *testing.T) {
 	for _, c := range []struct {
 		path string
 		size uint64
@@ -241,16 +196,18 @@ func TestCovered(t *testing.T) {
 		{"tile/1/000.p/255", 65535, true},
 		{"tile/2/000.p/1", 65536, true},
 		{"tile/2/000.p/1", 65535, false},
-		{"tile/63/000.p/1", 1 << 63, false},
+		{"tile/7/000.p/1", ^uint64(0), true},
 		{"tile/8/000.p/1", ^uint64(0), false},
 		{"tile/x/000", 1 << 40, false},
 		{"tile/entries/000.p/0", 256, false},
 		{"tile/entries/0", 256, false},
 		{"checkpoint", 256, false},
+		{"log/entries", 256, false},
 		{"tile/entries/x999/x999/x999/x999/x999/x999/999", ^uint64(0), false},
 	} {
-		if got := Covered(c.path, c.size); got != c.want {
-			t.Errorf("Covered(%q, %d) = %v, want %v", c.path, c.size, got, c.want)
+		tp, ok := parseTilePath(c.path)
+		if got := ok && tp.coveredBy(c.size); got != c.want {
+			t.Errorf("%q at size %d: covered %v, want %v", c.path, c.size, got, c.want)
 		}
 	}
 }

@@ -37,6 +37,8 @@ type site struct {
 	votersVoted int64
 	results     *results.Results
 	commitment  string // to the lot seed
+	// changed is what a tampering site serves instead of the board's own files, by path.
+	changed map[string][]byte
 }
 
 // lotSeed is the test election's seed for drawing lots: the seed election's 600 test ballots leave its
@@ -84,13 +86,16 @@ func (s *site) serveB(t testing.TB) string {
 		write(w, board.Info{Origin: v.Name(), VerifierKey: s.vkey, Checkpoint: "/board/checkpoint", VotersVoted: s.votersVoted})
 	})
 	mux.HandleFunc("GET /api/v1/results", func(w http.ResponseWriter, _ *http.Request) { write(w, s.results) })
-	files := http.StripPrefix("/board/", http.FileServer(http.Dir(s.dir)))
 	mux.HandleFunc("GET /board/{path...}", func(w http.ResponseWriter, r *http.Request) {
-		if !board.Public(r.PathValue("path")) {
-			http.NotFound(w, r)
-			return
+		data, ok := s.changed[r.PathValue("path")]
+		if !ok {
+			var err error
+			if data, err = board.ReadPublic(r.Context(), s.dir, r.PathValue("path")); err != nil {
+				http.NotFound(w, r)
+				return
+			}
 		}
-		files.ServeHTTP(w, r)
+		w.Write(data)
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -127,11 +132,11 @@ func copyDir(t *testing.T, from string) string {
 	return to
 }
 
-// rewriteBundle changes the entries of bundle b of a board of the given size.
-func rewriteBundle(t *testing.T, dir string, b, size uint64, change func([][]byte) [][]byte) {
+// rewriteBundle makes the site serve bundle b of a board of the given size with its entries changed.
+func rewriteBundle(t *testing.T, s *site, b, size uint64, change func([][]byte) [][]byte) {
 	t.Helper()
-	p := filepath.Join(dir, layout.EntriesPath(b, layout.PartialTileSize(0, b, size)))
-	raw, err := os.ReadFile(p)
+	p := layout.EntriesPath(b, layout.PartialTileSize(0, b, size))
+	raw, err := board.ReadPublic(context.Background(), s.dir, p)
 	testenv.Must(t, err, "read bundle")
 	var bundle api.EntryBundle
 	testenv.Must(t, bundle.UnmarshalText(raw), "parse bundle")
@@ -140,7 +145,7 @@ func rewriteBundle(t *testing.T, dir string, b, size uint64, change func([][]byt
 		out = binary.BigEndian.AppendUint16(out, uint16(len(e)))
 		out = append(out, e...)
 	}
-	testenv.Must(t, os.WriteFile(p, out, 0o600), "write bundle")
+	s.changed = map[string][]byte{p: out}
 }
 
 func TestVerifyAnHonestBoard(t *testing.T) {
@@ -174,7 +179,7 @@ func TestVerifyFindsEachTampering(t *testing.T) {
 		want   []string
 	}{
 		{"an entry changed", func(t *testing.T, s *site) {
-			rewriteBundle(t, s.dir, 0, n, func(es [][]byte) [][]byte {
+			rewriteBundle(t, s, 0, n, func(es [][]byte) [][]byte {
 				e, _ := board.ParseEntry(es[5])
 				e.Candidate = other(e.Candidate)
 				es[5] = e.Marshal()
@@ -182,13 +187,13 @@ func TestVerifyFindsEachTampering(t *testing.T) {
 			})
 		}, []string{"entry 5 differs from the one the board's tree commits to", "do not hash to the signed checkpoint's root"}},
 		{"an entry removed", func(t *testing.T, s *site) {
-			rewriteBundle(t, s.dir, 0, n, func(es [][]byte) [][]byte { return append(es[:5:5], es[6:]...) })
+			rewriteBundle(t, s, 0, n, func(es [][]byte) [][]byte { return append(es[:5:5], es[6:]...) })
 		}, []string{"entry bundle 0 holds 255 entries; the signed checkpoint says 256", "entry 5 differs"}},
 		{"an entry added", func(t *testing.T, s *site) {
-			rewriteBundle(t, s.dir, 2, n, func(es [][]byte) [][]byte { return append(es, es[0]) })
+			rewriteBundle(t, s, 2, n, func(es [][]byte) [][]byte { return append(es, es[0]) })
 		}, []string{"entry bundle 2 holds 89 entries; the signed checkpoint says 88", "repeat a tracking code"}},
 		{"entries reordered", func(t *testing.T, s *site) {
-			rewriteBundle(t, s.dir, 1, n, func(es [][]byte) [][]byte { es[3], es[4] = es[4], es[3]; return es })
+			rewriteBundle(t, s, 1, n, func(es [][]byte) [][]byte { es[3], es[4] = es[4], es[3]; return es })
 		}, []string{"entry 259 differs", "entry 260 differs", "do not hash to the signed checkpoint's root"}},
 		{"a checkpoint signed by another key", func(t *testing.T, s *site) {
 			raw, _ := os.ReadFile(filepath.Join(s.dir, "checkpoint"))

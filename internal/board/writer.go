@@ -395,7 +395,7 @@ type entryReader struct {
 
 func (r *entryReader) at(i uint64) (Entry, error) {
 	if !r.have || r.index != i/256 {
-		b, err := client.GetEntryBundle(r.ctx, client.FileFetcher{Root: r.dir}.ReadEntryBundle, i/256, r.size)
+		b, err := client.GetEntryBundle(r.ctx, Files{Dir: r.dir}.ReadEntryBundle, i/256, r.size)
 		if err != nil {
 			return Entry{}, fmt.Errorf("board: read entry %d: %w", i, err)
 		}

@@ -1,11 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -76,30 +76,20 @@ func (s *Server) getElection(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// boardFile serves the board's checkpoint and tiles (tlog-tiles), nothing else of its directory. Full
-// tiles and bundles never change; partial ones and the checkpoint do.
+// boardFile serves the board's checkpoint and tiles (tlog-tiles) as far as the published checkpoint
+// covers them, nothing else of its directory. Full tiles and bundles never change; partial ones and the
+// checkpoint do.
 func (s *Server) boardFile(w http.ResponseWriter, r *http.Request) {
 	p := r.PathValue("path")
-	if s.cfg.Board == nil || !board.Public(p) {
+	if s.cfg.Board == nil {
 		http.NotFound(w, r)
 		return
 	}
-	if p != board.CheckpointPath {
-		// Only what the published checkpoint commits to: beyond it a file may still be being written.
-		size, err := board.PublishedSize(s.cfg.Board.Dir)
-		if err != nil || !board.Covered(p, size) {
-			http.NotFound(w, r)
-			return
-		}
-	}
-	f, err := os.Open(filepath.Join(s.cfg.Board.Dir, filepath.FromSlash(p)))
+	data, err := board.ReadPublic(r.Context(), s.cfg.Board.Dir, p)
 	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || info.IsDir() {
+		if !errors.Is(err, os.ErrNotExist) {
+			s.cfg.Logger.Warn("reading the board", "path", p, "err", err)
+		}
 		http.NotFound(w, r)
 		return
 	}
@@ -115,7 +105,7 @@ func (s *Server) boardFile(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", "application/octet-stream")
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	}
-	http.ServeContent(w, r, "", info.ModTime(), f)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 }
 
 // getReceipt answers "is my ballot on the board?" with the entry and its inclusion proof.

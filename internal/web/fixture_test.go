@@ -71,6 +71,16 @@ func (l *fixtureLedger) SetBoardProgress(_ context.Context, n uint64, p ballot.P
 func (l *fixtureLedger) LockBoard(context.Context) (func(), error) { return func() {}, nil }
 
 func writeReceiptFixture(t *testing.T) {
+	dir, vkey := fixtureBoard(t)
+	_, other, _ := note.GenerateKey(rand.Reader, "election-board/fixture")
+	r, err := board.MakeReceipt(context.Background(), dir, "fixture-277")
+	testenv.Must(t, err, "receipt")
+	data, _ := json.MarshalIndent(fixture{VerifierKey: vkey, OtherKey: other, Receipt: r}, "", "  ")
+	testenv.Must(t, os.WriteFile(filepath.FromSlash(receiptFixture), append(data, '\n'), 0o644), "write")
+}
+
+// fixtureBoard writes a board of 300 ballots, published, and returns its directory and verifier key.
+func fixtureBoard(t *testing.T) (dir, vkey string) {
 	l := &fixtureLedger{}
 	for i := range 300 {
 		l.ballots = append(l.ballots, ballot.Ballot{Pos: ballot.Position{Seq: int64(i + 1)}, ID: fmt.Sprintf("fixture-%03d", i),
@@ -78,8 +88,7 @@ func writeReceiptFixture(t *testing.T) {
 	}
 	skey, vkey, err := note.GenerateKey(rand.Reader, "election-board/fixture")
 	testenv.Must(t, err, "key")
-	_, other, _ := note.GenerateKey(rand.Reader, "election-board/fixture")
-	dir := t.TempDir()
+	dir = t.TempDir()
 	w, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t),
 		CheckpointInterval: 100 * time.Millisecond})
 	testenv.Must(t, err, "writer")
@@ -88,8 +97,5 @@ func writeReceiptFixture(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // the polling interval
 	}
 	w.Stop()
-	r, err := board.MakeReceipt(context.Background(), dir, "fixture-277")
-	testenv.Must(t, err, "receipt")
-	data, _ := json.MarshalIndent(fixture{VerifierKey: vkey, OtherKey: other, Receipt: r}, "", "  ")
-	testenv.Must(t, os.WriteFile(filepath.FromSlash(receiptFixture), append(data, '\n'), 0o644), "write")
+	return dir, vkey
 }
