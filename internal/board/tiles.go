@@ -90,6 +90,10 @@ func openTileLog(ctx context.Context, dir string) (*tileLog, error) {
 			return nil, err
 		}
 	}
+	// What pack replaced (a crash may have come between the two): tessera's files, never served now.
+	if err := os.RemoveAll(filepath.Join(dir, "tile")); err != nil {
+		return nil, fmt.Errorf("board: %w", err)
+	}
 	l := newTileLog(dir, filepath.Join(dir, logDir))
 	if err := l.resumeAt(st); err != nil {
 		l.close()
@@ -350,7 +354,7 @@ func pack(ctx context.Context, dir string, st treeState) error {
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("board: %w", err)
 	}
-	return os.RemoveAll(filepath.Join(dir, "tile"))
+	return nil
 }
 
 // Files reads a board's directory: its checkpoint, and the tiles and entry bundles of its packed log, with
@@ -405,16 +409,20 @@ func (f Files) ReadEntryBundle(_ context.Context, index uint64, p uint8) ([]byte
 	return buf, nil
 }
 
-// bundleSpan finds where the first width(p) entries of a bundle lie in log/entries.
+// bundleSpan finds where the first width(p) entries of a bundle lie in log/entries: up to where the next
+// bundle starts, for a full bundle that has one, else by reading the entries' lengths.
 func (f Files) bundleSpan(index uint64, p uint8) (int64, int64, error) {
-	var off [8]byte
+	var off [16]byte
 	if index >= 1<<56 {
 		return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
 	}
-	if err := readAt(f.path(bundlesFile), off[:], int64(index)*8); err != nil {
+	if p == 0 && readAt(f.path(bundlesFile), off[:], int64(index)*8) == nil {
+		return int64(binary.BigEndian.Uint64(off[:8])), int64(binary.BigEndian.Uint64(off[8:])), nil
+	}
+	if err := readAt(f.path(bundlesFile), off[:8], int64(index)*8); err != nil {
 		return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, err)
 	}
-	start := int64(binary.BigEndian.Uint64(off[:]))
+	start := int64(binary.BigEndian.Uint64(off[:8]))
 	file, err := os.Open(f.path(entriesFile))
 	if err != nil {
 		return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, err)
