@@ -114,7 +114,7 @@ func (l *tileLog) resumeAt(st treeState) error {
 	if err := os.MkdirAll(l.logDir, 0o755); err != nil {
 		return fmt.Errorf("board: %w", err)
 	}
-	files := Files{Dir: l.dir, packed: l.logDir}
+	files := Files{Dir: l.dir}
 	var edge [][][]byte
 	for level := uint64(0); st.Size>>(layout.TileHeight*level) > 0; level++ {
 		nodes := st.Size >> (layout.TileHeight * level)
@@ -272,20 +272,17 @@ func (l *tileLog) write(entries [][]byte) error {
 			return fmt.Errorf("board: %w", err)
 		}
 	}
-	writes := []struct {
+	type writeAt struct {
 		name string
 		at   int64
 		data []byte
-	}{
+	}
+	writes := []writeAt{
 		{entriesFile, l.entries, ebuf},
 		{bundlesFile, int64((size+layout.EntryBundleWidth-1)/layout.EntryBundleWidth) * 8, bbuf},
 	}
 	for level, nodes := range levels {
-		writes = append(writes, struct {
-			name string
-			at   int64
-			data []byte
-		}{levelFile(uint64(level)), int64(size>>(layout.TileHeight*level)) * 32, nodes})
+		writes = append(writes, writeAt{levelFile(uint64(level)), int64(size>>(layout.TileHeight*level)) * 32, nodes})
 	}
 	for _, w := range writes {
 		if len(w.data) == 0 {
@@ -360,17 +357,9 @@ func pack(ctx context.Context, dir string, st treeState) error {
 // Files reads a board's directory: its checkpoint, and the tiles and entry bundles of its packed log, with
 // the methods of tessera's client fetchers (a missing one is os.ErrNotExist). It reads what is there,
 // published or not: serve only what ReadPublic gives.
-type Files struct {
-	Dir    string
-	packed string // the packed files' directory, if not Dir/log
-}
+type Files struct{ Dir string }
 
-func (f Files) path(name string) string {
-	if f.packed != "" {
-		return filepath.Join(f.packed, name)
-	}
-	return filepath.Join(f.Dir, logDir, name)
-}
+func (f Files) path(name string) string { return filepath.Join(f.Dir, logDir, name) }
 
 // ReadCheckpoint reads the published checkpoint.
 func (f Files) ReadCheckpoint(context.Context) ([]byte, error) {

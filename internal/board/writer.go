@@ -117,6 +117,7 @@ func (w *Writer) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer tlog.close()
 	idx, err := openIndex(w.cfg.Dir)
 	if err != nil {
 		return err
@@ -126,11 +127,9 @@ func (w *Writer) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	published, err := PublishedSize(w.cfg.Dir)
-	if err != nil {
-		return err
-	}
 	w.cfg.Logger.Info("board resuming", "entries", tlog.size(), "after_position", pos.String(), "origin", w.signer.Name())
+	// Nothing published yet by this writer: the first turn of the loop publishes what the board holds.
+	var published uint64
 	var lastPublished time.Time
 	publish := func() error {
 		n, err := tlog.publish(w.signer)
