@@ -10,6 +10,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"time"
 
+	"github.com/election/election/internal/ballot"
 	"github.com/election/election/internal/board"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
@@ -71,20 +72,26 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		}
 		key = stream.NewRecordKey(secret)
 	}
+	// The relay and the board writer read the same committed ballots: in one process they share the
+	// reads (ledger.ReadCache). The board follows the relay by at most a round (16,384 ballots, 100 ms).
+	var reads ledger.BallotSource = store
+	if cfg.Roles.Relay && cfg.Roles.Board {
+		reads = ledger.NewReadCache(store, 1<<15)
+	}
 	var writer *board.Writer
 	if cfg.Roles.Board {
 		skey, _, err := store.BoardKeys(ctx)
 		if err != nil {
 			return err
 		}
-		writer, err = board.NewWriter(board.WriterConfig{Ledger: store, Dir: cfg.Board, SignerKey: skey, Metrics: m, Logger: component(log, "board")})
+		writer, err = board.NewWriter(board.WriterConfig{Ledger: boardLedger{store, reads}, Dir: cfg.Board, SignerKey: skey, Metrics: m, Logger: component(log, "board")})
 		if err != nil {
 			return err
 		}
 	}
 	var rel *relay.Relay
 	if cfg.Roles.Relay {
-		if rel, err = relay.New(relay.Config{Store: store, Index: ix, Stream: sc, Metrics: m, RecordKey: key, Logger: component(log, "relay")}); err != nil {
+		if rel, err = relay.New(relay.Config{Store: reads, Index: ix, Stream: sc, Metrics: m, RecordKey: key, Logger: component(log, "relay")}); err != nil {
 			return err
 		}
 	}
@@ -197,6 +204,17 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		}
 	}
 	return err
+}
+
+// boardLedger is the ledger as the board writer sees it: its lock from the store, its ballots through
+// the reads it shares with the relay.
+type boardLedger struct {
+	*ledger.Store
+	reads ledger.BallotSource
+}
+
+func (l boardLedger) BallotsAfter(ctx context.Context, pos ballot.Position, limit int) ([]ballot.Ballot, error) {
+	return l.reads.BallotsAfter(ctx, pos, limit)
 }
 
 // simSettings is where a simulation's settings are kept (ledger.Store).
