@@ -11,8 +11,9 @@
 // voter (Entry).
 //
 // Correctness. One Writer per election appends (the ledger's board lock fences a second one). It reads
-// committed ballots from the ledger in position order, as the relay does, a round at a time, and appends
-// each round at the board's end in that order; a round's bytes are durable before the tree state (the
+// committed ballots from the ledger in position order, as the relay does (in one process, through the
+// reads it shares with the relay: ledger.ReadCache), a round at a time, and appends each round at the
+// board's end in that order; a round's bytes are durable before the tree state (the
 // board's integrated size and root) says the board holds it, and a checkpoint is only ever signed for a
 // size the tree state holds. After each round the writer records, in a file beside the log, how far it
 // has got (board size and the ledger position of the round's last ballot; never more than the tree state

@@ -284,6 +284,10 @@ func (l *tileLog) write(entries [][]byte) error {
 	for level, nodes := range levels {
 		writes = append(writes, writeAt{levelFile(uint64(level)), int64(size>>(layout.TileHeight*level)) * 32, nodes})
 	}
+	// Every file is written before any is synced: the first sync then commits the file system's journal
+	// for all of them (their new sizes are in the same transaction), and the others have little left to
+	// do, rather than one journal commit per file.
+	var written []*os.File
 	for _, w := range writes {
 		if len(w.data) == 0 {
 			continue
@@ -292,11 +296,14 @@ func (l *tileLog) write(entries [][]byte) error {
 		if err == nil {
 			_, err = f.WriteAt(w.data, w.at)
 		}
-		if err == nil {
-			err = f.Sync()
-		}
 		if err != nil {
 			return fmt.Errorf("board: write %s: %w", w.name, err)
+		}
+		written = append(written, f)
+	}
+	for _, f := range written {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("board: sync %s: %w", f.Name(), err)
 		}
 	}
 	l.entries += int64(len(ebuf))
