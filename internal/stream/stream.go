@@ -79,6 +79,11 @@ func (c Config) ClientOpts(extra ...kgo.Opt) []kgo.Opt {
 		kgo.WithLogger(kslog{c.Logger}),
 		kgo.ProducerLinger(2 * time.Millisecond),
 		kgo.ProducerBatchMaxBytes(4 << 20),
+		// zstd rather than franz-go's default, snappy: the JSON of voters_topic and votes_topic takes a
+		// third and a quarter less disk (README, "Measured"), at no cost in speed measured. The tutorial's
+		// readers of those topics (confluent-kafka, Spark) read zstd; the topics the tutorial's dashboard
+		// reads with kafka-python are written without compression (results.Publisher).
+		kgo.ProducerBatchCompression(kgo.ZstdCompression(), kgo.NoCompression()),
 		kgo.MaxBufferedRecords(200_000),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 	}
