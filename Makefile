@@ -1,5 +1,5 @@
 # The targets the README names. Nothing here is needed to build: `go run ./cmd/election up` works alone.
-.PHONY: run test test-all lint bench scale services services-stop
+.PHONY: run test test-all lint bench scale board-cost services services-stop
 
 run:
 	go run ./cmd/election up
@@ -27,6 +27,11 @@ bench:
 # rates, peak RSS, disk per part and the audit's verdict (see scripts/scale.sh).
 scale:
 	scripts/scale.sh
+
+# What the bulletin board costs the embedded pipeline: alternated pairs of board-on and board-off runs,
+# and the median of their ratios (see scripts/board-cost.sh).
+board-cost:
+	scripts/board-cost.sh
 
 services:
 	scripts/services.sh
