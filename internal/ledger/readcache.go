@@ -15,8 +15,8 @@ type BallotSource interface {
 
 // ReadCache lets two readers of the committed ballots in one process, the relay and the board writer,
 // read the ledger once between them: it keeps the ballots last read, and answers a reader that follows
-// from them. Reading the same ballots a second time was what the board cost the embedded pipeline most
-// (a second pass over SQLite's newest pages while the caster commits; README, "Measured").
+// from them. Reading the same ballots a second time cost the embedded pipeline more than anything else
+// the board writer did, more than its share of CPU (README, "Measured").
 //
 // Correctness. BallotsAfter(pos) returns committed ballots after pos in position order, and once a
 // position is passed no ballot appears behind it. So what one call returned is every ballot between pos
