@@ -35,8 +35,7 @@ type ReadCache struct {
 
 	mu     sync.Mutex
 	from   ballot.Position // the window holds every committed ballot after from, up to its last
-	window []ballot.Ballot
-	valid  bool
+	window []ballot.Ballot // empty until the first ballots are read; never empty after
 }
 
 // NewReadCache reads through src and keeps the newest keep to 2·keep ballots it read: make keep the
@@ -85,7 +84,7 @@ func (c *ReadCache) lookup(pos ballot.Position, limit int) []ballot.Ballot {
 // after is where in the window the ballots after pos begin, if pos is the window's start or one of its
 // ballots.
 func (c *ReadCache) after(pos ballot.Position) (int, bool) {
-	if !c.valid {
+	if len(c.window) == 0 {
 		return 0, false
 	}
 	if pos == c.from {
@@ -112,7 +111,7 @@ func (c *ReadCache) remember(pos ballot.Position, bs []ballot.Ballot) {
 			c.window = append(c.window, bs[have:]...)
 		}
 	} else {
-		c.from, c.window, c.valid = pos, append([]ballot.Ballot(nil), bs...), true
+		c.from, c.window = pos, append([]ballot.Ballot(nil), bs...)
 	}
 	if len(c.window) > 2*c.keep {
 		// Copy the newest keep down, so the dropped ballots' memory is not held by the slice; done at
