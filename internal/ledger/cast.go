@@ -180,7 +180,8 @@ func (s *Store) settleDuplicates(ctx context.Context, tx *sql.Tx, ix *election.I
 		if len(group) < 2 {
 			continue
 		}
-		var cons, state, hash string
+		var cons, state string
+		var hash []byte
 		var voted bool
 		err := tx.QueryRowContext(ctx, s.q.FindVoter, reqs[group[0]].VoterID).Scan(&cons, &state, &hash, &voted)
 		if err != nil && err != sql.ErrNoRows {
@@ -191,7 +192,7 @@ func (s *Store) settleDuplicates(ctx context.Context, tx *sql.Tx, ix *election.I
 		for _, i := range group {
 			r := reqs[i]
 			switch {
-			case !known || subtle.ConstantTimeCompare([]byte(hash), []byte(HashCredential(r.Credential))) != 1:
+			case !known || subtle.ConstantTimeCompare(hash, HashCredential(r.Credential)) != 1:
 				errs[i] = ErrInvalidCredential
 			case voted || taken:
 				errs[i] = ErrAlreadyVoted
@@ -212,7 +213,8 @@ func (s *Store) settleDuplicates(ctx context.Context, tx *sql.Tx, ix *election.I
 // is the dialect's (see voted.go).
 func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, reqs []CastRequest, order []int, errs []error) (map[int]string, error) {
 	states := make(map[int]string, len(reqs))
-	ids, hashes, cons := make([]string, 0, len(reqs)), make([]string, 0, len(reqs)), make([]string, 0, len(reqs))
+	ids, cons := make([]string, 0, len(reqs)), make([]string, 0, len(reqs))
+	hashes := make([][]byte, 0, len(reqs))
 	byVoter := make(map[string]int, len(reqs)) // voter id -> the one undecided request naming it
 	for _, i := range order {
 		if errs[i] != nil {
@@ -246,7 +248,8 @@ func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, 
 
 // whyRefused tells which condition of the marking step (markVoters) failed for one request.
 func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand *election.Candidate) (refusal, err error) {
-	var cons, state, hash string
+	var cons, state string
+	var hash []byte
 	var voted bool
 	err = tx.QueryRowContext(ctx, s.q.FindVoter, r.VoterID).Scan(&cons, &state, &hash, &voted)
 	switch {
@@ -254,7 +257,7 @@ func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand 
 		return ErrInvalidCredential, nil
 	case err != nil:
 		return nil, fmt.Errorf("find a voter: %w", err)
-	case subtle.ConstantTimeCompare([]byte(hash), []byte(HashCredential(r.Credential))) != 1:
+	case subtle.ConstantTimeCompare(hash, HashCredential(r.Credential)) != 1:
 		return ErrInvalidCredential, nil
 	case voted:
 		return ErrAlreadyVoted, nil

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 )
 
 func (s *Store) ExecForTest(ctx context.Context, q string) error {
@@ -32,9 +33,33 @@ func (s *Store) RegisterVotersBeforeNumbersForTest(ctx context.Context, voters [
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		args := make([]any, 0, 18*len(voters))
 		for _, v := range voters {
-			args = v.appendArgs(args, 0)[:len(args)+18]
+			// The wide row of schemas 1 to 3, whose credential hash was hex text.
+			args = append(args, v.ID, v.Name, v.DateOfBirth, v.Gender, v.Nationality, v.RegistrationNumber,
+				v.Street, v.City, v.State, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture,
+				v.RegisteredAge, v.Constituency, hex.EncodeToString(v.CredentialHash))
 		}
 		_, err := tx.ExecContext(ctx, s.values(insert, len(voters), 18), args...)
 		return err
 	})
+}
+
+// VoterRowsForTest returns, per registered voter id, the length of the stored credential hash and the
+// name kept in voter_details ("" when none is kept).
+func (s *Store) VoterRowsForTest(ctx context.Context) (hashLen map[string]int, name map[string]string, err error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT v.voter_id, length(v.credential_hash), COALESCE(d.voter_name, '')
+		FROM voters AS v LEFT JOIN voter_details AS d ON d.voter_no = v.voter_no`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	hashLen, name = map[string]int{}, map[string]string{}
+	for rows.Next() {
+		var id, n string
+		var l int
+		if err := rows.Scan(&id, &l, &n); err != nil {
+			return nil, nil, err
+		}
+		hashLen[id], name[id] = l, n
+	}
+	return hashLen, name, rows.Err()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/synth"
 	"github.com/election/election/internal/testenv"
+	"github.com/election/election/internal/voter"
 )
 
 // The ledger's conformance suite: every test runs on every database of the matrix (testenv).
@@ -369,7 +370,8 @@ func TestReadingWhileCastingMissesNothing(t *testing.T) {
 
 // A ledger written by an older binary keeps every voter's state when a newer binary opens it: voters who
 // had voted are still refused, the others may vote, and the totals carry over. Schema 1 kept who has
-// voted as voters.has_voted, schema 2 as rows of the voted table; schema 3 keeps a bitmap.
+// voted as voters.has_voted, schema 2 as rows of the voted table; schema 3 keeps a bitmap, and schema 4
+// narrows the voters table.
 func TestUpgradeKeepsWhoHasVoted(t *testing.T) {
 	t.Parallel()
 	marks := map[int]string{
@@ -410,6 +412,15 @@ func TestUpgradeKeepsWhoHasVoted(t *testing.T) {
 				s, err := ledger.Open(ctx, cfg)
 				testenv.Must(t, err, "open and upgrade")
 				defer s.Close()
+				// Schema 4 narrows the register: the hex hash becomes its 32 bytes, and the tutorial's
+				// fields move to voter_details, kept for every voter registered before.
+				hashLen, name, err := s.VoterRowsForTest(ctx)
+				testenv.Must(t, err, "read the register")
+				for _, v := range vs {
+					if hashLen[v.ID] != 32 || name[v.ID] != v.Name || v.Name == "" {
+						t.Fatalf("voter %s after the upgrade: a %d-byte hash and the name %q; want 32 and %q", v.ID, hashLen[v.ID], name[v.ID], v.Name)
+					}
+				}
 				tot, err := s.Totals(ctx)
 				testenv.Must(t, err, "totals")
 				if tot.VotersVoted != int64(len(votedBefore)) {
@@ -446,6 +457,73 @@ func TestUpgradeKeepsWhoHasVoted(t *testing.T) {
 				testenv.Must(t, err, "totals")
 				if tot.VotersVoted != 131 || tot.Ballots != 131-int64(len(votedBefore)) {
 					t.Fatalf("after casting: %d voters voted, %d ballots; want 131 and %d", tot.VotersVoted, tot.Ballots, 131-len(votedBefore))
+				}
+			})
+		})
+	}
+}
+
+// The register keeps what casting reads of every voter, with the credential's hash as its 32 bytes.
+// Voters imported from a roll keep their details (the tutorial's fields); synthetic voters keep none,
+// since the generator gives them again, and they cast all the same.
+func TestRegisterKeepsDetailsOnlyOfImportedVoters(t *testing.T) {
+	t.Parallel()
+	for _, source := range []string{"synthetic", "imported"} {
+		t.Run(source, func(t *testing.T) {
+			t.Parallel()
+			forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+				ctx := testenv.Context(t)
+				var ix *election.Index
+				var creds []string
+				var names []string
+				if source == "synthetic" {
+					var g *synth.Generator
+					ix, g = seeded(t, s, 3)
+					for i := range int64(3) {
+						creds = append(creds, g.Credential(synth.VoterID(i)))
+						names = append(names, "")
+					}
+				} else {
+					e, _ := election.Preset("seed")
+					testenv.Must(t, s.RegisterElection(ctx, e), "register election")
+					ix = election.NewIndex(e)
+					rows := make([]*ledger.ImportRow, 3)
+					for i := range rows {
+						v := voter.Voter{ID: synth.VoterID(int64(i)), Name: fmt.Sprintf("Roll Voter %d", i), State: "N", Constituency: "nation"}
+						creds = append(creds, fmt.Sprintf("credential-%d", i))
+						names = append(names, v.Name)
+						rows[i] = &ledger.ImportRow{Voter: ledger.RegisteredVoter{Voter: v, CredentialHash: ledger.HashCredential(creds[i])}, Line: i + 2}
+					}
+					next := 0
+					n, err := s.ImportVoters(ctx, func() (*ledger.ImportRow, error) {
+						if next == len(rows) {
+							return nil, nil
+						}
+						next++
+						return rows[next-1], nil
+					})
+					testenv.Must(t, err, "import")
+					if n != 3 {
+						t.Fatalf("imported %d voters, want 3", n)
+					}
+				}
+				hashLen, name, err := s.VoterRowsForTest(ctx)
+				testenv.Must(t, err, "read the register")
+				if len(hashLen) != 3 {
+					t.Fatalf("%d voters registered, want 3", len(hashLen))
+				}
+				for i := range 3 {
+					id := synth.VoterID(int64(i))
+					if hashLen[id] != 32 || name[id] != names[i] {
+						t.Fatalf("voter %s: a %d-byte hash and the name %q kept; want 32 and %q", id, hashLen[id], name[id], names[i])
+					}
+				}
+				reqs := []ledger.CastRequest{{VoterID: synth.VoterID(0), Credential: creds[0], CandidateID: "cand-1"},
+					{VoterID: synth.VoterID(1), Credential: creds[0], CandidateID: "cand-1"}}
+				_, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
+				testenv.Must(t, err, "cast")
+				if errs[0] != nil || !errors.Is(errs[1], ledger.ErrInvalidCredential) {
+					t.Fatalf("casts: %v; want accepted, then refused for a wrong credential", errs)
 				}
 			})
 		})

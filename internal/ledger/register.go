@@ -182,52 +182,65 @@ func (s *Store) SyntheticRegistered(ctx context.Context) (int64, error) {
 	return s.metaInt(ctx, metaVoters)
 }
 
-// HashCredential is what the ledger stores of a voter's credential.
-func HashCredential(credential string) string {
+// HashCredential is what the ledger stores of a voter's credential: its SHA-256.
+func HashCredential(credential string) []byte {
 	h := sha256.Sum256([]byte(credential))
-	return hex.EncodeToString(h[:])
+	return h[:]
 }
 
 // RegisteredVoter is a voter with the hash of their credential.
 type RegisteredVoter struct {
 	voter.Voter
-	CredentialHash string
+	CredentialHash []byte
 }
 
-// appendArgs appends the InsertVoters columns of v, in order; no is the voter's number.
+// appendArgs appends the InsertVoters columns of v, in order: what casting reads. no is the voter's
+// number.
 func (v RegisteredVoter) appendArgs(args []any, no int64) []any {
-	return append(args, v.ID, v.Name, v.DateOfBirth, v.Gender, v.Nationality, v.RegistrationNumber,
-		v.Street, v.City, v.State, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture,
-		v.RegisteredAge, v.Constituency, v.CredentialHash, no)
+	return append(args, v.ID, no, v.Constituency, v.State, v.CredentialHash)
 }
 
-// voterColumns is how many columns InsertVoters takes per voter.
-const voterColumns = 19
+// appendDetails appends the InsertVoterDetails columns of v, in order: the tutorial's fields.
+func (v RegisteredVoter) appendDetails(args []any, no int64) []any {
+	return append(args, no, v.Name, v.DateOfBirth, v.Gender, v.Nationality, v.RegistrationNumber,
+		v.Street, v.City, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture, v.RegisteredAge)
+}
 
-// fullChunkStmt prepares the full chunk's InsertVoters once per store. It must be called outside a
-// transaction: on SQLite the write pool's one connection is busy inside one, and preparing would wait
-// for it forever.
-func (s *Store) fullChunkStmt(ctx context.Context) (*sql.Stmt, error) {
+// How many columns InsertVoters and InsertVoterDetails take per voter.
+const (
+	voterColumns   = 5
+	detailsColumns = 15
+)
+
+// fullChunkStmt prepares the full chunk's InsertVoters and InsertVoterDetails once per store. It must be
+// called outside a transaction: on SQLite the write pool's one connection is busy inside one, and
+// preparing would wait for it forever.
+func (s *Store) fullChunkStmt(ctx context.Context) (voters, details *sql.Stmt, err error) {
 	s.fullChunkMu.Lock()
 	defer s.fullChunkMu.Unlock()
 	if s.fullChunk == nil {
-		st, err := s.w.PrepareContext(ctx, s.values(s.q.InsertVoters, maxVotersPerInsert, voterColumns))
+		v, err := s.w.PrepareContext(ctx, s.values(s.q.InsertVoters, maxVotersPerInsert, voterColumns))
 		if err != nil {
-			return nil, fmt.Errorf("ledger: prepare the insert of voters: %w", err)
+			return nil, nil, fmt.Errorf("ledger: prepare the insert of voters: %w", err)
 		}
-		s.fullChunk = st
+		d, err := s.w.PrepareContext(ctx, s.values(s.q.InsertVoterDetails, maxVotersPerInsert, detailsColumns))
+		if err != nil {
+			v.Close()
+			return nil, nil, fmt.Errorf("ledger: prepare the insert of voters' details: %w", err)
+		}
+		s.fullChunk, s.fullDetails = v, d
 	}
-	return s.fullChunk, nil
+	return s.fullChunk, s.fullDetails, nil
 }
 
-// insertVoters inserts n voters whose columns are args; a full chunk through full, prepared by
-// fullChunkStmt.
-func (s *Store) insertVoters(ctx context.Context, tx *sql.Tx, full *sql.Stmt, n int, args []any) error {
+// insertRows inserts n rows whose columns are args with the INSERT ... VALUES prefix query; a full chunk
+// through full, prepared by fullChunkStmt.
+func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, full *sql.Stmt, query string, n, cols int, args []any) error {
 	if n == maxVotersPerInsert {
 		_, err := tx.StmtContext(ctx, full).ExecContext(ctx, args...)
 		return err
 	}
-	_, err := tx.ExecContext(ctx, s.values(s.q.InsertVoters, n, voterColumns), args...)
+	_, err := tx.ExecContext(ctx, s.values(query, n, cols), args...)
 	return err
 }
 
@@ -256,16 +269,19 @@ func (s *Store) numberVoters(ctx context.Context, tx *sql.Tx, n int) (int64, err
 // maxVotersPerInsert keeps one INSERT under both dialects' parameter limits (PostgreSQL: 65535).
 const maxVotersPerInsert = 1000
 
-// RegisterVoters inserts voters in one transaction with the per-region counts. When syntheticThrough is
-// positive it records that synthetic voters up to that index are registered, in the same transaction, so
-// an interrupted registration resumes exactly where it stopped.
+// RegisterVoters registers synthetic voters (from synth.Generator) in one transaction with the
+// per-region counts. It stores what casting reads of each (id, number, constituency, state, credential
+// hash) and none of their details: the generator gives those again from the voter's number, and
+// voters_topic publishes them. When syntheticThrough is positive it records that synthetic voters up to
+// that index are registered, in the same transaction, so an interrupted registration resumes exactly
+// where it stopped.
 func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, syntheticThrough int64) error {
 	type region struct{ cons, state string }
 	counts := map[region]int64{}
 	for _, v := range voters {
 		counts[region{v.Constituency, v.State}]++
 	}
-	full, err := s.fullChunkStmt(ctx)
+	full, _, err := s.fullChunkStmt(ctx)
 	if err != nil {
 		return err
 	}
@@ -284,7 +300,7 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 				args = v.appendArgs(args, no)
 				no++
 			}
-			if err := s.insertVoters(ctx, tx, full, len(chunk), args); err != nil {
+			if err := s.insertRows(ctx, tx, full, s.q.InsertVoters, len(chunk), voterColumns, args); err != nil {
 				return fmt.Errorf("ledger: register voters %s..%s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
 			}
 		}
@@ -390,10 +406,10 @@ type ErrImportRow struct {
 func (e *ErrImportRow) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
 // ImportVoters registers every row next yields in one transaction: either all are registered or none.
-// next returns nil at the end. A voter id already registered, or repeated in the import, fails the whole
+// Each voter's details (the tutorial's fields) are kept in voter_details. next returns nil at the end. A voter id already registered, or repeated in the import, fails the whole
 // import with an *ErrImportRow naming the line.
 func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error)) (int64, error) {
-	full, err := s.fullChunkStmt(ctx)
+	fullVoters, fullDetails, err := s.fullChunkStmt(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -439,13 +455,18 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 				return err
 			}
 			args := make([]any, 0, len(chunk)*voterColumns)
+			details := make([]any, 0, len(chunk)*detailsColumns)
 			for _, r := range chunk {
 				args = r.Voter.appendArgs(args, no)
+				details = r.Voter.appendDetails(details, no)
 				no++
 				counts[region{r.Voter.Constituency, r.Voter.State}]++
 			}
-			if err := s.insertVoters(ctx, tx, full, len(chunk), args); err != nil {
+			if err := s.insertRows(ctx, tx, fullVoters, s.q.InsertVoters, len(chunk), voterColumns, args); err != nil {
 				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
+			}
+			if err := s.insertRows(ctx, tx, fullDetails, s.q.InsertVoterDetails, len(chunk), detailsColumns, details); err != nil {
+				return fmt.Errorf("ledger: import voters' details (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
 			n += int64(len(chunk))
 			chunk = chunk[:0]

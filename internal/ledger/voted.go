@@ -28,7 +28,7 @@ import (
 
 // markVoted marks the voters whose id, credential hash and constituency match (parallel lists, sorted
 // by voter id, each voter once) and who have not voted yet, and returns the state of each voter marked.
-func (sqlite) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids, hashes, cons []string) (map[string]string, error) {
+func (sqlite) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids []string, hashes [][]byte, cons []string) (map[string]string, error) {
 	type found struct {
 		id, state string
 		no        int64
@@ -149,7 +149,7 @@ func (sqlite) countVoted(ctx context.Context, s *Store, tx *sql.Tx) (int64, erro
 }
 
 // markVoted: one statement, one round trip, whatever the batch's size (MarkVotedBatch).
-func (postgres) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids, hashes, cons []string) (map[string]string, error) {
+func (postgres) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids []string, hashes [][]byte, cons []string) (map[string]string, error) {
 	rows, err := tx.QueryContext(ctx, s.q.MarkVotedBatch, ids, hashes, cons)
 	if err != nil {
 		return nil, err

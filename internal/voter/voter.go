@@ -1,6 +1,8 @@
 // Package voter is a registered voter's record as the ledger keeps it and voters_topic publishes it: the
 // tutorial's voter fields and the constituency. The synthetic generator and the CSV importer both make
-// these; the ledger stores them. It depends on nothing else in the project.
+// these; the ledger stores what casting reads of each (id, constituency, state) and, for imported voters
+// only, the rest (the generator gives a synthetic voter's again). It depends on nothing else in the
+// project.
 package voter
 
 // Voter is one registered voter.

@@ -28,11 +28,15 @@ INSERT INTO candidates (candidate_id, candidate_name, party_affiliation, constit
 VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: InsertVoters
--- The VALUES rows are appended by the caller, one per voter, 19 columns each.
-INSERT INTO voters (voter_id, voter_name, date_of_birth, gender, nationality, registration_number,
-                    address_street, address_city, address_state, address_country, address_postcode,
-                    email, phone_number, cell_number, picture, registered_age, constituency_id,
-                    credential_hash, voter_no)
+-- What casting reads of a voter. The VALUES rows are appended by the caller, one per voter, 5 columns each.
+INSERT INTO voters (voter_id, voter_no, constituency_id, state_code, credential_hash) VALUES
+
+-- name: InsertVoterDetails
+-- The tutorial's fields of a voter imported from a CSV (synthetic voters keep none: the generator gives
+-- them again). The VALUES rows are appended by the caller, one per voter, 15 columns each.
+INSERT INTO voter_details (voter_no, voter_name, date_of_birth, gender, nationality, registration_number,
+                           address_street, address_city, address_country, address_postcode, email,
+                           phone_number, cell_number, picture, registered_age)
 VALUES
 
 -- name: NumberVoters

@@ -21,15 +21,15 @@ LIMIT $3;
 -- hashes and constituencies, sorted by voter id (so two batches take their keys in the same order). A
 -- voter listed twice is inserted (and returned) once.
 INSERT INTO voted (voter_id, state_code)
-SELECT v.voter_id, v.address_state
-FROM unnest($1::text[], $2::text[], $3::text[]) AS r(voter_id, credential_hash, constituency_id)
+SELECT v.voter_id, v.state_code
+FROM unnest($1::text[], $2::bytea[], $3::text[]) AS r(voter_id, credential_hash, constituency_id)
 JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
   AND v.constituency_id = r.constituency_id
 ON CONFLICT (voter_id) DO NOTHING
 RETURNING voter_id, state_code;
 
 -- name: FindVoter
-SELECT v.constituency_id, v.address_state, v.credential_hash, EXISTS (SELECT 1 FROM voted WHERE voted.voter_id = v.voter_id)
+SELECT v.constituency_id, v.state_code, v.credential_hash, EXISTS (SELECT 1 FROM voted WHERE voted.voter_id = v.voter_id)
 FROM voters AS v WHERE v.voter_id = $1;
 
 -- name: CountVoted

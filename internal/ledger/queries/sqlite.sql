@@ -19,7 +19,7 @@ ON CONFLICT (block) DO NOTHING;
 -- name: LookupVoters
 -- The voters whose credential hash and constituency match the request's, with their number and state.
 -- /*rows*/ becomes the VALUES rows (voter id, credential hash, constituency).
-SELECT v.voter_id, v.voter_no, v.address_state
+SELECT v.voter_id, v.voter_no, v.state_code
 FROM (SELECT column1 AS voter_id, column2 AS credential_hash, column3 AS constituency_id
       FROM (VALUES /*rows*/)) AS r
 JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
@@ -42,7 +42,7 @@ ON CONFLICT (state_code) DO UPDATE SET voters = turnout.voters + excluded.voters
 
 -- name: FindVoter
 -- The voter's constituency, state and credential hash, and whether their bit is set.
-SELECT v.constituency_id, v.address_state, v.credential_hash,
+SELECT v.constituency_id, v.state_code, v.credential_hash,
        COALESCE((SELECT (b.bits >> (v.voter_no & 63)) & 1 FROM voted_blocks AS b WHERE b.block = v.voter_no >> 6), 0)
 FROM voters AS v WHERE v.voter_id = $1;
 
