@@ -17,11 +17,22 @@ func (s *Store) BallotsAfter(ctx context.Context, pos ballot.Position, limit int
 	}
 	defer rows.Close()
 	out := make([]ballot.Ballot, 0, limit)
+	var id []byte
+	var minute, lastMinute int64 = 0, -1
+	var minuteText string
 	for rows.Next() {
 		var b ballot.Ballot
-		if err := rows.Scan(&b.Pos.Tx, &b.Pos.Seq, &b.ID, &b.Candidate, &b.Constituency, &b.State, &b.CastMinute); err != nil {
+		if err := rows.Scan(&b.Pos.Tx, &b.Pos.Seq, &id, &b.Candidate, &b.Constituency, &b.State, &minute); err != nil {
 			return nil, fmt.Errorf("ledger: read ballots: %w", err)
 		}
+		if len(id) != 16 {
+			return nil, fmt.Errorf("ledger: ballot %s has a %d-byte id, not 16", b.Pos, len(id))
+		}
+		b.ID = formatBallotID(id)
+		if minute != lastMinute { // a page of ballots shares a minute or two
+			minuteText, lastMinute = CastMinute(minuteTime(minute)), minute
+		}
+		b.CastMinute = minuteText
 		out = append(out, b)
 	}
 	return out, rows.Err()

@@ -2,7 +2,7 @@ package ledger_test
 
 import (
 	"database/sql"
-	"fmt"
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -27,7 +27,9 @@ func BenchmarkRawInsert(b *testing.B) {
 				err := s.ExecTxForTest(testenv.Context(b), func(tx *sql.Tx) error {
 					args := make([]any, 0, batch*5)
 					for k := range batch {
-						args = append(args, fmt.Sprintf("raw-%d", i+k), "cand-1", "nation", "N", "2026-11-24 10:00:00")
+						id := make([]byte, 16)
+						binary.BigEndian.PutUint64(id[8:], uint64(i+k))
+						args = append(args, id, "cand-1", "nation", "N", int64(29_400_000))
 					}
 					_, err := tx.Exec(query, args...)
 					return err

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,16 @@ func CastMinute(t time.Time) string {
 	return t.UTC().Truncate(time.Minute).Format("2006-01-02 15:04:05")
 }
 
+// minuteOf is the minute a ballot is dated with as the ledger stores it: minutes since 1970, UTC.
+func minuteOf(t time.Time) int64 {
+	return t.Unix() / 60
+}
+
+// minuteTime is the start of a stored minute (minuteOf).
+func minuteTime(m int64) time.Time {
+	return time.Unix(m*60, 0)
+}
+
 // maxBallotsPerInsert and maxVotersPerMark keep statements under SQLite's 32,766 placeholders.
 const (
 	maxBallotsPerInsert = 2000
@@ -74,7 +85,7 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return reqs[order[a]].VoterID < reqs[order[b]].VoterID })
-	minute := CastMinute(now)
+	minute := minuteOf(now)
 	refuseAll := func(why error) ([]Receipt, []error, error) {
 		for i := range errs {
 			errs[i] = why
@@ -127,9 +138,9 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 				}
 				continue
 			}
-			id := newBallotID()
+			raw, id := newBallotID()
 			receipts[i] = Receipt{BallotID: id, TrackingCode: id}
-			ballots = append(ballots, []any{id, cand.ID, cand.Constituency, state, minute})
+			ballots = append(ballots, []any{raw, cand.ID, cand.Constituency, state, minute})
 		}
 		if len(ballots) == 0 {
 			return nil
@@ -267,13 +278,29 @@ func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand 
 	return nil, errors.New("a cast was refused for no known reason")
 }
 
-// newBallotID is a random UUID (version 4): nothing in it derives from the voter or the time.
-func newBallotID() string {
-	var b [16]byte
-	rand.Read(b[:])
+// newBallotID is a random UUID (version 4): nothing in it derives from the voter or the time. It returns
+// the 16 bytes the ledger stores and their text, which everything else shows.
+func newBallotID() ([]byte, string) {
+	b := make([]byte, 16)
+	rand.Read(b)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return b, formatBallotID(b)
+}
+
+// formatBallotID is a ballot id's text: the UUID's 16 bytes in hex, with its four dashes.
+func formatBallotID(b []byte) string {
+	var t [36]byte
+	hex.Encode(t[0:8], b[0:4])
+	t[8] = '-'
+	hex.Encode(t[9:13], b[4:6])
+	t[13] = '-'
+	hex.Encode(t[14:18], b[6:8])
+	t[18] = '-'
+	hex.Encode(t[19:23], b[8:10])
+	t[23] = '-'
+	hex.Encode(t[24:36], b[10:16])
+	return string(t[:])
 }
 
 // Caster funnels concurrent casts into batched transactions (group commit): while one batch commits, the
