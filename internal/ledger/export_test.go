@@ -63,3 +63,16 @@ func (s *Store) VoterRowsForTest(ctx context.Context) (hashLen map[string]int, n
 	}
 	return hashLen, name, rows.Err()
 }
+
+// SetFoldAtForTest makes cast batches fold the recent marks into the bitmap once n are pending.
+func (s *Store) SetFoldAtForTest(n int64) { s.foldAt = n }
+
+// RecentMarksForTest is how many recent marks are pending (SQLite; 0 on PostgreSQL, which has none).
+func (s *Store) RecentMarksForTest(ctx context.Context) (int64, error) {
+	if s.q.CountRecent == "" {
+		return 0, nil
+	}
+	var n int64
+	err := s.r.QueryRowContext(ctx, s.q.CountRecent).Scan(&n)
+	return n, err
+}

@@ -98,6 +98,9 @@ type Store struct {
 	fullChunkMu sync.Mutex
 	fullChunk   *sql.Stmt
 	fullDetails *sql.Stmt
+	// foldAt is how many recent marks of who has voted a cast batch leaves before it folds them into
+	// the bitmap (SQLite; see voted.go).
+	foldAt int64
 }
 
 // Open connects, applies migrations, and returns the store.
@@ -109,7 +112,7 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{log: cfg.Logger, cfg: cfg, d: dialectFor(cfg)}
+	s := &Store{log: cfg.Logger, cfg: cfg, d: dialectFor(cfg), foldAt: foldRecentAt}
 	var err error
 	if s.q, err = loadQueries(s.d); err != nil {
 		return nil, err

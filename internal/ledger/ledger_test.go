@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -599,6 +600,77 @@ func TestUpgradeKeepsBallots(t *testing.T) {
 		after := ballotsVisible(t, s, got[len(got)-1].Pos, 1)
 		if len(after) != 1 || after[0].ID != recs[0].BallotID || after[0].CastMinute != ledger.CastMinute(time.Now()) && after[0].CastMinute != ledger.CastMinute(time.Now().Add(-time.Minute)) {
 			t.Fatalf("after the upgraded ballots: %+v; want the one just cast, %s", after, recs[0].BallotID)
+		}
+	})
+}
+
+// Who has voted stays exact across folds of the recent marks into the bitmap: batches of random sizes,
+// with voters named twice in a batch, wrong credentials and voters who voted before, are each decided as
+// a model of the rules decides them, and the totals match after every batch (here a fold every 7 marks).
+func TestFoldKeepsOneBallotPerVoter(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		const voters = 300
+		ix, g := seeded(t, s, voters)
+		s.SetFoldAtForTest(7)
+		rng := rand.New(rand.NewPCG(3, 4))
+		voted := map[int64]bool{}
+		folded := false
+		last := int64(0)
+		for round := range 60 {
+			var reqs []ledger.CastRequest
+			var who []int64
+			var honest []bool
+			for range 1 + rng.IntN(40) {
+				i := rng.Int64N(voters)
+				v := g.Voter(i)
+				cred := g.Credential(v.ID)
+				ok := rng.IntN(5) > 0
+				if !ok {
+					cred = "wrong-" + cred
+				}
+				reqs, who, honest = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: cred, CandidateID: g.Choice(i, v.Constituency)}), append(who, i), append(honest, ok)
+			}
+			_, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
+			testenv.Must(t, err, "cast round %d", round)
+			for k, err := range errs {
+				var want error
+				switch {
+				case !honest[k]:
+					want = ledger.ErrInvalidCredential
+				case voted[who[k]]:
+					want = ledger.ErrAlreadyVoted
+				default:
+					voted[who[k]] = true
+				}
+				if !errors.Is(err, want) || want == nil && err != nil {
+					t.Fatalf("round %d, request %d (voter %d): %v, want %v", round, k, who[k], err, want)
+				}
+			}
+			tot, err := s.Totals(ctx)
+			testenv.Must(t, err, "totals")
+			if tot.VotersVoted != int64(len(voted)) || tot.Ballots != int64(len(voted)) {
+				t.Fatalf("after round %d: %d voters marked, %d ballots; want %d", round, tot.VotersVoted, tot.Ballots, len(voted))
+			}
+			pending, err := s.RecentMarksForTest(ctx)
+			testenv.Must(t, err, "recent marks")
+			if pending < last {
+				folded = true
+			}
+			last = pending
+		}
+		if s.ConfigForTest().PostgresURL == "" && !folded {
+			t.Fatalf("the recent marks never folded into the bitmap: the test did not test a fold")
+		}
+		// Everyone tries once more: exactly those who voted are refused.
+		for i := range int64(voters) {
+			v := g.Voter(i)
+			_, errs, err := s.CastBatch(ctx, ix, []ledger.CastRequest{{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)}}, time.Now())
+			testenv.Must(t, err, "cast again")
+			if voted[i] != errors.Is(errs[0], ledger.ErrAlreadyVoted) || !voted[i] && errs[0] != nil {
+				t.Fatalf("voter %d (voted: %v) casting again: %v", i, voted[i], errs[0])
+			}
 		}
 	})
 }

@@ -13,12 +13,22 @@ import (
 // the same on both.
 //
 // SQLite (one writer): a bitmap, voted_blocks, with one bit per voter at the number the voter got at
-// registration, 64 voters to a row, and turnout per state in counters. A cast batch looks its voters up,
-// reads the blocks that hold them, and sets the bits of those not set yet: a batch writes a few pages of a
-// small table. A table with a row per voter, in voter id order, had each ballot dirty a page of its own
-// once it grew past a batch (at 2M voters, 30% of the cast path went on writing those pages to the WAL).
+// registration, 64 voters to a row; the recent marks, voted_recent, the numbers of voters marked since
+// the bitmap was last brought up to date; and turnout per state in counters. A voter has voted if their
+// bit is set or their number is among the recent marks. A cast batch looks its voters up, reads their
+// blocks and which of them are among the recent marks, and adds those who are in neither to the recent
+// marks; the batch that finds 65,536 or more recent marks folds them all into the bitmap and empties
+// them, in its own transaction. A table with a row per voter, in voter id order, had each ballot dirty a
+// page of its own once it grew past a batch (at 2M voters, 30% of the cast path went on writing those
+// pages to the WAL); setting bits in the bitmap directly did the same once the bitmap had far more pages
+// than a batch had ballots (at 100M voters, 7 KB written a ballot). The recent marks stay a few hundred
+// pages, and the bitmap's pages are written once per fold.
+//
 // One ballot per voter rests on the one writer: every write transaction begins IMMEDIATE, so no other
-// batch reads or sets a bit between this batch's read and its commit.
+// batch reads or changes the bitmap or the recent marks between this batch's read and its commit. A fold
+// moves marks from one to the other inside a transaction, so every committed state has each voter who
+// voted in exactly one of them; and the recent marks' primary key refuses a number twice, failing the
+// whole batch rather than counting anyone twice.
 //
 // PostgreSQL (several writers, in several processes): the table voted, a row per voter who has voted,
 // whose primary key admits each voter once; a second batch inserting the same voter waits for the first,
@@ -95,29 +105,44 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids []string,
 		return nil, fmt.Errorf("the voted set lacks %d of the blocks this batch's voters are in", len(blocks)-len(bitsOf))
 	}
 
-	set := make(map[int64]uint64, len(blocks)) // the bits this batch sets, per block
-	turnout := map[string]int64{}
+	recent := make(map[int64]bool, len(matched)) // the matched voters among the recent marks
+	args = args[:0]
 	for _, f := range matched {
-		b, bit := f.no>>6, uint64(1)<<(f.no&63)
-		if bitsOf[b]&bit != 0 {
+		args = append(args, f.no)
+	}
+	rows, err = tx.QueryContext(ctx, s.rows(s.q.RecentIn, len(args), 1), args...)
+	if err != nil {
+		return nil, fmt.Errorf("read the recent marks of %d voters: %w", len(args), err)
+	}
+	for rows.Next() {
+		var no int64
+		if err := rows.Scan(&no); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		recent[no] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	turnout := map[string]int64{}
+	args = args[:0]
+	for _, f := range matched {
+		if bitsOf[f.no>>6]&(uint64(1)<<(f.no&63)) != 0 || recent[f.no] {
 			continue // voted before: whyRefused says so
 		}
-		bitsOf[b] |= bit
-		set[b] |= bit
+		recent[f.no] = true
 		marked[f.id] = f.state
 		turnout[f.state]++
+		args = append(args, f.no)
 	}
-	if len(set) == 0 {
+	if len(marked) == 0 {
 		return marked, nil
 	}
-	args = args[:0]
-	for _, b := range blocks {
-		if v, ok := set[b]; ok {
-			args = append(args, b, int64(v))
-		}
-	}
-	if _, err := tx.ExecContext(ctx, s.rows(s.q.MarkBlocks, len(set), 2), args...); err != nil {
-		return nil, fmt.Errorf("set %d bits of the voted set: %w", len(marked), err)
+	if _, err := tx.ExecContext(ctx, s.rows(s.q.MarkRecent, len(args), 1), args...); err != nil {
+		return nil, fmt.Errorf("mark %d voters: %w", len(marked), err)
 	}
 	args = args[:0]
 	for _, st := range slices.Sorted(maps.Keys(turnout)) {
@@ -126,18 +151,40 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids []string,
 	if _, err := tx.ExecContext(ctx, s.rows(s.q.AddTurnout, len(turnout), 2), args...); err != nil {
 		return nil, fmt.Errorf("count turnout: %w", err)
 	}
+	var pending int64
+	if err := tx.QueryRowContext(ctx, s.q.CountRecent).Scan(&pending); err != nil {
+		return nil, fmt.Errorf("count the recent marks: %w", err)
+	}
+	if pending >= s.foldAt {
+		if _, err := tx.ExecContext(ctx, s.q.FoldRecent); err != nil {
+			return nil, fmt.Errorf("fold %d recent marks into the bitmap: %w", pending, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q.ClearRecent); err != nil {
+			return nil, fmt.Errorf("clear the recent marks: %w", err)
+		}
+	}
 	return marked, nil
 }
 
-// countVoted counts the bits of the voted set, not the turnout counters (which VotedPerState reads), so
-// the audit compares both with the ballots.
+// foldRecentAt is how many recent marks (voted_recent) a batch leaves before it folds them into the
+// bitmap (Store.foldAt; tests set fewer). A batch of B random voters dirties about min(B, pages) pages
+// of the marks, and a fold about every page of the bitmap the marks touch. At 65,536 the marks are some
+// 200 pages, and a fold into a 100M-voter bitmap (about 5,000 pages) writes 20 MB once per 65,536
+// ballots, rather than a page per ballot.
+const foldRecentAt = 65_536
+
+// countVoted counts the bits of the voted set and the recent marks, not the turnout counters (which
+// VotedPerState reads), so the audit compares both with the ballots.
 func (sqlite) countVoted(ctx context.Context, s *Store, tx *sql.Tx) (int64, error) {
+	var n int64
+	if err := tx.QueryRowContext(ctx, s.q.CountRecent).Scan(&n); err != nil {
+		return 0, err
+	}
 	rows, err := tx.QueryContext(ctx, s.q.VotedBlocks)
 	if err != nil {
 		return 0, err
 	}
 	defer rows.Close()
-	var n int64
 	for rows.Next() {
 		var b int64
 		if err := rows.Scan(&b); err != nil {

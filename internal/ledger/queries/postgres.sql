@@ -39,14 +39,23 @@ SELECT COUNT(*) FROM voted;
 SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
 
 -- name: AddBlocks
--- Empty, as the other queries of SQLite's bitmap: LookupVoters, VotedBlocksIn, MarkBlocks, AddTurnout and
--- VotedBlocks. Voters are numbered all the same, so registration is one code path.
+-- Empty, as the other queries of SQLite's bitmap: LookupVoters, VotedBlocksIn, RecentIn, MarkRecent,
+-- CountRecent, FoldRecent, ClearRecent, AddTurnout and VotedBlocks. Voters are numbered all the same,
+-- so registration is one code path.
 
 -- name: LookupVoters
 
 -- name: VotedBlocksIn
 
--- name: MarkBlocks
+-- name: RecentIn
+
+-- name: MarkRecent
+
+-- name: CountRecent
+
+-- name: FoldRecent
+
+-- name: ClearRecent
 
 -- name: AddTurnout
 

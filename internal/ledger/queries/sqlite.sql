@@ -29,11 +29,27 @@ JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential
 -- /*rows*/ becomes the list of blocks.
 SELECT block, bits FROM voted_blocks WHERE block IN (/*rows*/);
 
--- name: MarkBlocks
--- Sets bits in blocks; /*rows*/ becomes the (block, bits) rows.
-UPDATE voted_blocks SET bits = voted_blocks.bits | m.bits
-FROM (SELECT column1 AS block, column2 AS bits FROM (VALUES /*rows*/)) AS m
-WHERE voted_blocks.block = m.block;
+-- name: RecentIn
+-- Which of the numbers are among the recent marks; /*rows*/ becomes the list of numbers.
+SELECT voter_no FROM voted_recent WHERE voter_no IN (/*rows*/);
+
+-- name: MarkRecent
+-- Adds voters to the recent marks; /*rows*/ becomes the (number) rows. The primary key refuses a number
+-- marked twice, and the whole batch with it.
+INSERT INTO voted_recent (voter_no) VALUES /*rows*/;
+
+-- name: CountRecent
+SELECT COUNT(*) FROM voted_recent;
+
+-- name: FoldRecent
+-- Sets every recent mark's bit in the bitmap. The numbers are unique (the primary key), so the powers of
+-- two summed per block are distinct and their sum is their bitwise or (see 003_voted_bits.sql).
+UPDATE voted_blocks SET bits = voted_blocks.bits | f.bits
+FROM (SELECT voter_no >> 6 AS block, SUM(1 << (voter_no & 63)) AS bits FROM voted_recent GROUP BY voter_no >> 6) AS f
+WHERE voted_blocks.block = f.block;
+
+-- name: ClearRecent
+DELETE FROM voted_recent;
 
 -- name: AddTurnout
 -- /*rows*/ becomes (state, voters) rows, one per state a batch marked voters in.
@@ -41,9 +57,11 @@ INSERT INTO turnout (state_code, voters) VALUES /*rows*/
 ON CONFLICT (state_code) DO UPDATE SET voters = turnout.voters + excluded.voters;
 
 -- name: FindVoter
--- The voter's constituency, state and credential hash, and whether their bit is set.
+-- The voter's constituency, state and credential hash, and whether they have voted: their bit is set,
+-- or they are among the recent marks not folded into the bitmap yet.
 SELECT v.constituency_id, v.state_code, v.credential_hash,
        COALESCE((SELECT (b.bits >> (v.voter_no & 63)) & 1 FROM voted_blocks AS b WHERE b.block = v.voter_no >> 6), 0)
+       | EXISTS (SELECT 1 FROM voted_recent AS r WHERE r.voter_no = v.voter_no)
 FROM voters AS v WHERE v.voter_id = $1;
 
 -- name: VotedBlocks
