@@ -185,32 +185,18 @@ func TestConcurrentCastsCountOnce(t *testing.T) {
 		if tot.Ballots != voters || tot.VotersVoted != voters {
 			t.Fatalf("ledger holds %d ballots and %d voters marked, want %d each", tot.Ballots, tot.VotersVoted, voters)
 		}
-		// Reading from the start in pages returns every ballot once, in position order. On PostgreSQL a
-		// page may come back empty while another transaction anywhere on the server (other tests') holds
-		// the horizon back, so read until all are seen or the deadline passes.
+		// Reading from the start in pages (of 37) returns every ballot once, in position order.
 		seen := map[string]bool{}
 		var pos ballot.Position
-		deadline := time.Now().Add(20 * time.Second)
-		for len(seen) < voters && time.Now().Before(deadline) {
-			page, err := s.BallotsAfter(ctx, pos, 37)
-			testenv.Must(t, err, "ballots after %s", pos)
-			if len(page) == 0 {
-				select {
-				case <-time.After(5 * time.Millisecond):
-				case <-ctx.Done():
-				}
-				continue
+		for _, b := range ballotsVisible(t, s, pos, voters, 37) {
+			if seen[b.ID] {
+				t.Fatalf("ballot %s returned twice", b.ID)
 			}
-			for _, b := range page {
-				if seen[b.ID] {
-					t.Fatalf("ballot %s returned twice", b.ID)
-				}
-				if !(b.Pos.Tx > pos.Tx || b.Pos.Tx == pos.Tx && b.Pos.Seq > pos.Seq) {
-					t.Fatalf("position went backwards: %s after %s", b.Pos, pos)
-				}
-				seen[b.ID] = true
-				pos = b.Pos
+			if !(b.Pos.Tx > pos.Tx || b.Pos.Tx == pos.Tx && b.Pos.Seq > pos.Seq) {
+				t.Fatalf("position went backwards: %s after %s", b.Pos, pos)
 			}
+			seen[b.ID] = true
+			pos = b.Pos
 		}
 		if len(seen) != voters {
 			t.Fatalf("read %d ballots, want %d", len(seen), voters)
@@ -531,14 +517,15 @@ func TestRegisterKeepsDetailsOnlyOfImportedVoters(t *testing.T) {
 	}
 }
 
-// ballotsVisible reads the ballots after pos until n are seen or 20 s pass. On PostgreSQL a read may come
-// back short while another transaction anywhere on the server (other tests') holds the horizon back.
-func ballotsVisible(t *testing.T, s *ledger.Store, pos ballot.Position, n int) []ballot.Ballot {
+// ballotsVisible reads the ballots after pos, size at most at a time, until n are seen or 20 s pass. On
+// PostgreSQL a read may come back short while another transaction anywhere on the server (other tests')
+// holds the horizon back.
+func ballotsVisible(t *testing.T, s *ledger.Store, pos ballot.Position, n, size int) []ballot.Ballot {
 	t.Helper()
 	ctx := testenv.Context(t)
 	var out []ballot.Ballot
 	for deadline := time.Now().Add(20 * time.Second); len(out) < n && time.Now().Before(deadline); {
-		page, err := s.BallotsAfter(ctx, pos, n-len(out))
+		page, err := s.BallotsAfter(ctx, pos, min(size, n-len(out)))
 		testenv.Must(t, err, "ballots after %s", pos)
 		if len(page) == 0 {
 			select {
@@ -575,7 +562,7 @@ func TestUpgradeKeepsBallots(t *testing.T) {
 		s, err := ledger.Open(ctx, cfg)
 		testenv.Must(t, err, "open and upgrade")
 		defer s.Close()
-		got := ballotsVisible(t, s, ballot.Position{}, len(ids))
+		got := ballotsVisible(t, s, ballot.Position{}, len(ids), len(ids))
 		if len(got) != len(ids) {
 			t.Fatalf("%d ballots after the upgrade, want %d", len(got), len(ids))
 		}
@@ -597,7 +584,7 @@ func TestUpgradeKeepsBallots(t *testing.T) {
 		recs, errs, err := s.CastBatch(ctx, ix, []ledger.CastRequest{{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: "cand-2"}}, time.Now())
 		testenv.Must(t, err, "cast")
 		testenv.Must(t, errs[0], "cast")
-		after := ballotsVisible(t, s, got[len(got)-1].Pos, 1)
+		after := ballotsVisible(t, s, got[len(got)-1].Pos, 1, 1)
 		if len(after) != 1 || after[0].ID != recs[0].BallotID || after[0].CastMinute != ledger.CastMinute(time.Now()) && after[0].CastMinute != ledger.CastMinute(time.Now().Add(-time.Minute)) {
 			t.Fatalf("after the upgraded ballots: %+v; want the one just cast, %s", after, recs[0].BallotID)
 		}
