@@ -5,10 +5,11 @@
 // Secret ballot. A ballot row holds a random ballot id, the candidate, the constituency, the voter's state
 // and the minute it was cast; nothing that names the voter. Casting writes the ballot in the same
 // transaction that records the voter in the voted set (no time; see voted.go: on SQLite a bitmap indexed
-// by the number each voter got at registration, plus turnout counters per state; on PostgreSQL the table
-// voted, voter id and state), and ballots of one commit batch are inserted in a shuffled order, so the
-// order of ballot rows does not mirror the order of voters within a batch. Neither layout is stored in
-// the order of voting: the bitmap holds bits, and on SQLite nothing is kept by insertion order.
+// by the number each voter got at registration, the recent marks not folded into it yet, and turnout
+// counters per state; on PostgreSQL the table voted, voter id and state), and ballots of one commit batch
+// are inserted in a shuffled order, so the order of ballot rows does not mirror the order of voters
+// within a batch. Neither layout is stored in the order of voting: the bitmap holds bits, the recent
+// marks are kept in number order, and on SQLite nothing is kept by insertion order.
 //
 // What an insider can still infer, precisely. (1) Order. Ballots get increasing sequence numbers as they
 // are committed, and only within one commit batch is their order shuffled; votes_topic carries them in the
@@ -31,9 +32,9 @@
 //
 // One ballot per voter, and it is that voter's own. A ballot is written only in the transaction that
 // adds its voter to the voted set, and a voter is added once, across concurrent batches and processes: on
-// SQLite every write transaction holds the whole database (one writer, BEGIN IMMEDIATE), so no batch sets
-// a bit between another's read of it and its commit, and voter numbers are unique (a counter in meta gives
-// them out in the registering transaction); on PostgreSQL the voted table's primary key admits each voter
+// SQLite every write transaction holds the whole database (one writer, BEGIN IMMEDIATE), so no batch marks
+// a voter between another's read of the voted set and its commit, and voter numbers are unique (a counter
+// in meta gives them out in the registering transaction); on PostgreSQL the voted table's primary key admits each voter
 // once. Within a batch, the lookup sees each voter at most once (CastBatch settles the other requests naming
 // that voter first, in batch order), and it matches the voter's row on that request's own credential
 // hash and constituency; so the voter it returns, and the ballot written for it, belong to the request
