@@ -48,25 +48,19 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids []string,
 	for k := range ids {
 		args = append(args, ids[k], hashes[k], cons[k])
 	}
-	rows, err := tx.QueryContext(ctx, s.rows(s.q.LookupVoters, len(ids), 3), args...)
-	if err != nil {
-		return nil, fmt.Errorf("look up voters: %w", err)
-	}
-	for rows.Next() {
+	err := eachRow(tx.QueryContext(ctx, s.rows(s.q.LookupVoters, len(ids), 3), args...))(func(rows *sql.Rows) error {
 		var f found
 		if err := rows.Scan(&f.id, &f.no, &f.state); err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		if f.no < 0 {
-			rows.Close()
-			return nil, fmt.Errorf("a voter has no number")
+			return fmt.Errorf("a voter has no number")
 		}
 		matched = append(matched, f)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up voters: %w", err)
 	}
 	marked := make(map[string]string, len(matched))
 	if len(matched) == 0 {
@@ -84,21 +78,14 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids []string,
 		args = append(args, b)
 	}
 	bitsOf := make(map[int64]uint64, len(blocks))
-	rows, err = tx.QueryContext(ctx, s.rows(s.q.VotedBlocksIn, len(blocks), 1), args...)
+	err = eachRow(tx.QueryContext(ctx, s.rows(s.q.VotedBlocksIn, len(blocks), 1), args...))(func(rows *sql.Rows) error {
+		var b, v int64
+		err := rows.Scan(&b, &v)
+		bitsOf[b] = uint64(v)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read %d blocks of the voted set: %w", len(blocks), err)
-	}
-	for rows.Next() {
-		var b, v int64
-		if err := rows.Scan(&b, &v); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		bitsOf[b] = uint64(v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	if len(bitsOf) != len(blocks) {
 		// Registration makes every voter's block; a missing one would let nobody in it vote.
@@ -110,21 +97,14 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids []string,
 	for _, f := range matched {
 		args = append(args, f.no)
 	}
-	rows, err = tx.QueryContext(ctx, s.rows(s.q.RecentIn, len(args), 1), args...)
+	err = eachRow(tx.QueryContext(ctx, s.rows(s.q.RecentIn, len(args), 1), args...))(func(rows *sql.Rows) error {
+		var no int64
+		err := rows.Scan(&no)
+		recent[no] = true
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read the recent marks of %d voters: %w", len(args), err)
-	}
-	for rows.Next() {
-		var no int64
-		if err := rows.Scan(&no); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		recent[no] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 
 	turnout := map[string]int64{}
@@ -164,6 +144,23 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids []string,
 		}
 	}
 	return marked, nil
+}
+
+// eachRow runs scan on every row of a query's result (what QueryContext returned), stopping at the
+// first error, and closes the rows.
+func eachRow(rows *sql.Rows, err error) func(scan func(*sql.Rows) error) error {
+	return func(scan func(*sql.Rows) error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
 }
 
 // foldRecentAt is how many recent marks (voted_recent) a batch leaves before it folds them into the
