@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -399,13 +400,14 @@ func TestUpgradeKeepsWhoHasVoted(t *testing.T) {
 				s, err := ledger.Open(ctx, cfg)
 				testenv.Must(t, err, "open and upgrade")
 				defer s.Close()
-				// Schema 4 narrows the register: the hex hash becomes its 32 bytes, and the tutorial's
-				// fields move to voter_details, kept for every voter registered before.
+				// Schema 4 narrows the register: the hex hash becomes bytes (schema 7 keeps the first 16
+				// of them), and the tutorial's fields move to voter_details, kept for every voter
+				// registered before.
 				hashLen, name, err := s.VoterRowsForTest(ctx)
 				testenv.Must(t, err, "read the register")
 				for _, v := range vs {
-					if hashLen[v.ID] != 32 || name[v.ID] != v.Name || v.Name == "" {
-						t.Fatalf("voter %s after the upgrade: a %d-byte hash and the name %q; want 32 and %q", v.ID, hashLen[v.ID], name[v.ID], v.Name)
+					if hashLen[v.ID] != 16 || name[v.ID] != v.Name || v.Name == "" {
+						t.Fatalf("voter %s after the upgrade: a %d-byte hash and the name %q; want 16 and %q", v.ID, hashLen[v.ID], name[v.ID], v.Name)
 					}
 				}
 				tot, err := s.Totals(ctx)
@@ -450,7 +452,60 @@ func TestUpgradeKeepsWhoHasVoted(t *testing.T) {
 	}
 }
 
-// The register keeps what casting reads of every voter, with the credential's hash as its 32 bytes.
+// A register written at schema 6, with whole 32-byte SHA-256 hashes, keeps its voters' credentials
+// working after the upgrade shortens the hashes to 16 bytes: each voter casts with their own credential
+// and is refused with another's.
+func TestUpgradeShortensCredentialHashes(t *testing.T) {
+	t.Parallel()
+	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
+		ctx := testenv.Context(t)
+		cfg := ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
+		old, err := ledger.OpenAtSchemaForTest(ctx, cfg, 6)
+		testenv.Must(t, err, "open at schema 6")
+		e, _ := election.Preset("seed")
+		testenv.Must(t, old.RegisterElection(ctx, e), "register election")
+		secret, err := old.SimulationSecret(ctx)
+		testenv.Must(t, err, "secret")
+		g := synth.NewGenerator(election.NewIndex(e), secret)
+		var vs []ledger.RegisteredVoter
+		for i := range int64(20) {
+			v := g.Voter(i)
+			whole := sha256.Sum256([]byte(g.Credential(v.ID))) // what schema 6 stored
+			vs = append(vs, ledger.RegisteredVoter{Voter: v, CredentialHash: whole[:]})
+		}
+		testenv.Must(t, old.RegisterVoters(ctx, vs, 0), "register at schema 6")
+		old.Close()
+
+		s, err := ledger.Open(ctx, cfg)
+		testenv.Must(t, err, "open and upgrade")
+		defer s.Close()
+		hashLen, _, err := s.VoterRowsForTest(ctx)
+		testenv.Must(t, err, "read the register")
+		for _, v := range vs {
+			if hashLen[v.ID] != 16 {
+				t.Fatalf("voter %s after the upgrade: a %d-byte hash, want 16", v.ID, hashLen[v.ID])
+			}
+		}
+		ix := election.NewIndex(e)
+		var reqs []ledger.CastRequest
+		for i, v := range vs {
+			cred := g.Credential(v.ID)
+			if i%2 == 1 {
+				cred = g.Credential(vs[i-1].ID) // a neighbour's credential
+			}
+			reqs = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: cred, CandidateID: g.Choice(0, v.Constituency)})
+		}
+		_, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
+		testenv.Must(t, err, "cast")
+		for i, err := range errs {
+			if own := i%2 == 0; own && err != nil || !own && !errors.Is(err, ledger.ErrInvalidCredential) {
+				t.Fatalf("voter %d after the upgrade (own credential: %v): cast answered %v", i, own, err)
+			}
+		}
+	})
+}
+
+// The register keeps what casting reads of every voter, with the credential's hash as 16 bytes.
 // Voters imported from a roll keep their details (the tutorial's fields); synthetic voters keep none,
 // since the generator gives them again, and they cast all the same.
 func TestRegisterKeepsDetailsOnlyOfImportedVoters(t *testing.T) {
@@ -501,8 +556,8 @@ func TestRegisterKeepsDetailsOnlyOfImportedVoters(t *testing.T) {
 				}
 				for i := range 3 {
 					id := synth.VoterID(int64(i))
-					if hashLen[id] != 32 || name[id] != names[i] {
-						t.Fatalf("voter %s: a %d-byte hash and the name %q kept; want 32 and %q", id, hashLen[id], name[id], names[i])
+					if hashLen[id] != 16 || name[id] != names[i] {
+						t.Fatalf("voter %s: a %d-byte hash and the name %q kept; want 16 and %q", id, hashLen[id], name[id], names[i])
 					}
 				}
 				reqs := []ledger.CastRequest{{VoterID: synth.VoterID(0), Credential: creds[0], CandidateID: "cand-1"},

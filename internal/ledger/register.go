@@ -182,11 +182,15 @@ func (s *Store) SyntheticRegistered(ctx context.Context) (int64, error) {
 	return s.metaInt(ctx, metaVoters)
 }
 
-// HashCredential is what the ledger stores of a voter's credential: its SHA-256.
+// HashCredential is what the ledger stores of a voter's credential: the first 16 bytes of its SHA-256
+// (migrations/*/007_short_credential_hash.sql says why 16 are enough).
 func HashCredential(credential string) []byte {
 	h := sha256.Sum256([]byte(credential))
-	return h[:]
+	return h[:credentialHashSize]
 }
+
+// credentialHashSize is the bytes of a credential's hash the register keeps.
+const credentialHashSize = 16
 
 // RegisteredVoter is a voter with the hash of their credential.
 type RegisteredVoter struct {
