@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -21,54 +22,84 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// The board's log is kept packed, in a few append-only files under log/, and served at the C2SP
+// The board's log is kept packed, in a few append-only files under packed/, and served at the C2SP
 // tlog-tiles paths from them (Files, ReadPublic):
 //
-//   - log/entries: every entry as an entry bundle encodes it (a 2-byte big-endian length, then the bytes),
-//     back to back in log order; an entry bundle is 256 of them, a partial bundle the first N;
-//   - log/bundles: where each bundle starts in log/entries (8 bytes big-endian per bundle);
-//   - log/level-L: the hashes of the tree's nodes at height 8·L (level-0 holds the leaf hashes), 32 bytes
-//     each, in order; the tile at level L and index I is nodes 256·I to 256·I+255 of level-L, and a
-//     partial tile of width W their first W.
+//   - packed/bundles: every full entry bundle (256 entries, each a 2-byte big-endian length and the
+//     bytes, as the spec encodes a bundle), compressed as one zstd frame, back to back in log order;
+//   - packed/bundle-ends: where each full bundle's frame ends in packed/bundles (8 bytes big-endian per
+//     bundle; it starts where the one before ends);
+//   - packed/tail: the last bundle while it is not full, uncompressed: its index (8 bytes big-endian),
+//     then its entries as a bundle encodes them. It is replaced whole (a rename) each round;
+//   - packed/level-L, for L from 1: the hashes of the tree's nodes at height 8·L, 32 bytes each, in order;
+//     the tile at level L and index I is nodes 256·I to 256·I+255 of level-L, and a partial tile of width
+//     W their first W.
+//
+// The tiles of level 0 (the leaf hashes) are not stored: a leaf's hash is the SHA-256 of its entry, so a
+// tile of level 0 is computed from its entry bundle when it is read.
 //
 // Why packed, not a file per tile as tessera's POSIX storage writes it: a file per 256 entries and per tile
 // is about 130 new files per 16,384 entries, and tessera wrote each with O_SYNC and then synced its
 // directory. On this project's machine that cost the pipeline a third of its throughput or more, and even
 // written without those syncs, allocating an inode per file was half of what was left of the board's CPU
-// (README, "Measured"). Packed, a round appends to four files and syncs them; nothing is created or
-// deleted as the board grows, and no partial tile is ever written (it is a prefix of the full one).
+// (README, "Measured"). Packed, a round appends to a few files, replaces the tail and syncs them; nothing
+// else is created or deleted as the board grows, and no partial tile is ever written (it is a prefix of
+// the full one).
+//
+// Why compressed, and without level 0: at 100M voters (70M ballots) the board was 11.6 GB, 166 bytes a
+// ballot, of which the entries were 109 and the leaf hashes 32. An entry is JSON whose only random part is
+// the tracking code, so a bundle compresses to about a third, and the leaf hashes cost a SHA-256 of 256
+// entries to give again. A full bundle never changes, so it is compressed once; a bundle is read whole
+// (the spec serves bundles, not entries), so nothing needs to be found inside a frame.
 //
 // The tree state (.state/treeState: the size and root the log holds) has tessera's path and format. A
-// board written in tessera's layout (tile/ files) is packed once, when a writer first opens it, and its
-// root is checked against that tree state before the old files go.
+// board written in tessera's layout (tile/ files), or packed by an older binary without compression
+// (log/), is packed again once, when a writer first opens it, and its root is checked against that tree
+// state before the old files go.
 //
 // Correctness. A round's bytes are written at the offsets the tree state's size gives, so a round redone
-// after a crash overwrites exactly what a cut-short one wrote. They are synced before the tree state says
-// the tree holds them, and the tree state is synced before a checkpoint is signed for it, so every
+// after a crash overwrites exactly what a cut-short one wrote; its tail replaces the old one only after
+// the round's full bundles are synced, so the entries of the tree state's last bundle are always in the
+// tail or, once that bundle is full, in packed/bundles. Everything is synced before the tree state says
+// the tree holds it, and the tree state is synced before a checkpoint is signed for it, so every
 // checkpoint ever published commits to bytes that survive a crash or a power cut. Bytes below the tree
-// state's size are never written again. Readers serve only what the published checkpoint covers
-// (Covered): beyond it, a round may be half written.
+// state's size are never written again (the tail is replaced only by a tail holding the same entries and
+// more, or by the next bundle's). Readers serve only what the published checkpoint covers (Covered):
+// beyond it, a round may be half written.
 //
 // It must never write a checkpoint for a size the tree state does not hold, or change a byte below it.
 type tileLog struct {
-	dir     string // the board's directory
-	logDir  string // where the packed files are (dir/log, or dir/log.tmp while a layout is packed)
-	rf      *compact.RangeFactory
-	tree    *compact.Range // the whole tree, [0, size)
-	entries int64          // the bytes of log/entries the tree holds
-	files   map[string]*os.File
+	dir    string // the board's directory
+	logDir string // where the packed files are (dir/packed, or dir/packed.tmp while a layout is packed)
+	rf     *compact.RangeFactory
+	tree   *compact.Range // the whole tree, [0, size)
+	ended  int64          // the bytes of packed/bundles the tree holds: where its full bundles end
+	tail   []byte         // the tree's last, incomplete bundle, encoded (empty when size is a multiple of 256)
+	files  map[string]*os.File
 }
 
 // Where things are under the board's directory.
 const (
-	logDir        = "log"
-	entriesFile   = "entries"
-	bundlesFile   = "bundles"
-	stateDir      = ".state"
-	treeStateFile = ".state/treeState"
+	logDir         = "packed"
+	bundlesFile    = "bundles"
+	bundleEndsFile = "bundle-ends"
+	tailFile       = "tail"
+	stateDir       = ".state"
+	treeStateFile  = ".state/treeState"
+	// The layouts that came before: tessera's POSIX files, and the uncompressed packed log.
+	tesseraDir  = "tile"
+	unpackedDir = "log"
 )
 
 func levelFile(level uint64) string { return "level-" + strconv.FormatUint(level, 10) }
+
+// The codec of full bundles. Both are safe for concurrent use and hold no state between calls, so
+// every log and reader shares them; a frame decodes to at most a bundle's largest size (256 entries of
+// 65,535 bytes), so a damaged file cannot make a reader allocate more.
+var (
+	bundleEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true))
+	bundleDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(layout.EntryBundleWidth*(2+0xffff)))
+)
 
 type treeState struct {
 	Size uint64 `json:"size"`
@@ -76,7 +107,7 @@ type treeState struct {
 }
 
 // openTileLog opens the log in dir at the size its tree state records (0 for a new log), packing a
-// board in tessera's file layout first, and checks the tree's right edge against the recorded root.
+// board in an older layout first, and checks the tree's right edge against the recorded root.
 func openTileLog(ctx context.Context, dir string) (*tileLog, error) {
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, fmt.Errorf("board: %w", err)
@@ -86,13 +117,19 @@ func openTileLog(ctx context.Context, dir string) (*tileLog, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, logDir)); errors.Is(err, os.ErrNotExist) {
-		if err := pack(ctx, dir, st); err != nil {
+		read := client.FileFetcher{Root: dir}.ReadEntryBundle
+		if _, err := os.Stat(filepath.Join(dir, unpackedDir)); err == nil {
+			read = unpacked{dir: filepath.Join(dir, unpackedDir)}.ReadEntryBundle
+		}
+		if err := pack(ctx, dir, st, read); err != nil {
 			return nil, err
 		}
 	}
-	// What pack replaced (a crash may have come between the two): tessera's files, never served now.
-	if err := os.RemoveAll(filepath.Join(dir, "tile")); err != nil {
-		return nil, fmt.Errorf("board: %w", err)
+	// What pack replaced (a crash may have come between the two): older layouts, never served now.
+	for _, old := range []string{tesseraDir, unpackedDir} {
+		if err := os.RemoveAll(filepath.Join(dir, old)); err != nil {
+			return nil, fmt.Errorf("board: %w", err)
+		}
 	}
 	l := newTileLog(dir, filepath.Join(dir, logDir))
 	if err := l.resumeAt(st); err != nil {
@@ -108,13 +145,22 @@ func newTileLog(dir, packed string) *tileLog {
 	return l
 }
 
-// resumeAt sets the log to the tree state: it cuts what a round cut short left beyond it, and rebuilds
-// the tree's right edge (the size in base 256 is how many nodes each level's last tile holds).
+// resumeAt sets the log to the tree state: it rebuilds the tree's right edge (the size in base 256 is how
+// many nodes each level's last tile holds), checks it gives the recorded root, writes the tail the tree
+// holds, and cuts what a round cut short left beyond it.
 func (l *tileLog) resumeAt(st treeState) error {
 	if err := os.MkdirAll(l.logDir, 0o755); err != nil {
 		return fmt.Errorf("board: %w", err)
 	}
 	files := Files{Dir: l.dir}
+	full := st.Size / layout.EntryBundleWidth
+	if w := st.Size % layout.EntryBundleWidth; w > 0 {
+		tail, err := files.ReadEntryBundle(context.Background(), full, uint8(w))
+		if err != nil {
+			return fmt.Errorf("board: the last entry bundle: %w", err)
+		}
+		l.tail = tail
+	}
 	var edge [][][]byte
 	for level := uint64(0); st.Size>>(layout.TileHeight*level) > 0; level++ {
 		nodes := st.Size >> (layout.TileHeight * level)
@@ -130,9 +176,6 @@ func (l *tileLog) resumeAt(st treeState) error {
 			edge = append(edge, hashes)
 		} else {
 			edge = append(edge, nil)
-		}
-		if err := l.truncate(levelFile(level), int64(nodes)*32); err != nil {
-			return err
 		}
 	}
 	for level := len(edge) - 1; level >= 0; level-- {
@@ -150,18 +193,32 @@ func (l *tileLog) resumeAt(st treeState) error {
 	if st.Size > 0 && string(l.root()) != string(st.Root) {
 		return fmt.Errorf("board: the log in %s at size %d does not give the root its tree state records: the board's files were changed", l.logDir, st.Size)
 	}
-	bundles := (st.Size + layout.EntryBundleWidth - 1) / layout.EntryBundleWidth
-	if err := l.truncate(bundlesFile, int64(bundles)*8); err != nil {
+	if full > 0 {
+		var end [8]byte
+		if err := readAt(filepath.Join(l.logDir, bundleEndsFile), end[:], int64(full-1)*8); err != nil {
+			return fmt.Errorf("board: where entry bundle %d ends: %w", full-1, err)
+		}
+		l.ended = int64(binary.BigEndian.Uint64(end[:]))
+	}
+	// The tail first: a round cut short may have replaced it with the next bundle's, and the tree state's
+	// last entries are then only in the full bundle cut away below.
+	if err := replaceDurably(l.logDir, tailFile, l.tailFile()); err != nil {
 		return err
 	}
-	if st.Size > 0 {
-		_, end, err := files.bundleSpan(bundles-1, uint8(st.Size%layout.EntryBundleWidth))
-		if err != nil {
-			return fmt.Errorf("board: the last entry bundle: %w", err)
+	for level := uint64(1); st.Size>>(layout.TileHeight*level) > 0 || level == 1; level++ {
+		if err := l.truncate(levelFile(level), int64(st.Size>>(layout.TileHeight*level))*32); err != nil {
+			return err
 		}
-		l.entries = end
 	}
-	return l.truncate(entriesFile, l.entries)
+	if err := l.truncate(bundleEndsFile, int64(full)*8); err != nil {
+		return err
+	}
+	return l.truncate(bundlesFile, l.ended)
+}
+
+// tailFile is the contents of packed/tail for the tree as it is.
+func (l *tileLog) tailFile() []byte {
+	return append(binary.BigEndian.AppendUint64(nil, l.size()/layout.EntryBundleWidth), l.tail...)
 }
 
 // truncate cuts a packed file to n bytes (creating it), dropping what a round cut short left beyond.
@@ -248,10 +305,10 @@ func (l *tileLog) write(entries [][]byte) error {
 		return nil
 	}
 	size := l.size()
-	var ebuf, bbuf []byte
-	var levels [][]byte // the new nodes of each level, in order
+	var zbuf, ebuf []byte
+	var levels [][]byte // the new nodes of each level from 1 (levels[0] stays empty: leaves are not kept)
 	visit := func(id compact.NodeID, hash []byte) {
-		if id.Level%layout.TileHeight == 0 {
+		if id.Level > 0 && id.Level%layout.TileHeight == 0 {
 			level := int(id.Level / layout.TileHeight)
 			for len(levels) <= level {
 				levels = append(levels, nil)
@@ -259,17 +316,23 @@ func (l *tileLog) write(entries [][]byte) error {
 			levels[level] = append(levels[level], hash...)
 		}
 	}
+	ended := l.ended
+	tail := l.tail
 	for _, e := range entries {
 		if len(e) > 0xffff {
 			return fmt.Errorf("board: an entry of %d bytes is longer than a bundle can hold", len(e))
 		}
-		if l.size()%layout.EntryBundleWidth == 0 {
-			bbuf = binary.BigEndian.AppendUint64(bbuf, uint64(l.entries+int64(len(ebuf))))
-		}
-		ebuf = binary.BigEndian.AppendUint16(ebuf, uint16(len(e)))
-		ebuf = append(ebuf, e...)
+		tail = binary.BigEndian.AppendUint16(tail, uint16(len(e)))
+		tail = append(tail, e...)
 		if err := l.tree.Append(rfc6962.DefaultHasher.HashLeaf(e), visit); err != nil {
 			return fmt.Errorf("board: %w", err)
+		}
+		if l.size()%layout.EntryBundleWidth == 0 {
+			n := len(zbuf)
+			zbuf = bundleEncoder.EncodeAll(tail, zbuf)
+			ended += int64(len(zbuf) - n)
+			ebuf = binary.BigEndian.AppendUint64(ebuf, uint64(ended))
+			tail = tail[:0]
 		}
 	}
 	type writeAt struct {
@@ -278,8 +341,8 @@ func (l *tileLog) write(entries [][]byte) error {
 		data []byte
 	}
 	writes := []writeAt{
-		{entriesFile, l.entries, ebuf},
-		{bundlesFile, int64((size+layout.EntryBundleWidth-1)/layout.EntryBundleWidth) * 8, bbuf},
+		{bundlesFile, l.ended, zbuf},
+		{bundleEndsFile, int64(size/layout.EntryBundleWidth) * 8, ebuf},
 	}
 	for level, nodes := range levels {
 		writes = append(writes, writeAt{levelFile(uint64(level)), int64(size>>(layout.TileHeight*level)) * 32, nodes})
@@ -306,8 +369,9 @@ func (l *tileLog) write(entries [][]byte) error {
 			return fmt.Errorf("board: sync %s: %w", f.Name(), err)
 		}
 	}
-	l.entries += int64(len(ebuf))
-	return nil
+	// Only now the tail: the bundles it no longer holds are durable in packed/bundles.
+	l.ended, l.tail = ended, tail
+	return replaceDurably(l.logDir, tailFile, l.tailFile())
 }
 
 // publish signs a checkpoint for the tree state's size and publishes it.
@@ -326,10 +390,10 @@ func (l *tileLog) publish(signer note.Signer) (uint64, error) {
 	return size, nil
 }
 
-// pack turns a board in tessera's file layout (tile/) into the packed log, once: every entry is read
-// and appended again, the root compared with the tree state's, and only then does the packed log
-// replace the old files. An empty board just gets its packed directory.
-func pack(ctx context.Context, dir string, st treeState) error {
+// pack turns a board in an older layout into the packed log, once: every entry is read (with read, a
+// fetcher's ReadEntryBundle) and appended again, the root compared with the tree state's, and only then
+// does the packed log replace the old files. An empty board just gets its packed directory.
+func pack(ctx context.Context, dir string, st treeState, read client.EntryBundleFetcherFunc) error {
 	tmp := filepath.Join(dir, logDir+".tmp")
 	if err := os.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("board: %w", err)
@@ -339,15 +403,21 @@ func pack(ctx context.Context, dir string, st treeState) error {
 	}
 	l := newTileLog(dir, tmp)
 	defer l.close()
-	fetch := client.FileFetcher{Root: dir}
+	var round [][]byte // 64 bundles a round: each round syncs its files
 	for b := uint64(0); b*layout.EntryBundleWidth < st.Size; b++ {
-		bundle, err := client.GetEntryBundle(ctx, fetch.ReadEntryBundle, b, st.Size)
+		bundle, err := client.GetEntryBundle(ctx, read, b, st.Size)
 		if err != nil {
 			return fmt.Errorf("board: pack %s: read entry bundle %d: %w", dir, b, err)
 		}
-		if err := l.write(bundle.Entries); err != nil {
-			return err
+		if round = append(round, bundle.Entries...); len(round) >= 64*layout.EntryBundleWidth {
+			if err := l.write(round); err != nil {
+				return err
+			}
+			round = nil
 		}
+	}
+	if err := l.write(round); err != nil {
+		return err
 	}
 	if st.Size > 0 && string(l.root()) != string(st.Root) {
 		return fmt.Errorf("board: pack %s: its %d entries do not give the root its tree state records: the board's files were changed", dir, st.Size)
@@ -380,10 +450,24 @@ func width(p uint8) int {
 	return int(p)
 }
 
-// ReadTile reads the hash tile at a level and index, of width p (0: a full tile).
-func (f Files) ReadTile(_ context.Context, level, index uint64, p uint8) ([]byte, error) {
+// ReadTile reads the hash tile at a level and index, of width p (0: a full tile). A tile of level 0 is
+// the hashes of its bundle's entries.
+func (f Files) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
 	if level > 7 || index >= 1<<48 {
 		return nil, fmt.Errorf("board: tile %d/%d: %w", level, index, os.ErrNotExist)
+	}
+	if level == 0 {
+		raw, err := f.ReadEntryBundle(ctx, index, p)
+		if err != nil {
+			return nil, err
+		}
+		buf := make([]byte, 0, 32*width(p))
+		for len(raw) > 0 {
+			n := 2 + int(binary.BigEndian.Uint16(raw))
+			h := rfc6962.DefaultHasher.HashLeaf(raw[2:n])
+			buf, raw = append(buf, h...), raw[n:]
+		}
+		return buf, nil
 	}
 	buf := make([]byte, 32*width(p))
 	if err := readAt(f.path(levelFile(level)), buf, int64(index)*layout.TileWidth*32); err != nil {
@@ -392,52 +476,91 @@ func (f Files) ReadTile(_ context.Context, level, index uint64, p uint8) ([]byte
 	return buf, nil
 }
 
-// ReadEntryBundle reads the entry bundle with an index, of width p (0: a full bundle).
+// ReadEntryBundle reads the entry bundle with an index, of width p (0: a full bundle): from the tail
+// while it is there, else from its frame in packed/bundles (a tail replaced by the next bundle's has
+// its bundle there, full).
 func (f Files) ReadEntryBundle(_ context.Context, index uint64, p uint8) ([]byte, error) {
-	start, end, err := f.bundleSpan(index, p)
-	if err != nil {
-		return nil, err
+	if index >= 1<<56 {
+		return nil, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
 	}
-	buf := make([]byte, end-start)
-	if err := readAt(f.path(entriesFile), buf, start); err != nil {
+	if p != 0 {
+		tail, err := os.ReadFile(f.path(tailFile))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("board: entry bundle %d: %w", index, err)
+		}
+		if len(tail) >= 8 && binary.BigEndian.Uint64(tail) == index {
+			return firstEntries(tail[8:], index, width(p))
+		}
+	}
+	var ends [16]byte // where the bundle before ends (0 for the first), and where this one does
+	span := ends[:]
+	at := int64(index-1) * 8
+	if index == 0 {
+		span, at = ends[8:], 0
+	}
+	if err := readAt(f.path(bundleEndsFile), span, at); err != nil {
 		return nil, fmt.Errorf("board: entry bundle %d: %w", index, err)
 	}
-	return buf, nil
+	start, end := binary.BigEndian.Uint64(ends[:8]), binary.BigEndian.Uint64(ends[8:])
+	if end < start || end-start > 1<<26 {
+		return nil, fmt.Errorf("board: entry bundle %d: the bundle's place in %s is damaged", index, bundlesFile)
+	}
+	frame := make([]byte, end-start)
+	if err := readAt(f.path(bundlesFile), frame, int64(start)); err != nil {
+		return nil, fmt.Errorf("board: entry bundle %d: %w", index, err)
+	}
+	raw, err := bundleDecoder.DecodeAll(frame, nil)
+	if err != nil {
+		return nil, fmt.Errorf("board: entry bundle %d: %s is damaged: %w", index, bundlesFile, err)
+	}
+	return firstEntries(raw, index, width(p))
 }
 
-// bundleSpan finds where the first width(p) entries of a bundle lie in log/entries: up to where the next
-// bundle starts, for a full bundle that has one, else by reading the entries' lengths.
-func (f Files) bundleSpan(index uint64, p uint8) (int64, int64, error) {
-	var off [16]byte
-	if index >= 1<<56 {
-		return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
+// firstEntries is the first n entries of an encoded bundle; a bundle that holds fewer is os.ErrNotExist.
+func firstEntries(raw []byte, index uint64, n int) ([]byte, error) {
+	end := 0
+	for range n {
+		if end+2 > len(raw) {
+			return nil, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
+		}
+		end += 2 + int(binary.BigEndian.Uint16(raw[end:]))
+		if end > len(raw) {
+			return nil, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
+		}
 	}
-	if p == 0 && readAt(f.path(bundlesFile), off[:], int64(index)*8) == nil {
-		return int64(binary.BigEndian.Uint64(off[:8])), int64(binary.BigEndian.Uint64(off[8:])), nil
+	return raw[:end], nil
+}
+
+// unpacked reads the entry bundles of a board packed by an older binary, uncompressed: log/entries held
+// every entry as a bundle encodes it, back to back, and log/bundles where each bundle starts (8 bytes
+// big-endian per bundle). It is read only to pack such a board again.
+type unpacked struct{ dir string }
+
+func (u unpacked) ReadEntryBundle(_ context.Context, index uint64, p uint8) ([]byte, error) {
+	var off [8]byte
+	if err := readAt(filepath.Join(u.dir, "bundles"), off[:], int64(index)*8); err != nil {
+		return nil, fmt.Errorf("board: entry bundle %d: %w", index, err)
 	}
-	if err := readAt(f.path(bundlesFile), off[:8], int64(index)*8); err != nil {
-		return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, err)
-	}
-	start := int64(binary.BigEndian.Uint64(off[:8]))
-	file, err := os.Open(f.path(entriesFile))
+	file, err := os.Open(filepath.Join(u.dir, "entries"))
 	if err != nil {
-		return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, err)
+		return nil, fmt.Errorf("board: entry bundle %d: %w", index, err)
 	}
 	defer file.Close()
-	r := bufio.NewReaderSize(io.NewSectionReader(file, start, 1<<62), 64<<10)
-	end := start
+	r := bufio.NewReaderSize(io.NewSectionReader(file, int64(binary.BigEndian.Uint64(off[:])), 1<<62), 64<<10)
+	var raw []byte
 	for range width(p) {
 		var n [2]byte
 		if _, err := io.ReadFull(r, n[:]); err != nil {
-			return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
+			return nil, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
 		}
-		k := int(binary.BigEndian.Uint16(n[:]))
-		if _, err := r.Discard(k); err != nil {
-			return 0, 0, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
+		raw = append(raw, n[:]...)
+		e := make([]byte, binary.BigEndian.Uint16(n[:]))
+		if _, err := io.ReadFull(r, e); err != nil {
+			return nil, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
 		}
-		end += 2 + int64(k)
+		raw = append(raw, e...)
 	}
-	return start, end, nil
+	return raw, nil
 }
 
 // readAt fills buf from a file at an offset; a file too short for it is os.ErrNotExist.

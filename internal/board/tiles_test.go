@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -158,22 +160,25 @@ func TestTheLogMatchesAnIndependentImplementation(t *testing.T) {
 }
 
 // A log whose packed files were changed does not open: its right edge no longer gives the recorded root.
+// The right edge is the tail's entries (level 0) and the last hashes of the levels above.
 func TestAChangedLogStopsTheLogFromOpening(t *testing.T) {
 	t.Parallel()
-	l := newLog(t)
-	appendEntries(t, l, 0, 600)
-	l.close()
-	path := filepath.Join(l.dir, logDir, levelFile(0))
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw[len(raw)-1] ^= 1
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := openTileLog(context.Background(), l.dir); err == nil || !strings.Contains(err.Error(), "does not give the root") {
-		t.Fatalf("a changed log: %v", err)
+	for _, name := range []string{tailFile, levelFile(1)} {
+		l := newLog(t)
+		appendEntries(t, l, 0, 600)
+		l.close()
+		path := filepath.Join(l.dir, logDir, name)
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw[len(raw)-2] ^= 1
+		if err := os.WriteFile(path, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := openTileLog(context.Background(), l.dir); err == nil || !strings.Contains(err.Error(), "does not give the root") {
+			t.Fatalf("a change to %s: %v", name, err)
+		}
 	}
 }
 
@@ -209,5 +214,51 @@ func TestWhatACheckpointCovers(t *testing.T) {
 		if got := ok && tp.coveredBy(c.size); got != c.want {
 			t.Errorf("%q at size %d: covered %v, want %v", c.path, c.size, got, c.want)
 		}
+	}
+}
+
+// A board packed by an older binary, uncompressed (log/entries, log/bundles), is packed again when a log
+// first opens it: every tile, bundle and the root are as before, and log/ is gone.
+func TestAnUncompressedBoardIsPackedAgain(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 700, 768} {
+		dir := t.TempDir()
+		ref := &reference{}
+		var entries, starts []byte
+		for i := range n {
+			if i%layout.EntryBundleWidth == 0 {
+				starts = binary.BigEndian.AppendUint64(starts, uint64(len(entries)))
+			}
+			entries = binary.BigEndian.AppendUint16(entries, uint16(len(entryBytes(i))))
+			entries = append(entries, entryBytes(i)...)
+			ref.add(t, entryBytes(i))
+		}
+		root, err := tlog.TreeHash(int64(n), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state, _ := json.Marshal(treeState{Size: uint64(n), Root: root[:]})
+		for name, data := range map[string][]byte{"log/entries": entries, "log/bundles": starts, treeStateFile: state} {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l, err := openTileLog(context.Background(), dir)
+		if err != nil {
+			t.Fatalf("%d entries: %v", n, err)
+		}
+		ref.check(t, l)
+		if _, err := os.Stat(filepath.Join(dir, unpackedDir)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%d entries: the uncompressed log is still there once packed again: %v", n, err)
+		}
+		appendEntries(t, l, n, n+300)
+		for i := n; i < n+300; i++ {
+			ref.add(t, entryBytes(i))
+		}
+		ref.check(t, l)
+		l.close()
 	}
 }
