@@ -204,7 +204,7 @@ func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 	ix, l, dir, skey, vkey := b.ix, b.l, b.dir, b.skey, b.vkey
 	// As if the last rounds were never recorded: the record says 120, and the code index lost its count.
 	testenv.Must(t, os.WriteFile(filepath.Join(dir, "progress"), []byte("120 0:120\n"), 0o600), "rewind the record")
-	testenv.Must(t, os.Remove(filepath.Join(dir, "index", "size")), "lose the index's size")
+	testenv.Must(t, os.Remove(filepath.Join(dir, "codes", "size")), "lose the index's size")
 	l.add(ix, 160)
 	w := startWriter(t, l, dir, skey)
 	defer w.Stop()

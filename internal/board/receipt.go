@@ -12,6 +12,7 @@ import (
 	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/client"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -40,11 +41,11 @@ var ErrNotOnBoard = errors.New("no ballot with that tracking code is on the boar
 // MakeReceipt builds the receipt for a tracking code from the board in dir.
 func MakeReceipt(ctx context.Context, dir, code string) (Receipt, error) {
 	r := Receipt{Code: code}
-	index, ok, err := lookup(dir, code)
+	candidates, err := lookup(dir, code)
 	if err != nil {
 		return r, err
 	}
-	if !ok {
+	if len(candidates) == 0 {
 		return r, ErrNotOnBoard
 	}
 	fetcher := Files{Dir: dir}
@@ -56,21 +57,35 @@ func MakeReceipt(ctx context.Context, dir, code string) (Receipt, error) {
 	if err != nil {
 		return r, err
 	}
-	if index >= cp.Size {
+	pending := false
+	for _, index := range candidates {
+		if index >= cp.Size {
+			pending = true
+			continue
+		}
+		bundle, err := client.GetEntryBundle(ctx, fetcher.ReadEntryBundle, index/256, cp.Size)
+		if err != nil {
+			return r, fmt.Errorf("board: read entry %d: %w", index, err)
+		}
+		e, err := entryIn(bundle, index)
+		if err != nil {
+			return r, err
+		}
+		if e.Code != code {
+			continue // another code whose hash begins with the same 9 bytes
+		}
+		return proveEntry(ctx, r, fetcher, cp, raw, index, bundle)
+	}
+	if pending {
 		r.Status = "counted; on the board within seconds, once the next checkpoint is signed"
 		return r, nil
 	}
-	bundle, err := client.GetEntryBundle(ctx, fetcher.ReadEntryBundle, index/256, cp.Size)
-	if err != nil {
-		return r, fmt.Errorf("board: read entry %d: %w", index, err)
-	}
-	e, err := entryIn(bundle, index)
-	if err != nil {
-		return r, err
-	}
-	if e.Code != code {
-		return r, ErrNotOnBoard // a collision of index keys: the code is not on the board
-	}
+	return r, ErrNotOnBoard
+}
+
+// proveEntry completes the receipt of the entry at index, in its bundle, with its inclusion proof
+// against the checkpoint cp (raw: the signed note).
+func proveEntry(ctx context.Context, r Receipt, fetcher Files, cp log.Checkpoint, raw []byte, index uint64, bundle api.EntryBundle) (Receipt, error) {
 	pb, err := client.NewProofBuilder(ctx, cp.Size, fetcher.ReadTile)
 	if err != nil {
 		return r, fmt.Errorf("board: %w", err)
