@@ -29,22 +29,20 @@ import (
 //     bytes, as the spec encodes a bundle), compressed as one zstd frame, back to back in log order;
 //   - packed/bundle-ends: where each full bundle's frame ends in packed/bundles (8 bytes big-endian per
 //     bundle; it starts where the one before ends);
-//   - packed/tail: the last bundle while it is not full, uncompressed: its index (8 bytes big-endian),
-//     then its entries as a bundle encodes them. It is replaced whole (a rename) each round;
 //   - packed/level-L, for L from 1: the hashes of the tree's nodes at height 8·L, 32 bytes each, in order;
 //     the tile at level L and index I is nodes 256·I to 256·I+255 of level-L, and a partial tile of width
 //     W their first W.
 //
-// The tiles of level 0 (the leaf hashes) are not stored: a leaf's hash is the SHA-256 of its entry, so a
-// tile of level 0 is computed from its entry bundle when it is read.
+// The last bundle, while it is not full, is kept uncompressed in the tree state (below), as its tail. The
+// tiles of level 0 (the leaf hashes) are not stored: a leaf's hash is the SHA-256 of its entry, so a tile
+// of level 0 is computed from its entry bundle when it is read.
 //
 // Why packed, not a file per tile as tessera's POSIX storage writes it: a file per 256 entries and per tile
 // is about 130 new files per 16,384 entries, and tessera wrote each with O_SYNC and then synced its
 // directory. On this project's machine that cost the pipeline a third of its throughput or more, and even
 // written without those syncs, allocating an inode per file was half of what was left of the board's CPU
-// (README, "Measured"). Packed, a round appends to a few files, replaces the tail and syncs them; nothing
-// else is created or deleted as the board grows, and no partial tile is ever written (it is a prefix of
-// the full one).
+// (README, "Measured"). Packed, a round appends to a few files and syncs them; nothing is created or
+// deleted as the board grows, and no partial tile is ever written (it is a prefix of the full one).
 //
 // Why compressed, and without level 0: at 100M voters (70M ballots) the board was 11.6 GB, 166 bytes a
 // ballot, of which the entries were 109 and the leaf hashes 32. An entry is JSON whose only random part is
@@ -52,20 +50,21 @@ import (
 // entries to give again. A full bundle never changes, so it is compressed once; a bundle is read whole
 // (the spec serves bundles, not entries), so nothing needs to be found inside a frame.
 //
-// The tree state (.state/treeState: the size and root the log holds) has tessera's path and format. A
-// board written in tessera's layout (tile/ files), or packed by an older binary without compression
+// The tree state (.state/treeState: the size and root the log holds) has tessera's path and format, with
+// one more field: the tail, the entries of the last bundle when it is not full, as a bundle encodes them.
+// Kept there, the tail is replaced in the one rename that records the round, and always holds exactly the
+// entries the recorded size says the last bundle has. A board written in tessera's layout (tile/ files), or packed by an older binary without compression
 // (log/), is packed again once, when a writer first opens it, and its root is checked against that tree
 // state before the old files go.
 //
 // Correctness. A round's bytes are written at the offsets the tree state's size gives, so a round redone
-// after a crash overwrites exactly what a cut-short one wrote; its tail replaces the old one only after
-// the round's full bundles are synced, so the entries of the tree state's last bundle are always in the
-// tail or, once that bundle is full, in packed/bundles. Everything is synced before the tree state says
-// the tree holds it, and the tree state is synced before a checkpoint is signed for it, so every
-// checkpoint ever published commits to bytes that survive a crash or a power cut. Bytes below the tree
-// state's size are never written again (the tail is replaced only by a tail holding the same entries and
-// more, or by the next bundle's). Readers serve only what the published checkpoint covers (Covered):
-// beyond it, a round may be half written.
+// after a crash overwrites exactly what a cut-short one wrote. They are synced before the tree state says
+// the tree holds them (and gives the new tail), and the tree state is synced before a checkpoint is
+// signed for it, so every checkpoint ever published commits to bytes that survive a crash or a power cut.
+// Bytes below the tree state's size are never written again. Readers serve only what the published
+// checkpoint covers (Covered): beyond it, a round may be half written. A partial bundle the published
+// checkpoint covers is a prefix of the tree state's tail, or of that bundle in full in packed/bundles
+// once the tree has grown past it.
 //
 // It must never write a checkpoint for a size the tree state does not hold, or change a byte below it.
 type tileLog struct {
@@ -83,7 +82,6 @@ const (
 	logDir         = "packed"
 	bundlesFile    = "bundles"
 	bundleEndsFile = "bundle-ends"
-	tailFile       = "tail"
 	stateDir       = ".state"
 	treeStateFile  = ".state/treeState"
 	// The layouts that came before: tessera's POSIX files, and the uncompressed packed log.
@@ -105,6 +103,7 @@ var (
 type treeState struct {
 	Size uint64 `json:"size"`
 	Root []byte `json:"root"`
+	Tail []byte `json:"tail,omitempty"` // the last bundle's entries, when it is not full
 }
 
 // openTileLog opens the log in dir at the size its tree state records (0 for a new log), packing a
@@ -123,6 +122,9 @@ func openTileLog(ctx context.Context, dir string) (*tileLog, error) {
 			read = unpacked{dir: filepath.Join(dir, unpackedDir)}.ReadEntryBundle
 		}
 		if err := pack(ctx, dir, st, read); err != nil {
+			return nil, err
+		}
+		if st, err = readTreeState(dir); err != nil { // with its tail now
 			return nil, err
 		}
 	}
@@ -147,18 +149,18 @@ func newTileLog(dir, packed string) *tileLog {
 }
 
 // resumeAt sets the log to the tree state: it rebuilds the tree's right edge (the size in base 256 is how
-// many nodes each level's last tile holds), checks it gives the recorded root, writes the tail the tree
-// holds, and cuts what a round cut short left beyond it.
+// many nodes each level's last tile holds) from the tree state's tail and the levels above, checks it
+// gives the recorded root, and cuts what a round cut short left beyond it.
 func (l *tileLog) resumeAt(st treeState) error {
 	if err := os.MkdirAll(l.logDir, 0o755); err != nil {
 		return fmt.Errorf("board: %w", err)
 	}
 	files := Files{Dir: l.dir}
 	full := st.Size / layout.EntryBundleWidth
-	if w := st.Size % layout.EntryBundleWidth; w > 0 {
-		tail, err := files.ReadEntryBundle(context.Background(), full, uint8(w))
-		if err != nil {
-			return fmt.Errorf("board: the last entry bundle: %w", err)
+	if w := int(st.Size % layout.EntryBundleWidth); w > 0 {
+		tail, err := firstEntries(st.Tail, full, w)
+		if err != nil || len(tail) != len(st.Tail) {
+			return fmt.Errorf("board: %s does not hold the %d entries of its last bundle: the board's files were changed", filepath.Join(l.dir, treeStateFile), w)
 		}
 		l.tail = tail
 	}
@@ -201,11 +203,6 @@ func (l *tileLog) resumeAt(st treeState) error {
 		}
 		l.ended = int64(binary.BigEndian.Uint64(end[:]))
 	}
-	// The tail first: a round cut short may have replaced it with the next bundle's, and the tree state's
-	// last entries are then only in the full bundle cut away below.
-	if err := replaceDurably(l.logDir, tailFile, l.tailFile()); err != nil {
-		return err
-	}
 	for level := uint64(1); st.Size>>(layout.TileHeight*level) > 0 || level == 1; level++ {
 		if err := l.truncate(levelFile(level), int64(st.Size>>(layout.TileHeight*level))*32); err != nil {
 			return err
@@ -215,11 +212,6 @@ func (l *tileLog) resumeAt(st treeState) error {
 		return err
 	}
 	return l.truncate(bundlesFile, l.ended)
-}
-
-// tailFile is the contents of packed/tail for the tree as it is.
-func (l *tileLog) tailFile() []byte {
-	return append(binary.BigEndian.AppendUint64(nil, l.size()/layout.EntryBundleWidth), l.tail...)
 }
 
 // truncate cuts a packed file to n bytes (creating it), dropping what a round cut short left beyond.
@@ -296,7 +288,12 @@ func (l *tileLog) append(entries [][]byte) error {
 	if err := l.write(entries); err != nil {
 		return err
 	}
-	raw, _ := json.Marshal(treeState{Size: l.size(), Root: l.root()}) // cannot fail
+	return l.recordState()
+}
+
+// recordState records the tree state: the size and root the log holds, and its tail.
+func (l *tileLog) recordState() error {
+	raw, _ := json.Marshal(treeState{Size: l.size(), Root: l.root(), Tail: l.tail}) // cannot fail
 	return replaceDurably(l.dir, treeStateFile, raw)
 }
 
@@ -318,7 +315,7 @@ func (l *tileLog) write(entries [][]byte) error {
 		}
 	}
 	ended := l.ended
-	tail := l.tail
+	tail := append([]byte(nil), l.tail...)
 	for _, e := range entries {
 		if len(e) > 0xffff {
 			return fmt.Errorf("board: an entry of %d bytes is longer than a bundle can hold", len(e))
@@ -370,9 +367,8 @@ func (l *tileLog) write(entries [][]byte) error {
 			return fmt.Errorf("board: sync %s: %w", f.Name(), err)
 		}
 	}
-	// Only now the tail: the bundles it no longer holds are durable in packed/bundles.
 	l.ended, l.tail = ended, tail
-	return replaceDurably(l.logDir, tailFile, l.tailFile())
+	return nil
 }
 
 // publish signs a checkpoint for the tree state's size and publishes it.
@@ -422,6 +418,11 @@ func pack(ctx context.Context, dir string, st treeState, read client.EntryBundle
 	}
 	if st.Size > 0 && string(l.root()) != string(st.Root) {
 		return fmt.Errorf("board: pack %s: its %d entries do not give the root its tree state records: the board's files were changed", dir, st.Size)
+	}
+	// The tree state gains its tail before the packed log takes the old one's place: the old layout's
+	// readers ignore it, and the packed log is never without it.
+	if err := l.recordState(); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, logDir)); err != nil {
 		return fmt.Errorf("board: %w", err)
@@ -477,20 +478,19 @@ func (f Files) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]by
 	return buf, nil
 }
 
-// ReadEntryBundle reads the entry bundle with an index, of width p (0: a full bundle): from the tail
-// while it is there, else from its frame in packed/bundles (a tail replaced by the next bundle's has
-// its bundle there, full).
+// ReadEntryBundle reads the entry bundle with an index, of width p (0: a full bundle): from the tree
+// state's tail while it is the tail, else from its frame in packed/bundles.
 func (f Files) ReadEntryBundle(_ context.Context, index uint64, p uint8) ([]byte, error) {
 	if index >= 1<<56 {
 		return nil, fmt.Errorf("board: entry bundle %d: %w", index, os.ErrNotExist)
 	}
 	if p != 0 {
-		tail, err := os.ReadFile(f.path(tailFile))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("board: entry bundle %d: %w", index, err)
+		st, err := readTreeState(f.Dir)
+		if err != nil {
+			return nil, err
 		}
-		if len(tail) >= 8 && binary.BigEndian.Uint64(tail) == index {
-			return firstEntries(tail[8:], index, width(p))
+		if st.Size/layout.EntryBundleWidth == index {
+			return firstEntries(st.Tail, index, width(p))
 		}
 	}
 	var ends [16]byte // where the bundle before ends (0 for the first), and where this one does

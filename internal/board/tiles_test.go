@@ -160,24 +160,45 @@ func TestTheLogMatchesAnIndependentImplementation(t *testing.T) {
 }
 
 // A log whose packed files were changed does not open: its right edge no longer gives the recorded root.
-// The right edge is the tail's entries (level 0) and the last hashes of the levels above.
+// The right edge is the tail's entries (level 0, kept in the tree state) and the last hashes of the levels
+// above.
 func TestAChangedLogStopsTheLogFromOpening(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{tailFile, levelFile(1)} {
+	changeTail := func(change func(tail []byte) []byte) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			st, err := readTreeState(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Tail = change(st.Tail)
+			raw, _ := json.Marshal(st)
+			if err := os.WriteFile(filepath.Join(dir, treeStateFile), raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, change := range map[string]func(t *testing.T, dir string){
+		"an entry of the tail": changeTail(func(tail []byte) []byte { tail[len(tail)-2] ^= 1; return tail }),
+		"the tail cut short":   changeTail(func(tail []byte) []byte { return tail[:len(tail)-3] }),
+		"the tail given more":  changeTail(func(tail []byte) []byte { return append(tail, 0, 1, 'x') }),
+		"a hash of level 1": func(t *testing.T, dir string) {
+			path := filepath.Join(dir, logDir, levelFile(1))
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw[len(raw)-2] ^= 1
+			if err := os.WriteFile(path, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
 		l := newLog(t)
 		appendEntries(t, l, 0, 600)
 		l.close()
-		path := filepath.Join(l.dir, logDir, name)
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw[len(raw)-2] ^= 1
-		if err := os.WriteFile(path, raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := openTileLog(context.Background(), l.dir); err == nil || !strings.Contains(err.Error(), "does not give the root") {
-			t.Fatalf("a change to %s: %v", name, err)
+		change(t, l.dir)
+		if _, err := openTileLog(context.Background(), l.dir); err == nil || !strings.Contains(err.Error(), "the board's files were changed") {
+			t.Fatalf("%s: %v", name, err)
 		}
 	}
 }
