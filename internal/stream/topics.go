@@ -101,14 +101,23 @@ const (
 func (t VotesTopic) Ballot(v *VoteRecord, pos ballot.Position, partitions int32, key *RecordKey) *kgo.Record {
 	r := t.Record(v, partitions)
 	p := []byte(pos.String())
-	r.Headers = []kgo.RecordHeader{{Key: PositionHeader, Value: p}, {Key: MACHeader, Value: key.mac(p, r.Key, r.Value)}}
+	r.Headers = []kgo.RecordHeader{{Key: PositionHeader, Value: p}, {Key: MACHeader, Value: key.mac(p, r.Key, r.Value)[:macSize]}}
 	return r
 }
 
-// Authentic reports whether a record carries a valid authentication code: the relay wrote it.
+// macSize is the bytes of the HMAC-SHA256 a record carries: its first 16 (128 bits, as RFC 2104 allows a
+// truncated HMAC to be used), since a record's code is random and so stored as it is: the whole 32 bytes
+// were 2.2 GB of votes_topic at 70M ballots. Guessing a code the tally accepts takes about 2^128 tries.
+const macSize = 16
+
+// Authentic reports whether a record carries a valid authentication code: the relay wrote it. The code
+// is the HMAC's first 16 bytes, or all 32 of it as relays wrote it before.
 func (t VotesTopic) Authentic(r *kgo.Record, key *RecordKey) bool {
 	pos, mac := header(r, PositionHeader), header(r, MACHeader)
-	return pos != nil && mac != nil && hmac.Equal(mac, key.mac(pos, r.Key, r.Value))
+	if pos == nil || len(mac) != macSize && len(mac) != sha256.Size {
+		return false
+	}
+	return hmac.Equal(mac, key.mac(pos, r.Key, r.Value)[:len(mac)])
 }
 
 // Open checks that a record is a ballot the relay wrote and reads it: its value and ledger position.
