@@ -356,6 +356,19 @@ func TestReadingWhileCastingMissesNothing(t *testing.T) {
 	})
 }
 
+// atSchema opens the database's ledger migrated only up to an older schema, as an older binary left it,
+// with the seed election registered; cfg opens it again (and upgrades it).
+func atSchema(t *testing.T, db testenv.Database, schema int) (old *ledger.Store, cfg ledger.Config, e *election.Election) {
+	t.Helper()
+	ctx := testenv.Context(t)
+	cfg = ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
+	old, err := ledger.OpenAtSchemaForTest(ctx, cfg, schema)
+	testenv.Must(t, err, "open at schema %d", schema)
+	e, _ = election.Preset("seed")
+	testenv.Must(t, old.RegisterElection(ctx, e), "register election")
+	return old, cfg, e
+}
+
 // A ledger written by an older binary keeps every voter's state when a newer binary opens it: voters who
 // had voted are still refused, the others may vote, and the totals carry over. Schema 1 kept who has
 // voted as voters.has_voted, schema 2 as rows of the voted table; schema 3 keeps a bitmap, and schema 4
@@ -371,11 +384,7 @@ func TestUpgradeKeepsWhoHasVoted(t *testing.T) {
 			t.Parallel()
 			testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
 				ctx := testenv.Context(t)
-				cfg := ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
-				old, err := ledger.OpenAtSchemaForTest(ctx, cfg, schema)
-				testenv.Must(t, err, "open at the old schema")
-				e, _ := election.Preset("seed")
-				testenv.Must(t, old.RegisterElection(ctx, e), "register election")
+				old, cfg, e := atSchema(t, db, schema)
 				secret, err := old.SimulationSecret(ctx)
 				testenv.Must(t, err, "secret")
 				g := synth.NewGenerator(election.NewIndex(e), secret)
@@ -459,11 +468,7 @@ func TestUpgradeShortensCredentialHashes(t *testing.T) {
 	t.Parallel()
 	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
 		ctx := testenv.Context(t)
-		cfg := ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
-		old, err := ledger.OpenAtSchemaForTest(ctx, cfg, 6)
-		testenv.Must(t, err, "open at schema 6")
-		e, _ := election.Preset("seed")
-		testenv.Must(t, old.RegisterElection(ctx, e), "register election")
+		old, cfg, e := atSchema(t, db, 6)
 		secret, err := old.SimulationSecret(ctx)
 		testenv.Must(t, err, "secret")
 		g := synth.NewGenerator(election.NewIndex(e), secret)
@@ -601,11 +606,7 @@ func TestUpgradeKeepsBallots(t *testing.T) {
 	t.Parallel()
 	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
 		ctx := testenv.Context(t)
-		cfg := ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
-		old, err := ledger.OpenAtSchemaForTest(ctx, cfg, 4)
-		testenv.Must(t, err, "open at schema 4")
-		e, _ := election.Preset("seed")
-		testenv.Must(t, old.RegisterElection(ctx, e), "register election")
+		old, cfg, e := atSchema(t, db, 4)
 		ids := []string{"9b40962f-f8f1-414d-bd2b-ec234638f0e2", "3df0875c-7829-4021-9509-9d14ff5dfb3a", "00000000-0000-4000-8000-0000000000ff"}
 		minutes := []string{"2026-11-24 10:17:00", "2026-11-24 23:59:00", "2027-01-01 00:00:00"}
 		for i := range ids {
