@@ -168,7 +168,13 @@ func (l *tileLog) resumeAt(st treeState) error {
 	for level := uint64(0); st.Size>>(layout.TileHeight*level) > 0; level++ {
 		nodes := st.Size >> (layout.TileHeight * level)
 		if w := nodes % layout.TileWidth; w > 0 {
-			raw, err := files.ReadTile(context.Background(), level, nodes/layout.TileWidth, uint8(w))
+			var raw []byte
+			var err error
+			if level == 0 {
+				raw = leafHashes(l.tail) // the tail, read with the tree state
+			} else {
+				raw, err = files.ReadTile(context.Background(), level, nodes/layout.TileWidth, uint8(w))
+			}
 			if err != nil {
 				return fmt.Errorf("board: the tree's right edge at level %d: %w", level, err)
 			}
@@ -463,13 +469,7 @@ func (f Files) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]by
 		if err != nil {
 			return nil, err
 		}
-		buf := make([]byte, 0, 32*width(p))
-		for len(raw) > 0 {
-			n := 2 + int(binary.BigEndian.Uint16(raw))
-			h := rfc6962.DefaultHasher.HashLeaf(raw[2:n])
-			buf, raw = append(buf, h...), raw[n:]
-		}
-		return buf, nil
+		return leafHashes(raw), nil
 	}
 	buf := make([]byte, 32*width(p))
 	if err := readAt(f.path(levelFile(level)), buf, int64(index)*layout.TileWidth*32); err != nil {
@@ -515,6 +515,17 @@ func (f Files) ReadEntryBundle(_ context.Context, index uint64, p uint8) ([]byte
 		return nil, fmt.Errorf("board: entry bundle %d: %s is damaged: %w", index, bundlesFile, err)
 	}
 	return firstEntries(raw, index, width(p))
+}
+
+// leafHashes is the tile of level 0 for an encoded bundle (whole entries, as firstEntries gives them): each
+// entry's leaf hash.
+func leafHashes(raw []byte) []byte {
+	var buf []byte
+	for len(raw) > 0 {
+		n := 2 + int(binary.BigEndian.Uint16(raw))
+		buf, raw = append(buf, rfc6962.DefaultHasher.HashLeaf(raw[2:n])...), raw[n:]
+	}
+	return buf
 }
 
 // firstEntries is the first n entries of an encoded bundle; a bundle that holds fewer is os.ErrNotExist.
