@@ -3,7 +3,6 @@ package ledger
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,7 +20,7 @@ const (
 // format (golang.org/x/mod/sumdb/note), made the first time they are asked for and kept in the ledger. The
 // key's name is the board's origin: "election-board/" and 16 random hex digits.
 func (s *Store) BoardKeys(ctx context.Context) (signer, verifier string, err error) {
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *wtx) error {
 		sk, ok, err := s.getMeta(ctx, tx, metaBoardSigner)
 		if err != nil {
 			return err

@@ -60,11 +60,8 @@ func minuteTime(m int64) time.Time {
 	return time.Unix(m*60, 0)
 }
 
-// maxBallotsPerInsert and maxVotersPerMark keep statements under SQLite's 32,766 placeholders.
-const (
-	maxBallotsPerInsert = 2000
-	maxVotersPerMark    = 5000
-)
+// maxBatch caps the ballots of one transaction, whose casters all wait for its commit.
+const maxBatch = 5000
 
 // CastBatch casts several ballots in one transaction (group commit). It returns, per request, a receipt
 // or the reason it was refused; a non-nil error means the transaction failed and nothing was cast.
@@ -100,7 +97,7 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 	}
 
 	closed := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		// Checked inside the transaction, under the polls guard: `election close` commits before or
 		// after this batch, never in its middle, so no ballot commits after the polls close.
 		if err := s.guardPolls(ctx, tx, s.q.PollsGuardCast); err != nil {
@@ -147,16 +144,17 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 		}
 		// Shuffled, so the order of ballot rows (and of their seq values) does not follow voter order.
 		mrand.Shuffle(len(ballots), func(a, b int) { ballots[a], ballots[b] = ballots[b], ballots[a] })
-		// In chunks: one statement's placeholders must stay under SQLite's limit (32,766).
-		for start := 0; start < len(ballots); start += maxBallotsPerInsert {
-			chunk := ballots[start:min(start+maxBallotsPerInsert, len(ballots))]
-			args := make([]any, 0, len(chunk)*5)
-			for _, b := range chunk {
-				args = append(args, b...)
-			}
-			if _, err := tx.ExecContext(ctx, s.values(s.q.InsertBallots, len(chunk), 5), args...); err != nil {
-				return fmt.Errorf("insert %d ballots: %w", len(chunk), err)
-			}
+		args := make([]any, 0, len(ballots)*5)
+		for _, b := range ballots {
+			args = append(args, b...)
+		}
+		// In pieces: each piece's text is prepared once, and its placeholders stay under SQLite's limit.
+		err = pieces(len(ballots), maxListPiece, func(lo, hi int) error {
+			_, err := tx.ExecContext(ctx, s.values(s.q.InsertBallots, hi-lo, 5), args[lo*5:hi*5]...)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("insert %d ballots: %w", len(ballots), err)
 		}
 		return nil
 	})
@@ -175,7 +173,7 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 // candidate standing elsewhere, and leaves undecided only the first request that passes every check. That
 // one goes on to the marking statement, which, seeing each voter once, cannot credit the voter's row to
 // the wrong request. Voters named once (nearly all of them) cost nothing here.
-func (s *Store) settleDuplicates(ctx context.Context, tx *sql.Tx, ix *election.Index, reqs []CastRequest, order []int, errs []error) error {
+func (s *Store) settleDuplicates(ctx context.Context, tx *wtx, ix *election.Index, reqs []CastRequest, order []int, errs []error) error {
 	for start := 0; start < len(order); {
 		end := start + 1
 		for end < len(order) && reqs[order[end]].VoterID == reqs[order[start]].VoterID {
@@ -222,7 +220,7 @@ func (s *Store) settleDuplicates(ctx context.Context, tx *sql.Tx, ix *election.I
 // guarantees that at most one undecided request names any voter, so a voter the dialect marks belongs to
 // exactly one request: the one whose own credential and constituency matched. How the voted set is kept
 // is the dialect's (see voted.go).
-func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, reqs []CastRequest, order []int, errs []error) (map[int]string, error) {
+func (s *Store) markVoters(ctx context.Context, tx *wtx, ix *election.Index, reqs []CastRequest, order []int, errs []error) (map[int]string, error) {
 	states := make(map[int]string, len(reqs))
 	ids, cons := make([]string, 0, len(reqs)), make([]string, 0, len(reqs))
 	hashes := make([][]byte, 0, len(reqs))
@@ -258,7 +256,7 @@ func (s *Store) markVoters(ctx context.Context, tx *sql.Tx, ix *election.Index, 
 }
 
 // whyRefused tells which condition of the marking step (markVoters) failed for one request.
-func (s *Store) whyRefused(ctx context.Context, tx *sql.Tx, r CastRequest, cand *election.Candidate) (refusal, err error) {
+func (s *Store) whyRefused(ctx context.Context, tx *wtx, r CastRequest, cand *election.Candidate) (refusal, err error) {
 	var cons, state string
 	var hash []byte
 	var voted bool
@@ -329,7 +327,7 @@ type pending struct {
 type CasterConfig struct {
 	// Workers is how many batches may be in flight at once: 1 for SQLite (one writer), more for PostgreSQL.
 	Workers int
-	// MaxBatch caps the ballots in one transaction (at most 5,000: one statement marks them all).
+	// MaxBatch caps the ballots in one transaction (at most maxBatch, 5,000).
 	MaxBatch int
 }
 
@@ -338,8 +336,8 @@ func NewCaster(store *Store, ix *election.Index, cfg CasterConfig, log *slog.Log
 	if cfg.Workers <= 0 {
 		cfg.Workers = store.d.writers()
 	}
-	if cfg.MaxBatch <= 0 || cfg.MaxBatch > maxVotersPerMark {
-		cfg.MaxBatch = maxVotersPerMark // one marking statement per batch
+	if cfg.MaxBatch <= 0 || cfg.MaxBatch > maxBatch {
+		cfg.MaxBatch = maxBatch
 	}
 	return &Caster{store: store, ix: ix, log: log, workers: cfg.Workers, max: cfg.MaxBatch,
 		reqs: make(chan *pending, cfg.MaxBatch*cfg.Workers)}

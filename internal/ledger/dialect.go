@@ -29,7 +29,7 @@ type dialect interface {
 	// markVoted marks the voters whose id, credential hash and constituency match (parallel lists, sorted
 	// by voter id, each voter once) and who have not voted yet, in the dialect's layout of the voted set
 	// (voted.go), and returns the state of each voter it marked.
-	markVoted(ctx context.Context, s *Store, tx *sql.Tx, ids []string, hashes [][]byte, cons []string) (map[string]string, error)
+	markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, hashes [][]byte, cons []string) (map[string]string, error)
 	// countVoted counts the voters in the voted set.
 	countVoted(ctx context.Context, s *Store, tx *sql.Tx) (int64, error)
 	// lockMigrations keeps two processes from migrating one database at once.

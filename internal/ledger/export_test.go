@@ -14,7 +14,7 @@ func (s *Store) ExecForTest(ctx context.Context, q string) error {
 func (s *Store) ConfigForTest() Config { return s.cfg }
 
 func (s *Store) ExecTxForTest(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.inTx(ctx, fn)
+	return s.inTx(ctx, func(tx *wtx) error { return fn(tx.Tx) })
 }
 
 func (s *Store) InsertBallotsQueryForTest(n int) string { return s.values(s.q.InsertBallots, n, 5) }
@@ -30,7 +30,7 @@ func (s *Store) RegisterVotersBeforeNumbersForTest(ctx context.Context, voters [
 	const insert = `INSERT INTO voters (voter_id, voter_name, date_of_birth, gender, nationality, registration_number,
 		address_street, address_city, address_state, address_country, address_postcode, email, phone_number,
 		cell_number, picture, registered_age, constituency_id, credential_hash) VALUES`
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		args := make([]any, 0, 18*len(voters))
 		for _, v := range voters {
 			// The wide row of schemas 1 to 3, whose credential hash was hex text.
@@ -76,3 +76,15 @@ func (s *Store) RecentMarksForTest(ctx context.Context) (int64, error) {
 	err := s.r.QueryRowContext(ctx, s.q.CountRecent).Scan(&n)
 	return n, err
 }
+
+// PreparedForTest is how many statements the store holds prepared (stmts.go); 0 on PostgreSQL.
+func (s *Store) PreparedForTest() int {
+	if s.stmts == nil {
+		return 0
+	}
+	s.stmts.mu.Lock()
+	defer s.stmts.mu.Unlock()
+	return len(s.stmts.stmts)
+}
+
+var PiecesForTest = pieces

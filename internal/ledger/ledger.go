@@ -52,7 +52,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
@@ -92,13 +91,9 @@ type Store struct {
 	q   *queries
 	log *slog.Logger
 	cfg Config
-	// fullChunk and fullDetails are InsertVoters and InsertVoterDetails for maxVotersPerInsert voters,
-	// prepared by the first registration (fullChunkStmt), so each is parsed once rather than for every
-	// chunk: parsing it anew was 18% of registration's CPU time. Roles that register nobody never
-	// prepare them.
-	fullChunkMu sync.Mutex
-	fullChunk   *sql.Stmt
-	fullDetails *sql.Stmt
+	// stmts holds the write path's prepared statements (stmts.go); nil on PostgreSQL, whose driver
+	// caches them itself.
+	stmts *stmtCache
 	// foldAt is how many recent marks of who has voted a cast batch leaves before it folds them into
 	// the bitmap (SQLite; see voted.go).
 	foldAt int64
@@ -121,6 +116,9 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 	if s.w, s.r, err = s.d.open(ctx, cfg); err != nil {
 		return nil, err
 	}
+	if s.d.name() == "sqlite" {
+		s.stmts = newStmtCache(s.w)
+	}
 	if cfg.Existing {
 		ok, err := s.d.hasLedger(ctx, s.r)
 		if err == nil && !ok {
@@ -140,12 +138,9 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 
 // Close releases the connections.
 func (s *Store) Close() {
-	s.fullChunkMu.Lock()
-	if s.fullChunk != nil {
-		s.fullChunk.Close()
-		s.fullDetails.Close()
+	if s.stmts != nil {
+		s.stmts.close()
 	}
-	s.fullChunkMu.Unlock()
 	if s.r != nil && s.r != s.w {
 		s.r.Close()
 	}
@@ -168,13 +163,17 @@ func redact(url string) string {
 	return url
 }
 
-// inTx runs fn in a write transaction, committing if it returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+// inTx runs fn in a write transaction, committing if it returns nil. Texts the transaction ran for the
+// first time are prepared once it has ended (stmts.go).
+func (s *Store) inTx(ctx context.Context, fn func(*wtx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if s.stmts != nil {
+		defer s.stmts.prepare(context.WithoutCancel(ctx))
+	}
+	if err := fn(&wtx{Tx: tx, stmts: s.stmts}); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,7 +25,7 @@ func (s *Store) RegisterElection(ctx context.Context, e *election.Election) erro
 	if err != nil {
 		return fmt.Errorf("ledger: register election: %w", err)
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		existing, ok, err := s.getMeta(ctx, tx, metaElection)
 		switch {
 		case err != nil:
@@ -92,7 +91,7 @@ var ErrUnauthenticatedBallots = errors.New("this election's ballots were relayed
 // ErrUnauthenticatedBallots is returned.
 func (s *Store) RecordKey(ctx context.Context) ([]byte, error) {
 	var key string
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		v, ok, err := s.getMeta(ctx, tx, metaRecordKey)
 		if err != nil || ok {
 			key = v
@@ -127,7 +126,7 @@ func (s *Store) RecordKey(ctx context.Context) ([]byte, error) {
 func (s *Store) LotSeed(ctx context.Context) ([]byte, error) {
 	seed, ok, err := s.getMeta(ctx, s.r, metaLotSeed)
 	if err == nil && !ok {
-		err = s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		err = s.inTx(ctx, func(tx *wtx) (err error) {
 			seed, err = s.claimMeta(ctx, tx, metaLotSeed, randomHex())
 			return err
 		})
@@ -140,7 +139,7 @@ func (s *Store) LotSeed(ctx context.Context) ([]byte, error) {
 
 // claimMeta returns key's value, writing value first if the key has none. Two processes may race here:
 // the first value written wins, and both get it.
-func (s *Store) claimMeta(ctx context.Context, tx *sql.Tx, key, value string) (string, error) {
+func (s *Store) claimMeta(ctx context.Context, tx *wtx, key, value string) (string, error) {
 	if _, err := tx.ExecContext(ctx, s.q.InsertMetaIfAbsent, key, value); err != nil {
 		return "", fmt.Errorf("ledger: write %s: %w", key, err)
 	}
@@ -216,43 +215,20 @@ const (
 	detailsColumns = 15
 )
 
-// fullChunkStmt prepares the full chunk's InsertVoters and InsertVoterDetails once per store. It must be
-// called outside a transaction: on SQLite the write pool's one connection is busy inside one, and
-// preparing would wait for it forever.
-func (s *Store) fullChunkStmt(ctx context.Context) (voters, details *sql.Stmt, err error) {
-	s.fullChunkMu.Lock()
-	defer s.fullChunkMu.Unlock()
-	if s.fullChunk == nil {
-		v, err := s.w.PrepareContext(ctx, s.values(s.q.InsertVoters, maxVotersPerInsert, voterColumns))
-		if err != nil {
-			return nil, nil, fmt.Errorf("ledger: prepare the insert of voters: %w", err)
-		}
-		d, err := s.w.PrepareContext(ctx, s.values(s.q.InsertVoterDetails, maxVotersPerInsert, detailsColumns))
-		if err != nil {
-			v.Close()
-			return nil, nil, fmt.Errorf("ledger: prepare the insert of voters' details: %w", err)
-		}
-		s.fullChunk, s.fullDetails = v, d
-	}
-	return s.fullChunk, s.fullDetails, nil
-}
-
-// insertRows inserts n rows whose columns are args with the INSERT ... VALUES prefix query; a full chunk
-// through full, prepared by fullChunkStmt.
-func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, full *sql.Stmt, query string, n, cols int, args []any) error {
-	if n == maxVotersPerInsert {
-		_, err := tx.StmtContext(ctx, full).ExecContext(ctx, args...)
+// insertRows inserts n rows of cols columns each (args, in row order) with the INSERT ... VALUES prefix
+// query, in power-of-two pieces so that each piece's text is prepared once (stmts.go).
+func (s *Store) insertRows(ctx context.Context, tx *wtx, query string, n, cols int, args []any) error {
+	return pieces(n, maxVotersPerInsert, func(lo, hi int) error {
+		_, err := tx.ExecContext(ctx, s.values(query, hi-lo, cols), args[lo*cols:hi*cols]...)
 		return err
-	}
-	_, err := tx.ExecContext(ctx, s.values(query, n, cols), args...)
-	return err
+	})
 }
 
 // numberVoters takes n voter numbers for voters about to be registered in tx, and makes the bitmap's
 // blocks that hold them (SQLite: see voted.go). It returns the first number; the others follow it. A
 // counter in meta gives the numbers out in the registering transaction, so a registration that fails
 // gives none away, and two registrations never give the same one (see NumberVoters).
-func (s *Store) numberVoters(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
+func (s *Store) numberVoters(ctx context.Context, tx *wtx, n int) (int64, error) {
 	if _, err := tx.ExecContext(ctx, s.q.InsertMetaIfAbsent, metaVotersNumbered, "0"); err != nil {
 		return 0, fmt.Errorf("ledger: number voters: %w", err)
 	}
@@ -270,8 +246,9 @@ func (s *Store) numberVoters(ctx context.Context, tx *sql.Tx, n int) (int64, err
 	return first, nil
 }
 
-// maxVotersPerInsert keeps one INSERT under both dialects' parameter limits (PostgreSQL: 65535).
-const maxVotersPerInsert = 1000
+// maxVotersPerInsert keeps one INSERT under both dialects' parameter limits (SQLite: 32,766 with 15
+// columns of details; PostgreSQL: 65,535). A power of two: see pieces.
+const maxVotersPerInsert = 1024
 
 // RegisterVoters registers synthetic voters (from synth.Generator) in one transaction with the
 // per-region counts. It stores what casting reads of each (id, number, constituency, state, credential
@@ -285,27 +262,19 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 	for _, v := range voters {
 		counts[region{v.Constituency, v.State}]++
 	}
-	full, _, err := s.fullChunkStmt(ctx)
-	if err != nil {
-		return err
-	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var no int64
+	return s.inTx(ctx, func(tx *wtx) error {
 		if len(voters) > 0 {
-			var err error
-			if no, err = s.numberVoters(ctx, tx, len(voters)); err != nil {
+			no, err := s.numberVoters(ctx, tx, len(voters))
+			if err != nil {
 				return err
 			}
-		}
-		for start := 0; start < len(voters); start += maxVotersPerInsert {
-			chunk := voters[start:min(start+maxVotersPerInsert, len(voters))]
-			args := make([]any, 0, len(chunk)*voterColumns)
-			for _, v := range chunk {
+			args := make([]any, 0, len(voters)*voterColumns)
+			for _, v := range voters {
 				args = v.appendArgs(args, no)
 				no++
 			}
-			if err := s.insertRows(ctx, tx, full, s.q.InsertVoters, len(chunk), voterColumns, args); err != nil {
-				return fmt.Errorf("ledger: register voters %s..%s: %w", chunk[0].ID, chunk[len(chunk)-1].ID, err)
+			if err := s.insertRows(ctx, tx, s.q.InsertVoters, len(voters), voterColumns, args); err != nil {
+				return fmt.Errorf("ledger: register voters %s..%s: %w", voters[0].ID, voters[len(voters)-1].ID, err)
 			}
 		}
 		for r, n := range counts {
@@ -356,7 +325,7 @@ func (s *Store) RegisteredCounts(ctx context.Context) ([]Registered, error) {
 // once it returns the ledger's ballots are all the ballots there will be: the count is final when the
 // tally has counted that many.
 func (s *Store) ClosePolls(ctx context.Context, at time.Time) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		if err := s.guardPolls(ctx, tx, s.q.PollsGuardClose); err != nil {
 			return err
 		}
@@ -369,7 +338,7 @@ func (s *Store) ClosePolls(ctx context.Context, at time.Time) error {
 
 // guardPolls takes the polls guard (PollsGuardCast or PollsGuardClose) in tx. A dialect that needs none
 // (SQLite) leaves the query empty, and nothing is sent on the casting path.
-func (s *Store) guardPolls(ctx context.Context, tx *sql.Tx, guard string) error {
+func (s *Store) guardPolls(ctx context.Context, tx *wtx, guard string) error {
 	if guard == "" {
 		return nil
 	}
@@ -413,12 +382,8 @@ func (e *ErrImportRow) Error() string { return fmt.Sprintf("line %d: %s", e.Line
 // Each voter's details (the tutorial's fields) are kept in voter_details. next returns nil at the end. A voter id already registered, or repeated in the import, fails the whole
 // import with an *ErrImportRow naming the line.
 func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error)) (int64, error) {
-	fullVoters, fullDetails, err := s.fullChunkStmt(ctx)
-	if err != nil {
-		return 0, err
-	}
 	var n int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		if err := s.claimVoterSource(ctx, tx, VotersImported); err != nil {
 			return err
 		}
@@ -466,10 +431,10 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 				no++
 				counts[region{r.Voter.Constituency, r.Voter.State}]++
 			}
-			if err := s.insertRows(ctx, tx, fullVoters, s.q.InsertVoters, len(chunk), voterColumns, args); err != nil {
+			if err := s.insertRows(ctx, tx, s.q.InsertVoters, len(chunk), voterColumns, args); err != nil {
 				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
-			if err := s.insertRows(ctx, tx, fullDetails, s.q.InsertVoterDetails, len(chunk), detailsColumns, details); err != nil {
+			if err := s.insertRows(ctx, tx, s.q.InsertVoterDetails, len(chunk), detailsColumns, details); err != nil {
 				return fmt.Errorf("ledger: import voters' details (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
 			n += int64(len(chunk))
