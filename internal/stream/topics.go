@@ -35,10 +35,16 @@ type Topic[V any] struct {
 // Record encodes v as a record of this topic, with its key and, where the topic fixes it, its partition
 // among partitions.
 func (t Topic[V]) Record(v *V, partitions int32) *kgo.Record {
-	value, err := json.Marshal(v)
-	if err != nil {
-		// Every value type here is plain data: this is a bug, not an input error.
-		panic(fmt.Sprintf("stream: encode a %s value: %v", t.Name, err))
+	value, ok := []byte(nil), false
+	if a, is := any(v).(jsonAppender); is {
+		value, ok = a.appendJSON(make([]byte, 0, 512))
+	}
+	if !ok {
+		var err error
+		if value, err = json.Marshal(v); err != nil {
+			// Every value type here is plain data: this is a bug, not an input error.
+			panic(fmt.Sprintf("stream: encode a %s value: %v", t.Name, err))
+		}
 	}
 	r := &kgo.Record{Topic: t.Name, Key: []byte(t.key(v)), Value: value}
 	if t.partition != nil {

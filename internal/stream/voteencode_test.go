@@ -1,0 +1,112 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/election/election/internal/ballot"
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/synth"
+)
+
+// Strings encoding/json escapes or changes, each of which must send a record to encoding/json.
+var unplain = []string{`"`, `\`, "<", ">", "&", "\n", "\t", "\x00", "\x1f", "\x7f", "é", "\u2028", "\xff", "a\"b"}
+
+// encodesAsJSON checks that a topic's record value for v is what encoding/json writes for v, and
+// reports whether appendJSON wrote it.
+func encodesAsJSON[V any](t *testing.T, topic Topic[V], v *V) (fast bool) {
+	t.Helper()
+	want, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := topic.Record(v, 1).Value; !bytes.Equal(got, want) {
+		t.Fatalf("record value\n%s\nencoding/json\n%s", got, want)
+	}
+	_, fast = any(v).(jsonAppender).appendJSON(nil)
+	return fast
+}
+
+// What registration and the relay write takes the fast path, and every value, hostile or not, is
+// encoded exactly as encoding/json encodes it.
+func TestRecordsAreEncodingJSON(t *testing.T) {
+	t.Parallel()
+	e, _ := election.Preset("national")
+	ix := election.NewIndex(e)
+	g := synth.NewGenerator(ix, []byte("secret"))
+	topics := Config{}.Topics()
+	for i := range int64(20_000) {
+		v := VoterRecordOf(g.Voter(i))
+		if !encodesAsJSON(t, topics.Voters, &v) {
+			t.Fatalf("voter %d took encoding/json: %+v", i, v)
+		}
+	}
+	// A ballot for every candidate, as the relay makes its record.
+	for i, c := range e.Candidates {
+		state := ix.Constituency[c.Constituency].State
+		if state == "" {
+			state = e.States[i%len(e.States)].Code // a nationwide constituency: the voter's state
+		}
+		b := ballot.Ballot{ID: "0b9c8a4e-3f1d-4c2b-9a7e-5d6f8e9a0b1c", Candidate: c.ID, Constituency: c.Constituency,
+			State: state, CastMinute: "2026-12-02 06:00:00"}
+		v := VoteRecordOf(ix, b, "http://127.0.0.1:8080")
+		if !encodesAsJSON(t, topics.Votes.Topic, &v) {
+			t.Fatalf("candidate %d's vote took encoding/json: %+v", i, v)
+		}
+	}
+
+	// Each string field of each record, hostile in turn; and numbers of every sign.
+	voter := VoterRecordOf(g.Voter(0))
+	voterFields := []*string{&voter.VoterID, &voter.VoterName, &voter.DateOfBirth, &voter.Gender, &voter.Nationality,
+		&voter.RegistrationNumber, &voter.Address.Street, &voter.Address.City, &voter.Address.State,
+		&voter.Address.Country, &voter.Address.Postcode, &voter.Email, &voter.PhoneNumber, &voter.CellNumber,
+		&voter.Picture, &voter.Constituency}
+	for _, f := range voterFields {
+		keep := *f
+		for _, s := range unplain {
+			*f = s
+			if encodesAsJSON(t, topics.Voters, &voter) {
+				t.Fatalf("%q took the fast path", s)
+			}
+		}
+		*f = ""
+		encodesAsJSON(t, topics.Voters, &voter)
+		*f = keep
+	}
+	for _, n := range []int{0, -1, 1 << 40, -1 << 40} {
+		voter.RegisteredAge = n
+		encodesAsJSON(t, topics.Voters, &voter)
+	}
+	vote := VoteRecord{BallotID: "b", CandidateID: "c", Address: Address{State: "s"}}
+	voteFields := []*string{&vote.BallotID, &vote.CandidateID, &vote.CandidateName, &vote.PartyAffiliation,
+		&vote.PhotoURL, &vote.Constituency, &vote.VotingTime, &vote.Address.Street, &vote.Address.City,
+		&vote.Address.State, &vote.Address.Country, &vote.Address.Postcode}
+	for _, f := range voteFields {
+		keep := *f
+		for _, s := range unplain {
+			*f = s
+			if encodesAsJSON(t, topics.Votes.Topic, &vote) {
+				t.Fatalf("%q took the fast path", s)
+			}
+		}
+		*f = keep
+	}
+	// Every combination of the address's optional fields, empty or not.
+	for mask := range 32 {
+		a := Address{}
+		for k, f := range []*string{&a.Street, &a.City, &a.State, &a.Country, &a.Postcode} {
+			if mask&(1<<k) != 0 {
+				*f = "x"
+			}
+		}
+		vote.Address = a
+		if !encodesAsJSON(t, topics.Votes.Topic, &vote) {
+			t.Fatalf("address %+v took encoding/json", a)
+		}
+	}
+	for _, n := range []int{0, -1, 1 << 40} {
+		vote.Vote = n
+		encodesAsJSON(t, topics.Votes.Topic, &vote)
+	}
+}
