@@ -148,12 +148,7 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 		for _, b := range ballots {
 			args = append(args, b...)
 		}
-		// In pieces: each piece's text is prepared once, and its placeholders stay under SQLite's limit.
-		err = pieces(len(ballots), maxListPiece, func(lo, hi int) error {
-			_, err := tx.ExecContext(ctx, s.values(s.q.InsertBallots, hi-lo, 5), args[lo*5:hi*5]...)
-			return err
-		})
-		if err != nil {
+		if err := s.execPieces(ctx, tx, s.q.InsertBallots, len(ballots), 5, maxListPiece, args); err != nil {
 			return fmt.Errorf("insert %d ballots: %w", len(ballots), err)
 		}
 		return nil

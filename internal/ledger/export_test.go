@@ -17,7 +17,7 @@ func (s *Store) ExecTxForTest(ctx context.Context, fn func(*sql.Tx) error) error
 	return s.inTx(ctx, func(tx *wtx) error { return fn(tx.Tx) })
 }
 
-func (s *Store) InsertBallotsQueryForTest(n int) string { return s.values(s.q.InsertBallots, n, 5) }
+func (s *Store) InsertBallotsQueryForTest(n int) string { return s.rows(s.q.InsertBallots, n, 5) }
 
 // OpenAtSchemaForTest opens the ledger migrated only up to schema version v, as an older binary left it.
 func OpenAtSchemaForTest(ctx context.Context, cfg Config, v int) (*Store, error) {

@@ -95,7 +95,7 @@ func (s *Store) rows(query string, n, cols int) string {
 	return strings.Replace(query, "/*rows*/", s.d.tuples(n, cols), 1)
 }
 
-// values appends n tuples of cols placeholders to an INSERT ... VALUES prefix.
+// values appends n tuples of cols placeholders to a query that ends where they go (ExistingVoters).
 func (s *Store) values(prefix string, n, cols int) string {
 	return strings.TrimSuffix(prefix, ";") + " " + s.d.tuples(n, cols)
 }

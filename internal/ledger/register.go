@@ -215,15 +215,6 @@ const (
 	detailsColumns = 15
 )
 
-// insertRows inserts n rows of cols columns each (args, in row order) with the INSERT ... VALUES prefix
-// query, in power-of-two pieces so that each piece's text is prepared once (stmts.go).
-func (s *Store) insertRows(ctx context.Context, tx *wtx, query string, n, cols int, args []any) error {
-	return pieces(n, maxVotersPerInsert, func(lo, hi int) error {
-		_, err := tx.ExecContext(ctx, s.values(query, hi-lo, cols), args[lo*cols:hi*cols]...)
-		return err
-	})
-}
-
 // numberVoters takes n voter numbers for voters about to be registered in tx, and makes the bitmap's
 // blocks that hold them (SQLite: see voted.go). It returns the first number; the others follow it. A
 // counter in meta gives the numbers out in the registering transaction, so a registration that fails
@@ -273,7 +264,7 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 				args = v.appendArgs(args, no)
 				no++
 			}
-			if err := s.insertRows(ctx, tx, s.q.InsertVoters, len(voters), voterColumns, args); err != nil {
+			if err := s.execPieces(ctx, tx, s.q.InsertVoters, len(voters), voterColumns, maxVotersPerInsert, args); err != nil {
 				return fmt.Errorf("ledger: register voters %s..%s: %w", voters[0].ID, voters[len(voters)-1].ID, err)
 			}
 		}
@@ -431,10 +422,10 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 				no++
 				counts[region{r.Voter.Constituency, r.Voter.State}]++
 			}
-			if err := s.insertRows(ctx, tx, s.q.InsertVoters, len(chunk), voterColumns, args); err != nil {
+			if err := s.execPieces(ctx, tx, s.q.InsertVoters, len(chunk), voterColumns, maxVotersPerInsert, args); err != nil {
 				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
-			if err := s.insertRows(ctx, tx, s.q.InsertVoterDetails, len(chunk), detailsColumns, details); err != nil {
+			if err := s.execPieces(ctx, tx, s.q.InsertVoterDetails, len(chunk), detailsColumns, maxVotersPerInsert, details); err != nil {
 				return fmt.Errorf("ledger: import voters' details (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
 			n += int64(len(chunk))

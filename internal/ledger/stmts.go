@@ -136,3 +136,24 @@ func pieces(n, max int, fn func(lo, hi int) error) error {
 	}
 	return nil
 }
+
+// execPieces runs the statement query, whose /*rows*/ takes n rows of cols columns (args, in row order),
+// in power-of-two pieces of at most max rows: each piece's text is prepared once, and its placeholders
+// stay under the database's limit.
+func (s *Store) execPieces(ctx context.Context, tx *wtx, query string, n, cols, max int, args []any) error {
+	return pieces(n, max, func(lo, hi int) error {
+		_, err := tx.ExecContext(ctx, s.rows(query, hi-lo, cols), args[lo*cols:hi*cols]...)
+		return err
+	})
+}
+
+// queryPieces is execPieces for a query: it runs scan on every row of the results.
+func (s *Store) queryPieces(ctx context.Context, tx *wtx, query string, n, cols, max int, args []any, scan func(*sql.Rows) error) error {
+	return pieces(n, max, func(lo, hi int) error {
+		return eachRow(tx.QueryContext(ctx, s.rows(query, hi-lo, cols), args[lo*cols:hi*cols]...))(scan)
+	})
+}
+
+// maxListPiece is the most rows one statement over a list of voters or ballots takes: with 5 columns,
+// 20,480 placeholders, under SQLite's 32,766. A power of two: see pieces.
+const maxListPiece = 4096

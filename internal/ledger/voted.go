@@ -48,7 +48,7 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 	for k := range ids {
 		args = append(args, ids[k], hashes[k], cons[k])
 	}
-	err := s.queryPieces(ctx, tx, s.q.LookupVoters, len(ids), 3, args, func(rows *sql.Rows) error {
+	err := s.queryPieces(ctx, tx, s.q.LookupVoters, len(ids), 3, maxListPiece, args, func(rows *sql.Rows) error {
 		var f found
 		if err := rows.Scan(&f.id, &f.no, &f.state); err != nil {
 			return err
@@ -78,7 +78,7 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 		args = append(args, b)
 	}
 	bitsOf := make(map[int64]uint64, len(blocks))
-	err = s.queryPieces(ctx, tx, s.q.VotedBlocksIn, len(blocks), 1, args, func(rows *sql.Rows) error {
+	err = s.queryPieces(ctx, tx, s.q.VotedBlocksIn, len(blocks), 1, maxListPiece, args, func(rows *sql.Rows) error {
 		var b, v int64
 		err := rows.Scan(&b, &v)
 		bitsOf[b] = uint64(v)
@@ -97,7 +97,7 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 	for _, f := range matched {
 		args = append(args, f.no)
 	}
-	err = s.queryPieces(ctx, tx, s.q.RecentIn, len(args), 1, args, func(rows *sql.Rows) error {
+	err = s.queryPieces(ctx, tx, s.q.RecentIn, len(args), 1, maxListPiece, args, func(rows *sql.Rows) error {
 		var no int64
 		err := rows.Scan(&no)
 		recent[no] = true
@@ -121,14 +121,14 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 	if len(marked) == 0 {
 		return marked, nil
 	}
-	if err := s.execPieces(ctx, tx, s.q.MarkRecent, len(args), 1, args); err != nil {
+	if err := s.execPieces(ctx, tx, s.q.MarkRecent, len(args), 1, maxListPiece, args); err != nil {
 		return nil, fmt.Errorf("mark %d voters: %w", len(marked), err)
 	}
 	args = args[:0]
 	for _, st := range slices.Sorted(maps.Keys(turnout)) {
 		args = append(args, st, turnout[st])
 	}
-	if err := s.execPieces(ctx, tx, s.q.AddTurnout, len(turnout), 2, args); err != nil {
+	if err := s.execPieces(ctx, tx, s.q.AddTurnout, len(turnout), 2, maxListPiece, args); err != nil {
 		return nil, fmt.Errorf("count turnout: %w", err)
 	}
 	var pending int64
@@ -145,27 +145,6 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 	}
 	return marked, nil
 }
-
-// queryPieces runs query, whose /*rows*/ takes n rows of cols columns (args, in row order), in
-// power-of-two pieces (stmts.go), and scan on every row of the results.
-func (s *Store) queryPieces(ctx context.Context, tx *wtx, query string, n, cols int, args []any, scan func(*sql.Rows) error) error {
-	return pieces(n, maxListPiece, func(lo, hi int) error {
-		return eachRow(tx.QueryContext(ctx, s.rows(query, hi-lo, cols), args[lo*cols:hi*cols]...))(scan)
-	})
-}
-
-// execPieces runs the statement query, whose /*rows*/ takes n rows of cols columns (args), in
-// power-of-two pieces (stmts.go).
-func (s *Store) execPieces(ctx context.Context, tx *wtx, query string, n, cols int, args []any) error {
-	return pieces(n, maxListPiece, func(lo, hi int) error {
-		_, err := tx.ExecContext(ctx, s.rows(query, hi-lo, cols), args[lo*cols:hi*cols]...)
-		return err
-	})
-}
-
-// maxListPiece is the most rows one statement over a list takes: with 5 columns, 20,480 placeholders,
-// under SQLite's 32,766. A power of two: see pieces.
-const maxListPiece = 4096
 
 // eachRow runs scan on every row of a query's result (what QueryContext returned), stopping at the
 // first error, and closes the rows.

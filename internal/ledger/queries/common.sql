@@ -28,16 +28,16 @@ INSERT INTO candidates (candidate_id, candidate_name, party_affiliation, constit
 VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: InsertVoters
--- What casting reads of a voter. The VALUES rows are appended by the caller, one per voter, 5 columns each.
-INSERT INTO voters (voter_id, voter_no, constituency_id, state_code, credential_hash) VALUES
+-- What casting reads of a voter. /*rows*/ becomes the VALUES rows, one per voter, 5 columns each.
+INSERT INTO voters (voter_id, voter_no, constituency_id, state_code, credential_hash) VALUES /*rows*/;
 
 -- name: InsertVoterDetails
 -- The tutorial's fields of a voter imported from a CSV (synthetic voters keep none: the generator gives
--- them again). The VALUES rows are appended by the caller, one per voter, 15 columns each.
+-- them again). /*rows*/ becomes the VALUES rows, one per voter, 15 columns each.
 INSERT INTO voter_details (voter_no, voter_name, date_of_birth, gender, nationality, registration_number,
                            address_street, address_city, address_country, address_postcode, email,
                            phone_number, cell_number, picture, registered_age)
-VALUES
+VALUES /*rows*/;
 
 -- name: NumberVoters
 -- Takes $2 voter numbers: returns the counter after them, so the batch's numbers are value-$2 .. value-1.
@@ -54,8 +54,8 @@ ON CONFLICT (constituency_id, state_code) DO UPDATE SET voters = registered.vote
 SELECT constituency_id, state_code, voters FROM registered;
 
 -- name: InsertBallots
--- The VALUES rows are appended by the caller, one per ballot, 5 columns each.
-INSERT INTO ballots (ballot_id, candidate_id, constituency_id, state_code, cast_minute) VALUES
+-- /*rows*/ becomes the VALUES rows, one per ballot, 5 columns each.
+INSERT INTO ballots (ballot_id, candidate_id, constituency_id, state_code, cast_minute) VALUES /*rows*/;
 
 -- name: CountBallots
 SELECT COUNT(*) FROM ballots;
