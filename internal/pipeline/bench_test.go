@@ -44,10 +44,11 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 }
 
-// sample is a count seen at a moment.
+// sample is a count seen at a moment, with the process's CPU time then.
 type sample struct {
-	at time.Time
-	n  int64
+	at  time.Time
+	n   int64
+	cpu time.Duration
 }
 
 // latencies gives, for the k-th cast, the time until the samples first reached k.
@@ -82,9 +83,10 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 		mu.Unlock()
 	}
 	var start time.Time
+	var startCPU time.Duration
 	var watch sync.WaitGroup
 	err := pipeline.Run(ctx, cfg, func(r *pipeline.Running) {
-		start = time.Now()
+		start, startCPU = time.Now(), cpuTime()
 		ch, unsub := r.View.Subscribe()
 		watch.Add(1)
 		go func() {
@@ -95,7 +97,7 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 				case <-ch:
 					n := r.View.Current().BallotsCounted
 					mu.Lock()
-					counted = append(counted, sample{time.Now(), n})
+					counted = append(counted, sample{time.Now(), n, cpuTime()})
 					mu.Unlock()
 					if n >= voters {
 						return
@@ -119,7 +121,7 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 					if err == nil && int64(n) != last {
 						last = int64(n)
 						mu.Lock()
-						onBoard = append(onBoard, sample{time.Now(), last})
+						onBoard = append(onBoard, sample{time.Now(), last, cpuTime()})
 						mu.Unlock()
 					}
 				}
@@ -131,16 +133,16 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 	watch.Wait()
 	if cfg.Roles.Board { // Run ended on seeing the board whole; the watcher may not have looked since
 		if n, err := board.PublishedSize(cfg.Board); err == nil && (len(onBoard) == 0 || onBoard[len(onBoard)-1].n != int64(n)) {
-			onBoard = append(onBoard, sample{time.Now(), int64(n)})
+			onBoard = append(onBoard, sample{time.Now(), int64(n), cpuTime()})
 		}
 	}
 	if len(counted) == 0 || counted[len(counted)-1].n != int64(len(casts)) {
 		b.Fatalf("results never counted all %d ballots", len(casts))
 	}
-	end := counted[len(counted)-1].at
+	end, endCPU := counted[len(counted)-1].at, counted[len(counted)-1].cpu
 	for _, u := range counted {
 		if u.n >= int64(len(casts)) {
-			end = u.at
+			end, endCPU = u.at, u.cpu
 			break
 		}
 	}
@@ -149,8 +151,8 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 			n, err := board.PublishedSize(cfg.Board)
 			b.Fatalf("the board never held all %d ballots (samples %d, last %v; now %d %v)", len(casts), len(onBoard), onBoard[len(onBoard)-1:], n, err)
 		}
-		if last := onBoard[len(onBoard)-1].at; last.After(end) {
-			end = last
+		if last := onBoard[len(onBoard)-1]; last.at.After(end) {
+			end, endCPU = last.at, last.cpu
 		}
 		lat := latencies(casts, onBoard)
 		b.ReportMetric(lat[len(lat)/2]*1000, "board-p50-ms")
@@ -161,4 +163,11 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 	b.ReportMetric(float64(len(casts))/casts[len(casts)-1].Sub(start).Seconds(), "cast/s")
 	b.ReportMetric(lat[len(lat)/2]*1000, "fresh-p50-ms")
 	b.ReportMetric(lat[len(lat)*99/100]*1000, "fresh-p99-ms")
+	// The CPU the whole process used a ballot until the end (every part of the pipeline is in this
+	// process), and how many cores that kept busy: near 2 on this machine, the run is bound by CPU, and
+	// anything added to it costs throughput in proportion to its CPU.
+	if cpu := endCPU - startCPU; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/float64(len(casts)), "cpu-µs/ballot")
+		b.ReportMetric(cpu.Seconds()/end.Sub(start).Seconds(), "cores")
+	}
 }
