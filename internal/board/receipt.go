@@ -192,7 +192,7 @@ func RecountDir(ctx context.Context, dir string) (Recount, error) {
 		return rc, err
 	}
 	f := Files{Dir: dir}
-	codes := make(map[[16]byte]bool, size)
+	var codes codeSet
 	for b := uint64(0); b*256 < size; b++ {
 		bundle, err := client.GetEntryBundle(ctx, f.ReadEntryBundle, b, size)
 		if err != nil {
@@ -203,15 +203,12 @@ func RecountDir(ctx context.Context, dir string) (Recount, error) {
 			if err != nil {
 				return rc, fmt.Errorf("board: entry %d: %w", b*256+uint64(k), err)
 			}
-			key := codeKey(e.Code)
-			if codes[key] {
-				rc.Duplicates++
-			}
-			codes[key] = true
+			codes.add(e.Code)
 			rc.PerCandidate[e.Candidate]++
 			rc.PerState[e.State]++
 			rc.Size++
 		}
 	}
+	rc.Duplicates = int64(codes.duplicates())
 	return rc, nil
 }

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -193,7 +192,7 @@ func (v *verifier) run(ctx context.Context) (VerifyReport, error) {
 	}
 
 	c := counts{map[string]int64{}, map[string]int64{}, map[string]int64{}, map[string]int64{}}
-	codes := make([][16]byte, 0, cp.Size)
+	var codes codeSet
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	tree := rf.NewEmptyRange(0)
 	var oldRoot []byte
@@ -219,7 +218,7 @@ func (v *verifier) run(ctx context.Context) (VerifyReport, error) {
 				v.problem("entry %d: %v", i, err)
 				continue
 			}
-			codes = append(codes, codeKey(e.Code))
+			codes.add(e.Code)
 			v.count(ix, c, i, e)
 		}
 		bar.Set(int64(tree.End()))
@@ -237,7 +236,7 @@ func (v *verifier) run(ctx context.Context) (VerifyReport, error) {
 	if old != nil && old.Size > 0 {
 		v.consistent(ctx, fetcher, old, oldRoot, cp)
 	}
-	v.duplicates(codes)
+	v.duplicates(&codes)
 	if err := v.compare(ctx, ix, c, cp.Size, def.LotCommitment); err != nil {
 		return v.rep, err
 	}
@@ -280,7 +279,11 @@ func (v *verifier) eachBundle(ctx context.Context, f *client.HTTPFetcher, size u
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	slots := make([]chan result, n)
+	// Bundle b's result goes to slot b mod len(slots). The bundles handed out but not yet handed to fn
+	// are at most the window's 4·Workers holding a place plus Workers waiting for one, so two of them
+	// never share a slot. Nothing here is sized by the checkpoint, which the operator signs: a size of
+	// 2^44 must not make the verifier allocate for it.
+	slots := make([]chan result, 5*v.cfg.Workers+1)
 	for i := range slots {
 		slots[i] = make(chan result, 1)
 	}
@@ -316,14 +319,14 @@ func (v *verifier) eachBundle(ctx context.Context, f *client.HTTPFetcher, size u
 						}
 					}
 				}
-				slots[b] <- result{bundle, tile, err}
+				slots[b%uint64(len(slots))] <- result{bundle, tile, err}
 			}
 		}()
 	}
 	for b := range n {
 		var r result
 		select {
-		case r = <-slots[b]:
+		case r = <-slots[b%uint64(len(slots))]:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -378,15 +381,8 @@ func (v *verifier) consistent(ctx context.Context, f *client.HTTPFetcher, old *s
 }
 
 // duplicates reports tracking codes that appear more than once.
-func (v *verifier) duplicates(codes [][16]byte) {
-	slices.SortFunc(codes, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
-	dup := 0
-	for i := 1; i < len(codes); i++ {
-		if codes[i] == codes[i-1] {
-			dup++
-		}
-	}
-	if dup > 0 {
+func (v *verifier) duplicates(codes *codeSet) {
+	if dup := codes.duplicates(); dup > 0 {
 		v.problem("%d entries repeat a tracking code already on the board: a ballot appears twice", dup)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -241,6 +242,29 @@ func TestVerifyFindsEachTampering(t *testing.T) {
 			}
 		})
 	}
+
+	// A checkpoint signed with the election's own key that claims 2^44 entries. The operator holds that
+	// key, so a size it claims must cost the verifier nothing until entries arrive: a slice made for it
+	// was 256 TiB, and the process died. It stops at the first bundle the board cannot serve.
+	t.Run("a checkpoint signed with the election's key that claims 2^44 entries", func(t *testing.T) {
+		t.Parallel()
+		tampered := *s
+		tampered.dir = copyDir(t, s.dir)
+		raw, _ := os.ReadFile(filepath.Join(tampered.dir, "checkpoint"))
+		body, _, _ := strings.Cut(string(raw), "\n\n")
+		lines := strings.Split(body, "\n")
+		lines[1] = strconv.FormatUint(1<<44, 10)
+		signer, err := note.NewSigner(skey)
+		testenv.Must(t, err, "signer")
+		forged, err := note.Sign(&note.Note{Text: strings.Join(lines, "\n") + "\n"}, signer)
+		testenv.Must(t, err, "sign")
+		testenv.Must(t, os.WriteFile(filepath.Join(tampered.dir, "checkpoint"), forged, 0o600), "write")
+		var out bytes.Buffer
+		_, err = board.Verify(context.Background(), board.VerifyConfig{From: tampered.serve(t), Out: &out, Logger: testenv.Logger(t)})
+		if err == nil || !strings.Contains(err.Error(), "read entry bundle 2") {
+			t.Fatalf("a checkpoint claiming 2^44 entries: %v\n%s", err, out.String())
+		}
+	})
 
 	// A board rewritten between two checkpoints (same key, history replaced): the state kept from the
 	// first verification catches it.
