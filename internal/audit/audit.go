@@ -44,6 +44,9 @@ type Config struct {
 	Out  io.Writer
 	// Board, if set, is the bulletin board's directory: its entries are reconciled with the ledger too.
 	Board string
+	// Stalled is how long Kafka's side may read nothing before differences are reported without all
+	// that the state topic held when the audit began (default 10s: a broker that stopped answering).
+	Stalled time.Duration
 }
 
 // Finding is one difference.
@@ -107,6 +110,29 @@ type kafkaSide struct {
 	mu        sync.Mutex
 	snaps     map[int32]*stream.Snapshot
 	published map[string]int64
+	// next is, per partition of the state topic, the offset after the last record read (transaction
+	// markers included), and progressed when a record last arrived: how far the follower has read.
+	next       map[int32]int64
+	progressed time.Time
+}
+
+// readTo reports whether the follower has read the state topic up to ends (offsets by partition).
+func (k *kafkaSide) readTo(ends map[int32]int64) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for p, end := range ends {
+		if k.next[p] < end {
+			return false
+		}
+	}
+	return true
+}
+
+// idleFor is how long since the follower last read a record.
+func (k *kafkaSide) idleFor() time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return time.Since(k.progressed)
 }
 
 // follow consumes until ctx ends; the returned channel is closed once the client is closed, so the caller
@@ -117,6 +143,9 @@ func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) (<-chan struc
 		kgo.ConsumeTopics(t.TallyState.Name, t.PerCandidate.Name),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers too, so that reading up to the committed end offset can be told: the
+		// tally's every commit ends in one.
+		kgo.KeepControlRecords(),
 	)...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
@@ -133,6 +162,13 @@ func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) (<-chan struc
 			fetches.EachRecord(func(r *kgo.Record) {
 				k.mu.Lock()
 				defer k.mu.Unlock()
+				k.progressed = time.Now()
+				if r.Topic == t.TallyState.Name {
+					k.next[r.Partition] = max(k.next[r.Partition], r.Offset+1)
+				}
+				if r.Attrs.IsControl() {
+					return
+				}
 				switch r.Topic {
 				case t.TallyState.Name:
 					if s, err := t.TallyState.Decode(r); err == nil {
@@ -153,7 +189,18 @@ func (k *kafkaSide) follow(ctx context.Context, cfg stream.Config) (<-chan struc
 // then it prints the report.
 func Run(ctx context.Context, cfg Config) (Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	k := &kafkaSide{snaps: map[int32]*stream.Snapshot{}, published: map[string]int64{}}
+	if cfg.Stalled <= 0 {
+		cfg.Stalled = 10 * time.Second
+	}
+	k := &kafkaSide{snaps: map[int32]*stream.Snapshot{}, published: map[string]int64{}, next: map[int32]int64{}, progressed: time.Now()}
+	// What the state topic held, committed, when the audit began: a report that the tally is behind is
+	// only made once the follower has read that far (at 10M voters, reading it took longer than Wait,
+	// and the audit called a complete count behind).
+	committed, err := committedEnds(ctx, cfg.Stream)
+	if err != nil {
+		cancel()
+		return Report{}, err
+	}
 	followed, err := k.follow(ctx, cfg.Stream)
 	if err != nil {
 		cancel()
@@ -169,6 +216,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var tot ledger.Totals
 	var read time.Time
 	var closed bool
+	// The board is recounted when its published checkpoint grows, not at every comparison: a recount
+	// reads every entry (at 70 million, minutes).
+	var rc board.Recount
+	recounted := uint64(0)
+	haveRecount := false
 	began, err := stateEnd(ctx, cfg.Stream)
 	if err != nil {
 		return Report{}, err
@@ -187,13 +239,21 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		embargoed := cfg.Index.Embargoed() && !closed && (cfg.Index.Polls.Closes.IsZero() || time.Now().Before(cfg.Index.Polls.Closes))
 		rep := compare(cfg, tot, k, embargoed)
 		if cfg.Board != "" {
-			rc, err := board.RecountDir(ctx, cfg.Board)
+			size, err := board.PublishedSize(cfg.Board)
 			if err != nil {
 				return rep, err
 			}
+			if !haveRecount || size != recounted {
+				if rc, err = board.RecountDir(ctx, cfg.Board); err != nil {
+					return rep, err
+				}
+				recounted, haveRecount = size, true
+			}
 			rep.compareBoard(cfg, tot, rc)
 		}
-		if len(rep.Findings) == 0 || time.Now().After(deadline) {
+		// Past the deadline, differences are reported once the follower has read what the state topic
+		// held at the start, or has read nothing for a while (a broker that stopped answering).
+		if len(rep.Findings) == 0 || time.Now().After(deadline) && (k.readTo(committed) || k.idleFor() > max(cfg.Wait, cfg.Stalled)) {
 			if rep.Behind() > 0 {
 				// Whether the tally committed anything while the audit waited: the state topic grew.
 				now, err := stateEnd(ctx, cfg.Stream)
@@ -314,6 +374,26 @@ func compare(cfg Config, tot ledger.Totals, k *kafkaSide, embargoed bool) Report
 }
 
 // stateEnd is the sum of the state topic's end offsets: it grows with every transaction the tally commits.
+// committedEnds is the state topic's committed end offset (its last stable offset) per partition.
+func committedEnds(ctx context.Context, cfg stream.Config) (map[int32]int64, error) {
+	cl, err := kgo.NewClient(cfg.ClientOpts()...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	defer cl.Close()
+	topic := cfg.Topics().TallyState.Name
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: committed end offsets of %s: %w", topic, err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out, nil
+}
+
 func stateEnd(ctx context.Context, cfg stream.Config) (int64, error) {
 	cl, err := kgo.NewClient(cfg.ClientOpts()...)
 	if err != nil {

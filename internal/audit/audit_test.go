@@ -141,3 +141,57 @@ func TestAuditSaysWhenTheTallyIsBehind(t *testing.T) {
 		}
 	})
 }
+
+// The tally writes a partition's whole state at every commit, so the state topic holds many snapshots
+// and only the last counts. An audit whose wait is over before it has read them (at 10M voters reading
+// took longer than the wait) must not call a complete tally behind: it reports once it has read the
+// topic as far as it was committed when the audit began.
+func TestAuditReadsTheWholeStateBeforeCallingTheTallyBehind(t *testing.T) {
+	t.Parallel()
+	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
+		const superseded = 20_000
+		snaps := make([]*stream.Snapshot, 0, superseded+2)
+		for i := range superseded {
+			snaps = append(snaps, snapshot(0, map[string]int64{"cand-1": int64(i % 2)}, "N"))
+		}
+		snaps = append(snaps, snapshot(0, map[string]int64{"cand-1": 2}, "N"), snapshot(1, map[string]int64{"cand-2": 1}, "S"))
+		sc := kafkaWith(t, brokers, snaps, map[string]int64{"cand-1": 2, "cand-2": 1})
+		l := memLedger{ledger.Totals{Ballots: 3, VotersVoted: 3, PerCandidate: map[string]int64{"cand-1": 2, "cand-2": 1},
+			PerState: map[string]int64{"N": 2, "S": 1}, VotedByState: map[string]int64{"N": 2, "S": 1}}}
+		var out bytes.Buffer
+		rep, err := audit.Run(testenv.Context(t), audit.Config{Store: l, Index: seedIndex(t), Stream: sc, Wait: 0, Out: &out})
+		testenv.Must(t, err, "audit")
+		if !rep.OK() || rep.Tallied != 3 || !strings.HasSuffix(out.String(), "discrepancy 0\n") {
+			t.Fatalf("audit (tallied %d, behind %d):\n%s", rep.Tallied, rep.Behind(), out.String())
+		}
+	})
+}
+
+// The same with the state written as the tally writes it, in transactions: the follower counts their
+// markers as read, so a tally that is behind is reported as soon as the topic is read, not after the
+// follower has read nothing for a while (here an hour: were the markers not counted, the test would hang).
+func TestAuditReadsATransactionalStateToItsEnd(t *testing.T) {
+	t.Parallel()
+	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
+		ctx := testenv.Context(t)
+		sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 2, Logger: testenv.Logger(t)}
+		testenv.Must(t, stream.EnsureTopics(ctx, sc), "topics")
+		cl, err := kgo.NewClient(sc.ClientOpts(kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.TransactionalID(testenv.Namespace()+"-tally"))...)
+		testenv.Must(t, err, "client")
+		defer cl.Close()
+		topics := sc.Topics()
+		for i := range 3 { // three commits, as three tally transactions
+			testenv.Must(t, cl.BeginTransaction(), "begin")
+			testenv.Must(t, cl.ProduceSync(ctx, topics.TallyState.Record(snapshot(0, map[string]int64{"cand-1": int64(i)}, "N"), 2)).FirstErr(), "produce")
+			testenv.Must(t, cl.EndTransaction(ctx, kgo.TryCommit), "commit")
+		}
+		l := memLedger{ledger.Totals{Ballots: 3, VotersVoted: 3, PerCandidate: map[string]int64{"cand-1": 3},
+			PerState: map[string]int64{"N": 3}, VotedByState: map[string]int64{"N": 3}}}
+		var out bytes.Buffer
+		rep, err := audit.Run(ctx, audit.Config{Store: l, Index: seedIndex(t), Stream: sc, Wait: 0, Stalled: time.Hour, Out: &out})
+		testenv.Must(t, err, "audit")
+		if rep.Tallied != 2 || rep.Behind() != 1 || !strings.Contains(out.String(), "behind: 1 ballots committed") {
+			t.Fatalf("audit (tallied %d, behind %d):\n%s", rep.Tallied, rep.Behind(), out.String())
+		}
+	})
+}
