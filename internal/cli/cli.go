@@ -55,7 +55,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, Version())
 		return 0
 	}
-	tuneGC()
+	tuneGC(args[0])
 	private()
 	if path := os.Getenv("ELECTION_CPU_PROFILE"); path != "" {
 		stopProfile, err := cpuProfile(path)
