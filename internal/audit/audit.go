@@ -373,7 +373,6 @@ func compare(cfg Config, tot ledger.Totals, k *kafkaSide, embargoed bool) Report
 	return rep
 }
 
-// stateEnd is the sum of the state topic's end offsets: it grows with every transaction the tally commits.
 // committedEnds is the state topic's committed end offset (its last stable offset) per partition.
 func committedEnds(ctx context.Context, cfg stream.Config) (map[int32]int64, error) {
 	cl, err := kgo.NewClient(cfg.ClientOpts()...)
@@ -394,6 +393,7 @@ func committedEnds(ctx context.Context, cfg stream.Config) (map[int32]int64, err
 	return out, nil
 }
 
+// stateEnd is the sum of the state topic's end offsets: it grows with every transaction the tally commits.
 func stateEnd(ctx context.Context, cfg stream.Config) (int64, error) {
 	cl, err := kgo.NewClient(cfg.ClientOpts()...)
 	if err != nil {
