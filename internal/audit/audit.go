@@ -196,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	// What the state topic held, committed, when the audit began: a report that the tally is behind is
 	// only made once the follower has read that far (at 10M voters, reading it took longer than Wait,
 	// and the audit called a complete count behind).
-	committed, err := committedEnds(ctx, cfg.Stream)
+	committed, err := stateEnds(ctx, cfg.Stream, true)
 	if err != nil {
 		cancel()
 		return Report{}, err
@@ -373,20 +373,25 @@ func compare(cfg Config, tot ledger.Totals, k *kafkaSide, embargoed bool) Report
 	return rep
 }
 
-// committedEnds is the state topic's committed end offset (its last stable offset) per partition.
-func committedEnds(ctx context.Context, cfg stream.Config) (map[int32]int64, error) {
+// stateEnds is the state topic's end offset per partition: its high watermark, or with committed its
+// last stable offset (the end of what read_committed consumers can read).
+func stateEnds(ctx context.Context, cfg stream.Config, committed bool) (map[int32]int64, error) {
 	cl, err := kgo.NewClient(cfg.ClientOpts()...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	defer cl.Close()
 	topic := cfg.Topics().TallyState.Name
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
+	list := kadm.NewClient(cl).ListEndOffsets
+	if committed {
+		list = kadm.NewClient(cl).ListCommittedOffsets
+	}
+	ends, err := list(ctx, topic)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("audit: committed end offsets of %s: %w", topic, err)
+		return nil, fmt.Errorf("audit: end offsets of %s: %w", topic, err)
 	}
 	out := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
@@ -395,20 +400,10 @@ func committedEnds(ctx context.Context, cfg stream.Config) (map[int32]int64, err
 
 // stateEnd is the sum of the state topic's end offsets: it grows with every transaction the tally commits.
 func stateEnd(ctx context.Context, cfg stream.Config) (int64, error) {
-	cl, err := kgo.NewClient(cfg.ClientOpts()...)
-	if err != nil {
-		return 0, fmt.Errorf("audit: %w", err)
-	}
-	defer cl.Close()
-	topic := cfg.Topics().TallyState.Name
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return 0, fmt.Errorf("audit: end offsets of %s: %w", topic, err)
-	}
+	ends, err := stateEnds(ctx, cfg, false)
 	var sum int64
-	ends.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-	return sum, nil
+	for _, o := range ends {
+		sum += o
+	}
+	return sum, err
 }
