@@ -9,7 +9,7 @@ import (
 // the audit's recount), in as little memory as that allows: 12 bytes of each code's SHA-256 (codeKey), in
 // 256 lists by the first of them, so that only codes in the same list can be equal and a list grows
 // without copying the others. At 70 million entries that is 770 MB, where a slice of 16-byte keys made
-// for the checkpoint's size was 1.1 GB, and a map of them (the audit's) about 2.8 GB.
+// for the checkpoint's size was 1.1 GB, and a map of them (the audit's) about 2.8 GB by estimate.
 //
 // 96 bits: two different codes among 10^9 entries share a key with a probability of about 6·10^-12
 // (n²/2^97), so a code reported twice is a code on the board twice; the same code always has the same key,
