@@ -7,7 +7,7 @@ import (
 
 // codeSet holds the tracking codes of a whole board to find a code that appears twice (the verifier and
 // the audit's recount), in as little memory as that allows: 12 bytes of each code's SHA-256 (codeKey), in
-// 256 lists by the first of them, so that only codes in the same list can be equal and a list grows
+// 256 lists by the first byte, so that only codes in the same list can be equal and a list grows
 // without copying the others. At 70 million entries that is 770 MB, where a slice of 16-byte keys made
 // for the checkpoint's size was 1.1 GB, and a map of them (the audit's) about 2.8 GB by estimate.
 //
