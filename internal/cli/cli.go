@@ -65,6 +65,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stopProfile()
 	}
+	if path := os.Getenv("ELECTION_HEAP_PROFILE"); path != "" {
+		defer heapProfile(path, stderr)()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
@@ -129,6 +132,49 @@ func cpuProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// heapProfile writes a heap profile (the objects live at the last collection, by where they were
+// allocated) to path every 10 s while the command runs (ELECTION_HEAP_PROFILE): what holds the memory of
+// a long run, seen while it runs rather than after its parts have stopped. Each profile replaces the last
+// whole (a rename). A command that ends before the first is written gets one at its end.
+func heapProfile(path string, stderr io.Writer) (stop func()) {
+	write := func() {
+		tmp := path + ".tmp"
+		f, err := os.Create(tmp)
+		if err == nil {
+			err = pprof.Lookup("heap").WriteTo(f, 0)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err == nil {
+			err = os.Rename(tmp, path)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "election: heap profile: %v\n", err)
+		}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(10 * time.Second)
+		defer tick.Stop()
+		wrote := false
+		for {
+			select {
+			case <-tick.C:
+				write()
+				wrote = true
+			case <-done:
+				if !wrote {
+					write()
+				}
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
