@@ -85,6 +85,12 @@ func Verify(ctx context.Context, cfg VerifyConfig) (VerifyReport, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Timeout: time.Minute}
 	}
+	// The server is the operator's, whom the verifier does not trust: no response may hold more than
+	// maxResponse bytes, whatever it sends (the timeout alone let a server that never stops sending fill
+	// the verifier's memory for a minute).
+	limited := *cfg.Client
+	limited.Transport = limitedTransport{base: cfg.Client.Transport, max: maxResponse}
+	cfg.Client = &limited
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
 	}
@@ -101,6 +107,55 @@ func Verify(ctx context.Context, cfg VerifyConfig) (VerifyReport, error) {
 	}
 	fmt.Fprintf(cfg.Out, "verified %d ballots, discrepancy %d\n", rep.Entries, rep.Discrepancy)
 	return rep, nil
+}
+
+// maxResponse is the most bytes the verifier reads of one response: an entry bundle of 256 entries of
+// the longest entry a bundle can hold (65,535 bytes) is under 17 MB, and the results of an election
+// far larger than a national one are a few MB.
+const maxResponse = 32 << 20
+
+// limitedTransport fails a response body once it passes max bytes.
+type limitedTransport struct {
+	base http.RoundTripper
+	max  int64
+}
+
+func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: t.max, url: req.URL.String(), max: t.max}
+	return resp, nil
+}
+
+// limitedBody reads at most max bytes, then fails.
+type limitedBody struct {
+	io.ReadCloser
+	left, max int64
+	url       string
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, b.tooLong()
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1] // one byte past the limit tells a body that ends there from a longer one
+	}
+	n, err := b.ReadCloser.Read(p)
+	if b.left -= int64(n); b.left < 0 {
+		return n, b.tooLong()
+	}
+	return n, err
+}
+
+func (b *limitedBody) tooLong() error {
+	return fmt.Errorf("the response from %s is longer than the %d bytes the verifier reads", b.url, b.max)
 }
 
 type verifier struct {

@@ -314,6 +314,27 @@ func TestVerifyFindsEachTampering(t *testing.T) {
 	})
 }
 
+// A server that never stops sending (here, an election definition that never ends) gets an error once a
+// response passes the verifier's limit, not the verifier's memory until the request times out.
+func TestTheVerifierStopsReadingAnEndlessResponse(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"name":"`))
+		chunk := bytes.Repeat([]byte("a"), 1<<16)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var out bytes.Buffer
+	_, err := board.Verify(context.Background(), board.VerifyConfig{From: srv.URL, Out: &out, Logger: testenv.Logger(t)})
+	if err == nil || !strings.Contains(err.Error(), "is longer than the 33554432 bytes the verifier reads") {
+		t.Fatalf("an endless response: %v\n%s", err, out.String())
+	}
+}
+
 // The board is a standard C2SP tlog-tiles log: tessera's own client reads our checkpoint and tiles over
 // HTTP, checks the checkpoint's signature, and verifies an inclusion proof it builds from the tiles.
 func TestAStandardClientReadsTheBoard(t *testing.T) {
