@@ -32,7 +32,7 @@ type Metrics struct {
 	BoardEntries     prometheus.Counter     // ballots this process appended to the bulletin board
 	BoardBatch       prometheus.Histogram   // seconds per board append batch
 	HTTPConns        prometheus.Gauge       // open HTTP connections
-	Refused          *prometheus.CounterVec // connections and event streams refused over a limit, by what and why
+	Refused          *prometheus.CounterVec // connections, event streams and receipt lookups refused over a limit, by what and why
 	HTTPRequests     *prometheus.CounterVec // requests answered, by route (the pattern matched) and status code
 }
 

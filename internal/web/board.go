@@ -119,6 +119,16 @@ func (s *Server) getReceipt(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "code", "a tracking code is letters, digits and '-' (the code you were given when you voted)")
 		return
 	}
+	// A lookup takes a place or is refused at once: a made-up code costs as much as a real one.
+	select {
+	case s.lookups <- struct{}{}:
+		defer func() { <-s.lookups }()
+	default:
+		s.cfg.Metrics.Refused.WithLabelValues("receipt", "busy").Inc()
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "", "too many receipts are being looked up; try again in a moment")
+		return
+	}
 	rec, err := board.MakeReceipt(r.Context(), s.cfg.Board.Dir, code)
 	switch {
 	case errors.Is(err, board.ErrNotOnBoard):

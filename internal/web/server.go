@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -61,6 +62,10 @@ type Config struct {
 	Timeouts Timeouts
 	// Board, if set, is the bulletin board this instance publishes.
 	Board *Board
+	// ReceiptLookups is how many receipts may be looked up at once (half the CPUs, at least 1, if 0):
+	// a lookup reads a whole file of the board's code index (about 3.6 MB at 70 million entries), so
+	// requests for made-up codes must not be able to take every core from casting.
+	ReceiptLookups int
 	// LotCommitment is the commitment to the seed that draws lots between level candidates (lots package),
 	// published in /api/v1/election.
 	LotCommitment string
@@ -92,6 +97,9 @@ func (c *Config) validate() error {
 		return errors.New("web: no metrics")
 	case c.Logger == nil:
 		return errors.New("web: no logger")
+	}
+	if c.ReceiptLookups <= 0 {
+		c.ReceiptLookups = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
@@ -132,11 +140,13 @@ type Server struct {
 	clock  clock
 	// conns and streams count open connections and event streams, in total and per client.
 	conns, streams *counter
-	photos         portraits
-	board          boardInfo
-	results        resultsBody
-	health         health
-	routes         []string // "METHOD /path" of every API route, for the OpenAPI document's test
+	// lookups holds a place for each receipt being looked up (Config.ReceiptLookups).
+	lookups chan struct{}
+	photos  portraits
+	board   boardInfo
+	results resultsBody
+	health  health
+	routes  []string // "METHOD /path" of every API route, for the OpenAPI document's test
 }
 
 // openAPI describes the HTTP API (OpenAPI 3.1). A test checks it against the routes and against the
@@ -157,7 +167,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, assets: a, retry: newFrame(fmt.Appendf(nil, "retry: %d\n\n", cfg.Retry.Milliseconds())),
 		clock: clock{cur: cfg.View.Current(), subs: map[chan struct{}]struct{}{}},
 		conns: newCounter(cfg.Limits.MaxConns, cfg.Limits.MaxConnsPerClient), streams: newCounter(cfg.Limits.MaxStreams, cfg.Limits.MaxStreamsPerClient),
-		health: health{run: cfg.Health, every: cfg.HealthEvery}}
+		health: health{run: cfg.Health, every: cfg.HealthEvery}, lookups: make(chan struct{}, cfg.ReceiptLookups)}
 	mux := http.NewServeMux()
 	api := func(method, path string, h http.HandlerFunc) {
 		s.routes = append(s.routes, method+" "+path)
