@@ -218,9 +218,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var closed bool
 	// The board is recounted when its published checkpoint grows, not at every comparison: a recount
 	// reads every entry (at 70 million, minutes).
-	var rc board.Recount
-	recounted := uint64(0)
-	haveRecount := false
+	var rc *board.Recount // nil until the first recount
+	var recounted uint64  // the published size rc was made for
 	began, err := stateEnd(ctx, cfg.Stream)
 	if err != nil {
 		return Report{}, err
@@ -243,13 +242,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			if err != nil {
 				return rep, err
 			}
-			if !haveRecount || size != recounted {
-				if rc, err = board.RecountDir(ctx, cfg.Board); err != nil {
+			if rc == nil || size != recounted {
+				r, err := board.RecountDir(ctx, cfg.Board)
+				if err != nil {
 					return rep, err
 				}
-				recounted, haveRecount = size, true
+				rc, recounted = &r, size
 			}
-			rep.compareBoard(cfg, tot, rc)
+			rep.compareBoard(cfg, tot, *rc)
 		}
 		// Past the deadline, differences are reported once the follower has read what the state topic
 		// held at the start, or has read nothing for a while (a broker that stopped answering).
@@ -382,9 +382,10 @@ func stateEnds(ctx context.Context, cfg stream.Config, committed bool) (map[int3
 	}
 	defer cl.Close()
 	topic := cfg.Topics().TallyState.Name
-	list := kadm.NewClient(cl).ListEndOffsets
+	adm := kadm.NewClient(cl)
+	list := adm.ListEndOffsets
 	if committed {
-		list = kadm.NewClient(cl).ListCommittedOffsets
+		list = adm.ListCommittedOffsets
 	}
 	ends, err := list(ctx, topic)
 	if err == nil {
