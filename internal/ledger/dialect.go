@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -58,6 +59,11 @@ func (sqlite) name() string            { return "sqlite" }
 func (sqlite) where(cfg Config) string { return cfg.SQLitePath }
 func (sqlite) writers() int            { return 1 }
 
+// writerCacheKiB is the writer connection's page cache (see open). At 100M voters the register's inner
+// pages are an estimated 30 MB and the voted bitmap 27.6 MB, so 64 MiB holds them with room for the
+// leaves a batch reads.
+const writerCacheKiB = 64 << 10
+
 func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
 	path := cfg.SQLitePath
 	if cfg.Existing {
@@ -72,8 +78,16 @@ func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) 
 	// wal_autocheckpoint: copy the WAL back into the database every 16,000 pages (64 MiB) rather than
 	// every 1,000. Casts dirty pages all over the voted table, and a page dirtied by many batches between
 	// two checkpoints is copied back once: with 2M voters the pipeline went from 33k to 38k ballots/s.
+	//
+	// cache_size: the writer keeps up to 64 MiB of pages (writerCacheKiB), not SQLite's 2 MiB. Every cast
+	// looks its voter up in the register and reads the voter's block of the voted bitmap. With 2 MiB,
+	// once the register's inner pages and the bitmap outgrow the cache, each lookup reads two or three
+	// pages from the OS (pread) rather than one, its leaf. At 10M voters: 2.6 reads a ballot against 1.5,
+	// and 8% less CPU a ballot (README, "The writer's page cache"). SQLite fills the cache only as pages
+	// are read, so a small election uses less.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(16000)&_txlock=immediate"
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(16000)" +
+		"&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ledger: sqlite %s: %w", path, err)

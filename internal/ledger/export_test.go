@@ -88,3 +88,14 @@ func (s *Store) PreparedForTest() int {
 }
 
 var PiecesForTest = pieces
+
+// CacheSizesForTest is PRAGMA cache_size on the writer connection and on a read connection.
+func (s *Store) CacheSizesForTest(ctx context.Context) (writer, reader int64, err error) {
+	if err = s.w.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&writer); err != nil {
+		return
+	}
+	err = s.r.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&reader)
+	return
+}
+
+const WriterCacheKiBForTest = writerCacheKiB
