@@ -224,12 +224,31 @@ func chromium(t testing.TB) string {
 
 func newPage(t testing.TB, origin string) *page {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.UserDataDir(t.TempDir()),
+	// The profile directory is not t.TempDir: Chromium's helper processes can still write to it for a
+	// moment after the browser has exited, and TempDir's cleanup then fails the test ("directory not
+	// empty", seen in CI). The browser is closed first, then the directory removed, trying again for a
+	// few seconds; one left behind is logged, not a failure of what the test checked.
+	profile, err := os.MkdirTemp("", "election-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(1366, 900))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelA() })
+	t.Cleanup(func() {
+		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
+		cancel()
+		cancelA()
+		err := os.RemoveAll(profile)
+		for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); err = os.RemoveAll(profile) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Logf("the browser's profile %s was left behind: %v", profile, err)
+		}
+	})
 	p := &page{ctx: ctx, t: t, origin: origin}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		var msg string
