@@ -228,11 +228,12 @@ func newPage(t testing.TB, origin string) *page {
 	// moment after the browser has exited, and TempDir's cleanup then fails the test ("directory not
 	// empty", seen in CI). The browser is closed first, then the directory removed, trying again for a
 	// few seconds; one left behind is logged, not a failure of what the test checked.
+	exe := chromium(t) // first: it may skip the test, and nothing is made before it does
 	profile, err := os.MkdirTemp("", "election-chromium-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.UserDataDir(profile),
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(1366, 900))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
