@@ -226,8 +226,8 @@ func newPage(t testing.TB, origin string) *page {
 	t.Helper()
 	// The profile directory is not t.TempDir: Chromium's helper processes can still write to it for a
 	// moment after the browser has exited, and TempDir's cleanup then fails the test ("directory not
-	// empty", seen in CI). The browser is closed first, then the directory removed, trying again for a
-	// few seconds; one left behind is logged, not a failure of what the test checked.
+	// empty", seen in CI). The browser is closed first, then the directory removed; one left behind is
+	// logged, not a failure of what the test checked.
 	exe := chromium(t) // first: it may skip the test, and nothing is made before it does
 	profile, err := os.MkdirTemp("", "election-chromium-")
 	if err != nil {
@@ -242,11 +242,7 @@ func newPage(t testing.TB, origin string) *page {
 		_ = chromedp.Cancel(ctx) // closes the browser and waits for it
 		cancel()
 		cancelA()
-		err := os.RemoveAll(profile)
-		for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); err = os.RemoveAll(profile) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil {
+		if err := os.RemoveAll(profile); err != nil {
 			t.Logf("the browser's profile %s was left behind: %v", profile, err)
 		}
 	})
