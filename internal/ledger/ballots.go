@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 
@@ -38,13 +39,31 @@ func (s *Store) BallotsAfter(ctx context.Context, pos ballot.Position, limit int
 	return out, rows.Err()
 }
 
-// BallotCount is how many ballots the ledger holds.
+// BallotCount is how many ballots the ledger holds. On SQLite it counts only the ballots committed since
+// the last count and adds them to it (CountBallotsAfter): COUNT(*) walks every page of the ballots table,
+// which at 14M ballots took 0.19 s a count, and the status line, /healthz and the results view count
+// often. On PostgreSQL it counts them all.
 func (s *Store) BallotCount(ctx context.Context) (int64, error) {
+	if s.q.CountBallotsAfter == "" {
+		var n int64
+		if err := s.r.QueryRowContext(ctx, s.q.CountBallots).Scan(&n); err != nil {
+			return 0, fmt.Errorf("ledger: count ballots: %w", err)
+		}
+		return n, nil
+	}
+	c := &s.ballotCount
+	c.mu.Lock() // two counts at once would both add the same ballots
+	defer c.mu.Unlock()
 	var n int64
-	if err := s.r.QueryRowContext(ctx, s.q.CountBallots).Scan(&n); err != nil {
+	var last sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, s.q.CountBallotsAfter, c.seq).Scan(&n, &last); err != nil {
 		return 0, fmt.Errorf("ledger: count ballots: %w", err)
 	}
-	return n, nil
+	c.n += n
+	if last.Valid {
+		c.seq = last.Int64
+	}
+	return c.n, nil
 }
 
 // Totals is what the ledger says was cast, for the audit.

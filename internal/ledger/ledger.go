@@ -52,6 +52,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
@@ -97,6 +98,11 @@ type Store struct {
 	// foldAt is how many recent marks of who has voted a cast batch leaves before it folds them into
 	// the bitmap (SQLite; see voted.go).
 	foldAt int64
+	// ballotCount is the ballots counted so far and the largest seq among them (SQLite; BallotCount).
+	ballotCount struct {
+		mu     sync.Mutex
+		n, seq int64
+	}
 }
 
 // Open connects, applies migrations, and returns the store.

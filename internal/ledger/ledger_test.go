@@ -801,3 +801,101 @@ func TestTheLotSeedIsMadeOnceAndKept(t *testing.T) {
 		}
 	})
 }
+
+// BallotCount is the ledger's whole count however it was reached: counted while two stores on the same
+// database (two processes, as `election serve` instances are) cast at once, and counted from several
+// goroutines at once, it equals COUNT(*) after every batch, and at the end. On SQLite it adds what was
+// committed since its last count; a ballot it missed, or added twice, would show here.
+func TestBallotCountFollowsEveryCommit(t *testing.T) {
+	t.Parallel()
+	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
+		ctx := testenv.Context(t)
+		cfg := ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)}
+		a, err := ledger.Open(ctx, cfg)
+		testenv.Must(t, err, "open")
+		defer a.Close()
+		const voters = 400
+		ix, g := seeded(t, a, voters)
+		b, err := ledger.Open(ctx, cfg)
+		testenv.Must(t, err, "open the second store")
+		defer b.Close()
+		whole := func() int64 {
+			tot, err := a.Totals(ctx)
+			testenv.Must(t, err, "totals")
+			return tot.Ballots
+		}
+		cast := func(s *ledger.Store, from, to int64) {
+			var reqs []ledger.CastRequest
+			for i := from; i < to; i++ {
+				v := g.Voter(i)
+				reqs = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)})
+			}
+			_, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
+			testenv.Must(t, err, "cast")
+			for k, err := range errs {
+				testenv.Must(t, err, "cast voter %d", from+int64(k))
+			}
+		}
+		// One store counts while the other casts, and then itself.
+		next := int64(0)
+		for round := range 10 {
+			s := a
+			if round%2 == 0 {
+				s = b
+			}
+			cast(s, next, next+10)
+			next += 10
+			for _, counter := range []*ledger.Store{a, b} {
+				n, err := counter.BallotCount(ctx)
+				testenv.Must(t, err, "count")
+				if want := whole(); n != want {
+					t.Fatalf("round %d: BallotCount says %d, COUNT(*) %d", round, n, want)
+				}
+			}
+		}
+		// Both cast and four goroutines count, all at once.
+		var wg sync.WaitGroup
+		for k, s := range []*ledger.Store{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := next + int64(k)*150; i < next+int64(k+1)*150; i += 10 {
+					cast(s, i, i+10)
+				}
+			}()
+		}
+		stop := make(chan struct{})
+		var counting sync.WaitGroup
+		for range 4 {
+			counting.Add(1)
+			go func() {
+				defer counting.Done()
+				for last := int64(0); ; {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					n, err := a.BallotCount(ctx)
+					if err != nil {
+						t.Errorf("count: %v", err)
+						return
+					}
+					if n < last {
+						t.Errorf("BallotCount went back from %d to %d", last, n)
+						return
+					}
+					last = n
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		counting.Wait()
+		n, err := a.BallotCount(ctx)
+		testenv.Must(t, err, "count")
+		if want := whole(); n != want || want != voters {
+			t.Fatalf("at the end BallotCount says %d, COUNT(*) %d; %d voters voted", n, want, voters)
+		}
+	})
+}

@@ -19,15 +19,15 @@ var placeholder = regexp.MustCompile(`\$(\d+)`)
 // field has no query or a query no field, so a misspelt name fails when the ledger opens (in every test),
 // never at the moment a query is first run.
 type queries struct {
-	GetMeta, PutMeta, InsertMetaIfAbsent                            string
-	InsertParty, InsertState, InsertConstituency, InsertCandidate   string
-	InsertVoters, InsertVoterDetails, ExistingVoters, AddRegistered string
-	Registered, FindVoter                                           string
-	NumberVoters, AddBlocks, LookupVoters, VotedBlocksIn, RecentIn  string
-	MarkRecent, CountRecent, FoldRecent, ClearRecent                string
-	AddTurnout, MarkVotedBatch, InsertBallots, BallotsAfter         string
-	CountBallots, CountVoted, BallotsPerCandidate, BallotsPerState  string
-	VotedPerState, VotedBlocks, PollsGuardCast, PollsGuardClose     string
+	GetMeta, PutMeta, InsertMetaIfAbsent                             string
+	InsertParty, InsertState, InsertConstituency, InsertCandidate    string
+	InsertVoters, InsertVoterDetails, ExistingVoters, AddRegistered  string
+	Registered, FindVoter, BallotsPerState                           string
+	NumberVoters, AddBlocks, LookupVoters, VotedBlocksIn, RecentIn   string
+	MarkRecent, CountRecent, FoldRecent, ClearRecent                 string
+	AddTurnout, MarkVotedBatch, InsertBallots, BallotsAfter          string
+	CountBallots, CountBallotsAfter, CountVoted, BallotsPerCandidate string
+	VotedPerState, VotedBlocks, PollsGuardCast, PollsGuardClose      string
 }
 
 func loadQueries(d dialect) (*queries, error) {

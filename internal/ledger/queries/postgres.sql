@@ -38,6 +38,10 @@ SELECT COUNT(*) FROM voted;
 -- name: VotedPerState
 SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
 
+-- name: CountBallotsAfter
+-- Empty: sequence values commit out of order here (see BallotsAfter), so a count from a position could
+-- miss a ballot committed below it later. BallotCount counts them all (CountBallots).
+
 -- name: AddBlocks
 -- Empty, as the other queries of SQLite's bitmap: LookupVoters, VotedBlocksIn, RecentIn, MarkRecent,
 -- CountRecent, FoldRecent, ClearRecent, AddTurnout and VotedBlocks. Voters are numbered all the same,
