@@ -9,7 +9,10 @@
 #   SIZES=100000000 scripts/scale.sh      # the 100M run: 55 min, then 16 of audit; 27 GB of disk
 #
 # WORK (default /tmp/election-scale) holds the data directories; each is removed after its row unless
-# KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package).
+# KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package). ELECTION_CPU_PROFILE and
+# ELECTION_HEAP_PROFILE, if set, profile `election up` alone: the audit after it runs without them, so
+# that it does not overwrite the run's profile with its own (each size writes the same file: profile one
+# size at a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000000 2000000"}
@@ -50,7 +53,7 @@ for n in $SIZES; do
   board=$(kb "$dir/board")
   total=$(kb "$dir")
   other=$((total - ledger - votes - voters - state - board))
-  audit=$("$bin" audit --data "$dir" 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
+  audit=$(env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$bin" audit --data "$dir" 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
   mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k*1024/1e6}'; }
   echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} |"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
