@@ -76,7 +76,7 @@ type reported struct {
 // report updates the lag metric and logs the status line, unless it says exactly what the last one said
 // (an election that is over, or idle, does not repeat itself every few seconds). The ledger's count is
 // taken again only when it is due (countShare); between counts the line shows the last one, and the lag
-// metric keeps the value of the last count.
+// metric is the last count less the ballots the results hold now.
 func report(ctx context.Context, cfg Config, st *reported) {
 	m := cfg.Metrics
 	attrs := []any{}
@@ -87,11 +87,14 @@ func report(ctx context.Context, cfg Config, st *reported) {
 			if n, err := cfg.Ledger.BallotCount(ctx); err == nil {
 				st.countedAt = cfg.Now()
 				st.inLedger, st.took, st.counted = n, st.countedAt.Sub(start), true
-				m.ResultsLag.Set(float64(n - r.BallotsCounted))
 			}
 		}
 		if st.counted {
 			attrs = append(attrs, "in_ledger", st.inLedger)
+			// The lag is the last count against the results as they are now: results that have
+			// caught up since are not shown as lagging by what they have caught up on. A count not
+			// yet taken again may be below the results; the lag is then zero, never negative.
+			m.ResultsLag.Set(float64(max(0, st.inLedger-r.BallotsCounted)))
 		}
 	}
 	attrs = append(attrs, "committed_here", int64(metrics.Value(m.BallotsCommitted)), "relayed_here", int64(metrics.Value(m.BallotsRelayed)),

@@ -43,7 +43,11 @@ func TestStatusSaysOnlyWhatMoved(t *testing.T) {
 	var out bytes.Buffer
 	l := &ledgerOf{n: 10}
 	v := &viewOf{results.Results{BallotsCounted: 7, RegisteredVoters: 100}}
-	cfg := Config{Ledger: l, View: v, Metrics: metrics.New(), Logger: slog.New(slog.NewTextHandler(&out, nil)), Now: time.Now}
+	// The clock stands still, so each count took no time and every report counts again: what the
+	// test checks does not depend on how fast the machine is (with the real clock, reports a few
+	// microseconds apart did not count again, and CI once saw the lag of the count before).
+	clock := &fakeClock{t: time.Unix(1_000_000, 0)}
+	cfg := Config{Ledger: l, View: v, Metrics: metrics.New(), Logger: slog.New(slog.NewTextHandler(&out, nil)), Now: clock.now}
 	var st reported
 	for range 3 {
 		report(context.Background(), cfg, &st)
@@ -61,6 +65,32 @@ func TestStatusSaysOnlyWhatMoved(t *testing.T) {
 	}
 	if lag := metrics.Value(cfg.Metrics.ResultsLag); lag != 0 {
 		t.Fatalf("lag %v, want 0", lag)
+	}
+}
+
+// Between two counts of the ledger the lag follows the results: results that caught up with the last
+// count show no lag, and results past it (the ledger has grown since) show none either, never a
+// negative one.
+func TestStatusLagFollowsTheResultsBetweenCounts(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_000_000, 0)}
+	// A count takes 10 s, so the next is due 200 s after it: none of the reports below count again.
+	l := &ledgerOf{n: 10, cost: 10 * time.Second, clock: clock}
+	v := &viewOf{results.Results{BallotsCounted: 4}}
+	cfg := Config{Ledger: l, View: v, Metrics: metrics.New(), Logger: slog.New(slog.NewTextHandler(new(bytes.Buffer), nil)), Now: clock.now}
+	var st reported
+	for _, c := range []struct {
+		counted int64
+		wantLag float64
+	}{{4, 6}, {8, 2}, {10, 0}, {12, 0}} {
+		v.r.BallotsCounted = c.counted
+		report(context.Background(), cfg, &st)
+		clock.t = clock.t.Add(5 * time.Second)
+		if lag := metrics.Value(cfg.Metrics.ResultsLag); lag != c.wantLag {
+			t.Fatalf("results at %d, the ledger last counted at 10: lag %v, want %v", c.counted, lag, c.wantLag)
+		}
+	}
+	if l.counts != 1 {
+		t.Fatalf("%d counts, want 1 (a count of 10 s is due again only after 200 s)", l.counts)
 	}
 }
 
