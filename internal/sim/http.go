@@ -30,7 +30,11 @@ type HTTPCaster struct {
 // in flight to each.
 func NewHTTPCaster(bases []string, conns int) *HTTPCaster {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// Every connection in flight is kept for the next cast: the default keeps 100 idle in all, so with
+	// more workers than that each cast past the hundredth opened a connection and closed it, and the
+	// server, still counting the closed ones for a moment, refused some new ones as over its limit.
 	tr.MaxIdleConnsPerHost = conns
+	tr.MaxIdleConns = conns * len(bases)
 	h := &HTTPCaster{client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	for _, b := range bases {
 		h.urls = append(h.urls, strings.TrimSuffix(b, "/")+"/api/v1/ballots")

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -197,5 +199,59 @@ func TestHTTPCasterCastsThroughEachAPIInTurn(t *testing.T) {
 	}
 	if got["a"] != 20 || got["b"] != 20 || len(voters) != 40 {
 		t.Fatalf("casts per API %v, voters %d; want 20 each and 40 voters", got, len(voters))
+	}
+}
+
+// With more workers than net/http keeps idle connections by default (100), every worker keeps its own
+// connection: a second round of casts, all in flight at once, opens none. Before, each round closed the
+// connections past the hundredth and dialled them again, and a server counting its connections refused
+// some of the new ones while it still counted the closed.
+func TestHTTPCasterKeepsAConnectionForEveryWorker(t *testing.T) {
+	const workers = 150
+	var mu sync.Mutex
+	opened, arrived := 0, 0
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Each round's casts are answered only once all of them have arrived, so they need a
+		// connection each.
+		mu.Lock()
+		arrived++
+		if arrived == workers {
+			close(release)
+		}
+		wait := release
+		mu.Unlock()
+		<-wait
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(`{"ballot_id":"b","tracking_code":"b"}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			opened++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	h := NewHTTPCaster([]string{srv.URL}, workers)
+	for round := range 2 {
+		var wg sync.WaitGroup
+		for i := range workers {
+			wg.Go(func() {
+				if _, err := h.Cast(context.Background(), ledger.CastRequest{VoterID: strconv.Itoa(i), Credential: "c", CandidateID: "x"}); err != nil {
+					t.Errorf("round %d: %v", round, err)
+				}
+			})
+		}
+		// A cast returns once its connection is back among the idle ones (net/http waits for that
+		// before the body's end reaches the reader), so the next round finds them all.
+		wg.Wait()
+		mu.Lock()
+		arrived, release = 0, make(chan struct{})
+		mu.Unlock()
+	}
+	if opened != workers {
+		t.Fatalf("%d connections opened for %d workers over two rounds; want %d", opened, workers, workers)
 	}
 }
