@@ -299,6 +299,15 @@ func formatBallotID(b []byte) string {
 // Caster funnels concurrent casts into batched transactions (group commit): while one batch commits, the
 // next one gathers. Every caller waits for its own batch's commit, so a receipt means the ballot is durable.
 // It is a lifecycle.Service.
+//
+// A transaction costs a fixed part (its statements' setup, the commit and its WAL frames: about 0.3 ms of
+// CPU on SQLite) besides its ballots. When casts arrive faster than they need a core but each one waits
+// for a round trip elsewhere (clients over HTTP), what queues during one commit is a handful, and the
+// fixed part dominates. So, as databases do with commit_delay, a worker whose last batch held more than
+// one ballot (there are concurrent casters to wait for) waits for its next batch to gather, for at most as
+// long as its last commit took (and never more than MaxWait), or until the batch holds Gather ballots. A
+// lone sequential caster is never made to wait: its batches hold one ballot each. The wait only moves
+// the moment a batch starts; what it holds, and every argument about one ballot per voter, is unchanged.
 type Caster struct {
 	lifecycle.Base
 	store   *Store
@@ -306,7 +315,11 @@ type Caster struct {
 	log     *slog.Logger
 	workers int
 	max     int
+	gather  int
+	maxWait time.Duration
 	reqs    chan *pending
+	// after is time.After, replaced in tests to decide when a gathering wait ends.
+	after func(time.Duration) <-chan time.Time
 	// OnCommit, if set, is told how many ballots each committed batch held (for metrics).
 	OnCommit func(n int, took time.Duration)
 }
@@ -324,7 +337,20 @@ type CasterConfig struct {
 	Workers int
 	// MaxBatch caps the ballots in one transaction (at most maxBatch, 5,000).
 	MaxBatch int
+	// Gather is how many ballots a batch may wait for (DefaultGather if 0; at most MaxBatch): past it,
+	// a transaction's fixed cost is a small part of the whole.
+	Gather int
+	// MaxWait caps how long a batch waits to gather (DefaultMaxWait if 0; negative: never wait).
+	MaxWait time.Duration
 }
+
+// DefaultGather and DefaultMaxWait bound the gathering wait. At 256 ballots the fixed cost of a SQLite
+// transaction is about a tenth of the batch's; 2 ms is a few per cent of a cast's round trip over HTTP
+// under load, and well inside the freshness the results page promises.
+const (
+	DefaultGather  = 256
+	DefaultMaxWait = 2 * time.Millisecond
+)
 
 // NewCaster returns a caster; call Start before Cast.
 func NewCaster(store *Store, ix *election.Index, cfg CasterConfig, log *slog.Logger) *Caster {
@@ -334,7 +360,15 @@ func NewCaster(store *Store, ix *election.Index, cfg CasterConfig, log *slog.Log
 	if cfg.MaxBatch <= 0 || cfg.MaxBatch > maxBatch {
 		cfg.MaxBatch = maxBatch
 	}
+	if cfg.Gather <= 0 {
+		cfg.Gather = DefaultGather
+	}
+	cfg.Gather = min(cfg.Gather, cfg.MaxBatch)
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = DefaultMaxWait
+	}
 	return &Caster{store: store, ix: ix, log: log, workers: cfg.Workers, max: cfg.MaxBatch,
+		gather: cfg.Gather, maxWait: cfg.MaxWait, after: time.After,
 		reqs: make(chan *pending, cfg.MaxBatch*cfg.Workers)}
 }
 
@@ -381,6 +415,7 @@ func (c *Caster) Cast(ctx context.Context, req CastRequest) (Receipt, error) {
 
 func (c *Caster) run(ctx context.Context) error {
 	batch := make([]*pending, 0, c.max)
+	last, took := 0, time.Duration(0) // the size of this worker's last batch, and how long it took
 	for {
 		batch = batch[:0]
 		select {
@@ -389,21 +424,47 @@ func (c *Caster) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		}
-	gather:
-		for len(batch) < c.max {
-			select {
-			case p := <-c.reqs:
-				batch = append(batch, p)
-			default:
-				break gather
-			}
+		batch = c.drain(batch)
+		if wait := min(took, c.maxWait); last > 1 && len(batch) < c.gather && wait > 0 {
+			batch = c.wait(ctx, batch, wait)
 		}
 		// A batch already gathered is committed even if Stop comes meanwhile: its callers are waiting.
-		c.commit(context.WithoutCancel(ctx), batch)
+		last, took = len(batch), c.commit(context.WithoutCancel(ctx), batch)
 	}
 }
 
-func (c *Caster) commit(ctx context.Context, batch []*pending) {
+// drain adds what is already queued, without waiting.
+func (c *Caster) drain(batch []*pending) []*pending {
+	for len(batch) < c.max {
+		select {
+		case p := <-c.reqs:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// wait adds casts as they arrive until the batch holds c.gather, the wait is over, or Stop comes.
+func (c *Caster) wait(ctx context.Context, batch []*pending, d time.Duration) []*pending {
+	over := c.after(d)
+	for len(batch) < c.gather {
+		select {
+		case p := <-c.reqs:
+			batch = append(batch, p)
+		case <-over:
+			return c.drain(batch)
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit casts the batch in one transaction, tells every caller its outcome, and returns how long the
+// transaction took.
+func (c *Caster) commit(ctx context.Context, batch []*pending) time.Duration {
 	reqs := make([]CastRequest, len(batch))
 	for i, p := range batch {
 		reqs[i] = p.req
@@ -430,9 +491,11 @@ func (c *Caster) commit(ctx context.Context, batch []*pending) {
 		}
 		close(p.done)
 	}
+	took := time.Since(start)
 	if c.OnCommit != nil && accepted > 0 {
-		c.OnCommit(accepted, time.Since(start))
+		c.OnCommit(accepted, took)
 	}
+	return took
 }
 
 // retryable reports a PostgreSQL deadlock or serialization failure: the transaction was rolled back whole.

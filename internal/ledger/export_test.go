@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"time"
 )
 
 func (s *Store) ExecForTest(ctx context.Context, q string) error {
@@ -99,3 +100,9 @@ func (s *Store) CacheSizesForTest(ctx context.Context) (writer, reader int64, er
 }
 
 const WriterCacheKiBForTest = writerCacheKiB
+
+// SetAfterForTest replaces time.After for the caster's gathering waits; call it before Start.
+func (c *Caster) SetAfterForTest(after func(time.Duration) <-chan time.Time) { c.after = after }
+
+// QueuedForTest is how many casts wait in the queue, taken by no batch yet.
+func (c *Caster) QueuedForTest() int { return len(c.reqs) }
