@@ -66,7 +66,19 @@ type Config struct {
 	BatchSize int
 	// Poll is how long to wait before looking again when the ledger had nothing new; Nudge wakes it early.
 	Poll time.Duration
+	// MinRound is the least time from the start of a round that was not full to the next read of the
+	// ledger (DefaultMinRound if 0; negative: none). Every round is a Kafka transaction, and each one
+	// downstream costs the tally a transaction and its snapshots and the results a recount, whatever it
+	// holds: at 10k ballots/s, relaying each group commit on its own made 250 rounds a second, and the
+	// pipeline spent 1.7 cores on what at full speed takes a fifth of that. A full round does not wait:
+	// there is more to relay at once.
+	MinRound time.Duration
+	// OnRound, if set, is told how many ballots each round relayed (for tests).
+	OnRound func(n int)
 }
+
+// DefaultMinRound bounds what pacing rounds adds to a ballot's way to the results: at most 20 ms.
+const DefaultMinRound = 20 * time.Millisecond
 
 func (c *Config) validate() error {
 	switch {
@@ -87,6 +99,9 @@ func (c *Config) validate() error {
 	if c.Poll <= 0 {
 		c.Poll = 20 * time.Millisecond
 	}
+	if c.MinRound == 0 {
+		c.MinRound = DefaultMinRound
+	}
 	return c.Stream.Validate()
 }
 
@@ -95,6 +110,7 @@ type Relay struct {
 	lifecycle.Base
 	cfg   Config
 	nudge chan struct{}
+	after func(time.Duration) <-chan time.Time // time.After; replaced in tests to end the pacing waits
 }
 
 // New checks the config.
@@ -102,7 +118,7 @@ func New(cfg Config) (*Relay, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Relay{cfg: cfg, nudge: make(chan struct{}, 1)}, nil
+	return &Relay{cfg: cfg, nudge: make(chan struct{}, 1), after: time.After}, nil
 }
 
 // Nudge tells the relay new ballots were committed, so it need not wait for its next poll.
@@ -179,7 +195,16 @@ func (r *Relay) session(ctx context.Context) error {
 		}
 	}
 	r.cfg.Logger.Info("resuming", "from_position", pos.String(), "partitions", len(held))
+	var paced time.Time // when the last round that was not full began; the next read waits MinRound from it
 	for {
+		if wait := time.Until(paced.Add(r.cfg.MinRound)); !paced.IsZero() && wait > 0 {
+			select {
+			case <-r.after(wait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		paced = time.Time{}
 		ballots, err := r.cfg.Store.BallotsAfter(ctx, pos, r.cfg.BatchSize)
 		if err != nil {
 			return err
@@ -209,8 +234,14 @@ func (r *Relay) session(ctx context.Context) error {
 			}
 		}
 		pos = ballots[len(ballots)-1].Pos
+		if len(ballots) < r.cfg.BatchSize {
+			paced = start
+		}
 		r.cfg.Metrics.BallotsRelayed.Add(float64(len(send)))
 		r.cfg.Metrics.RelayBatch.Observe(time.Since(start).Seconds())
+		if r.cfg.OnRound != nil {
+			r.cfg.OnRound(len(send))
+		}
 	}
 }
 

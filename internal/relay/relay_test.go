@@ -213,3 +213,49 @@ func TestRelayIgnoresForgedPositions(t *testing.T) {
 		checkExactlyOnce(t, sc, l, authentic)
 	})
 }
+
+// After a round that was not full the relay waits, from that round's start, at most MinRound before it
+// reads the ledger again, so that ballots committed meanwhile go in one round (one transaction, and one
+// for the tally) rather than one round each; after a full round it reads on at once.
+func TestRelayPacesRoundsThatWereNotFull(t *testing.T) {
+	t.Parallel()
+	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
+		ix := national(t)
+		sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 4, Logger: testenv.Logger(t)}
+		testenv.Must(t, stream.EnsureTopics(testenv.Context(t), sc), "topics")
+		l := &memLedger{}
+		l.add(ix, 7)
+		events := make(chan string, 100)
+		var over chan time.Time
+		var waited time.Duration
+		r, err := relay.New(relay.Config{Store: l, Index: ix, Stream: sc, Metrics: metrics.New(), RecordKey: testKey, Logger: testenv.Logger(t),
+			BatchSize: 3, Poll: time.Millisecond, MinRound: time.Hour, OnRound: func(n int) { events <- fmt.Sprintf("round of %d", n) }})
+		testenv.Must(t, err, "relay")
+		r.SetAfterForTest(func(d time.Duration) <-chan time.Time {
+			over, waited = make(chan time.Time), d
+			events <- "wait"
+			return over
+		})
+		testenv.Must(t, r.Start(context.Background()), "start")
+		defer r.Stop()
+		expect := func(want string) {
+			t.Helper()
+			if got := <-events; got != want {
+				t.Fatalf("the relay did %q; want %q", got, want)
+			}
+		}
+		expect("round of 3")
+		expect("round of 3")
+		expect("round of 1")
+		// Two ballots committed after the round that was not full: the relay waits before it reads them.
+		l.add(ix, 2)
+		r.Nudge()
+		expect("wait")
+		if waited <= 0 || waited > time.Hour {
+			t.Fatalf("a wait of %v; want more than 0 and at most MinRound", waited)
+		}
+		close(over)
+		expect("round of 2")
+		checkExactlyOnce(t, sc, l, readVotes(t, sc, 9))
+	})
+}
