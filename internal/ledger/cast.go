@@ -305,22 +305,19 @@ func formatBallotID(b []byte) string {
 // for a round trip elsewhere (clients over HTTP), what queues during one commit is a handful, and the
 // fixed part dominates. So, as databases do with commit_delay, a worker whose last batch held more than
 // one ballot (there are concurrent casters to wait for) waits for its next batch to gather, for at most as
-// long as its last commit took (and never more than MaxWait), or until the batch holds Gather ballots.
-// It waits only while the processors are saturated (CasterConfig.Saturated): then the processor time a
-// larger batch saves is throughput, while with processors idle a wait only adds to every cast's time. A
+// long as its last commit took (and never more than MaxWait), or until the batch holds Gather ballots. A
 // lone sequential caster is never made to wait: its batches hold one ballot each. The wait only moves
 // the moment a batch starts; what it holds, and every argument about one ballot per voter, is unchanged.
 type Caster struct {
 	lifecycle.Base
-	store     *Store
-	ix        *election.Index
-	log       *slog.Logger
-	workers   int
-	max       int
-	gather    int
-	maxWait   time.Duration
-	saturated func() bool
-	reqs      chan *pending
+	store   *Store
+	ix      *election.Index
+	log     *slog.Logger
+	workers int
+	max     int
+	gather  int
+	maxWait time.Duration
+	reqs    chan *pending
 	// after is time.After, replaced in tests to decide when a gathering wait ends.
 	after func(time.Duration) <-chan time.Time
 	// OnCommit, if set, is told how many ballots each committed batch held (for metrics).
@@ -345,9 +342,6 @@ type CasterConfig struct {
 	Gather int
 	// MaxWait caps how long a batch waits to gather (DefaultMaxWait if 0; negative: never wait).
 	MaxWait time.Duration
-	// Saturated reports whether the processors are all busy (cpuload.Gauge.Saturated); batches wait to
-	// gather only while it says so. Nil: always.
-	Saturated func() bool
 }
 
 // DefaultGather and DefaultMaxWait bound the gathering wait. At 256 ballots the fixed cost of a SQLite
@@ -373,11 +367,8 @@ func NewCaster(store *Store, ix *election.Index, cfg CasterConfig, log *slog.Log
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = DefaultMaxWait
 	}
-	if cfg.Saturated == nil {
-		cfg.Saturated = func() bool { return true }
-	}
 	return &Caster{store: store, ix: ix, log: log, workers: cfg.Workers, max: cfg.MaxBatch,
-		gather: cfg.Gather, maxWait: cfg.MaxWait, saturated: cfg.Saturated, after: time.After,
+		gather: cfg.Gather, maxWait: cfg.MaxWait, after: time.After,
 		reqs: make(chan *pending, cfg.MaxBatch*cfg.Workers)}
 }
 
@@ -434,7 +425,7 @@ func (c *Caster) run(ctx context.Context) error {
 			return nil
 		}
 		batch = c.drain(batch)
-		if wait := min(took, c.maxWait); last > 1 && len(batch) < c.gather && wait > 0 && c.saturated() {
+		if wait := min(took, c.maxWait); last > 1 && len(batch) < c.gather && wait > 0 {
 			batch = c.wait(ctx, batch, wait)
 		}
 		// A batch already gathered is committed even if Stop comes meanwhile: its callers are waiting.

@@ -129,33 +129,3 @@ func TestALoneCasterNeverWaits(t *testing.T) {
 		}
 	})
 }
-
-// With processors to spare the caster does not wait: a wait would save processor time nobody lacks and
-// add to every cast's time.
-func TestNoWaitWhileTheProcessorsAreNotSaturated(t *testing.T) {
-	t.Parallel()
-	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
-		ctx := testenv.Context(t)
-		r := newGatherRig(t, s, ledger.CasterConfig{Workers: 1, Gather: 3, MaxWait: time.Hour, Saturated: func() bool { return false }})
-		for range 3 {
-			r.cast(t)
-		}
-		for r.c.QueuedForTest() < 3 {
-			runtime.Gosched()
-		}
-		r.c.Start(ctx)
-		defer r.c.Stop()
-		r.batch(t, 3)
-		// After a batch of three, a cast alone commits alone, at once.
-		r.cast(t)
-		select {
-		case d := <-r.waits:
-			t.Fatalf("the caster waited (up to %v) with processors to spare", d)
-		case n := <-r.batches:
-			if n != 1 {
-				t.Fatalf("a batch committed %d ballots, want 1", n)
-			}
-		}
-		testenv.Must(t, <-r.done, "cast")
-	})
-}

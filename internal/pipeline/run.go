@@ -12,7 +12,6 @@ import (
 
 	"github.com/election/election/internal/ballot"
 	"github.com/election/election/internal/board"
-	"github.com/election/election/internal/cpuload"
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
 	"github.com/election/election/internal/lifecycle"
@@ -97,7 +96,7 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		}
 	}
 	if cfg.Roles.Serve || cfg.Roles.Simulate && cfg.Sim.Target == "" {
-		run.Caster = ledger.NewCaster(store, ix, ledger.CasterConfig{Saturated: cpuload.New().Saturated}, component(log, "caster"))
+		run.Caster = ledger.NewCaster(store, ix, ledger.CasterConfig{}, component(log, "caster"))
 		run.Caster.OnCommit = func(n int, took time.Duration) {
 			m.BallotsCommitted.Add(float64(n))
 			m.CastBatch.Observe(took.Seconds())
