@@ -3,6 +3,7 @@ package stream
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/election/election/internal/ballot"
@@ -109,4 +110,84 @@ func TestRecordsAreEncodingJSON(t *testing.T) {
 		vote.Vote = n
 		encodesAsJSON(t, topics.Votes.Topic, &vote)
 	}
+}
+
+// A tally snapshot takes the fast path, and decodes to what was written: nil and empty maps, a count
+// for every candidate of the national preset, numbers of every sign, rejected omitted when 0. Where
+// encoding/json's bytes are fixed (no map holds two keys), they are the same. A key that needs escaping
+// goes to encoding/json.
+func TestSnapshotsDecodeAsWritten(t *testing.T) {
+	t.Parallel()
+	e, _ := election.Preset("national")
+	state := Config{}.Topics().TallyState
+	roundTrip := func(s *Snapshot) (fast bool) {
+		t.Helper()
+		r := state.Record(s, 1)
+		got, err := state.Decode(r)
+		if err != nil {
+			t.Fatalf("%s: %v", r.Value, err)
+		}
+		if !reflect.DeepEqual(got, s) {
+			t.Fatalf("a snapshot of %d candidates, %d states and %d minutes read back as %d, %d and %d, or with other counts",
+				len(s.Candidates), len(s.States), len(s.Minutes), len(got.Candidates), len(got.States), len(got.Minutes))
+		}
+		_, fast = s.appendJSON(nil)
+		return fast
+	}
+	s := Snapshot{Partition: 3, NextOffset: 1 << 40, LastTx: -1, LastSeq: 7, Ballots: 12}
+	if !encodesAsJSON(t, state, &s) {
+		t.Fatal("a snapshot without counts took encoding/json")
+	}
+	s.Candidates, s.States, s.Minutes = map[string]int64{}, map[string]int64{"KA": -2}, map[string]int64{"2026-12-02 06:00:00": 5}
+	for _, rejected := range []int64{0, 1, -3} {
+		s.Rejected = rejected
+		if !encodesAsJSON(t, state, &s) {
+			t.Fatal("a snapshot with one key in each map took encoding/json")
+		}
+	}
+	for i, c := range e.Candidates {
+		s.Candidates[c.ID] = int64(i * 7919 % 1000)
+	}
+	for i, st := range e.States {
+		s.States[st.Code] = int64(-i)
+	}
+	s.Minutes["2026-12-02 05:59:00"] = 1 << 50
+	s.UpdatedAt, s.Newest = 1764650000000, -5
+	if !roundTrip(&s) {
+		t.Fatal("a national snapshot took encoding/json")
+	}
+	// A hostile key: encoding/json writes the record (and may change the key, as it does invalid UTF-8).
+	delete(s.Minutes, "2026-12-02 05:59:00")
+	s.Candidates, s.States = nil, map[string]int64{}
+	for _, k := range unplain {
+		s.Minutes[k] = 1
+		if encodesAsJSON(t, state, &s) {
+			t.Fatalf("key %q took the fast path", k)
+		}
+		delete(s.Minutes, k)
+	}
+}
+
+func BenchmarkEncodeSnapshot(b *testing.B) {
+	e, _ := election.Preset("national")
+	s := Snapshot{Candidates: map[string]int64{}, States: map[string]int64{}, Minutes: map[string]int64{"2026-12-02 06:00:00": 1}}
+	for i, c := range e.Candidates {
+		if i%6 == 0 { // a partition's share of the candidates
+			s.Candidates[c.ID] = int64(i)
+		}
+	}
+	for _, st := range e.States {
+		s.States[st.Code] = 1000
+	}
+	state := Config{}.Topics().TallyState
+	b.Run("appendJSON", func(b *testing.B) {
+		for b.Loop() {
+			state.Record(&s, 1)
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			json.Marshal(&s)
+		}
+	})
 }
