@@ -22,6 +22,7 @@
 package results
 
 import (
+	"cmp"
 	"encoding/hex"
 	"slices"
 	"sort"
@@ -230,13 +231,17 @@ func Compute(in Inputs) *Results {
 		r.LotSeed = hex.EncodeToString(seed)
 	}
 
-	consBallots := map[string]int64{}
-	for _, c := range ix.Candidates {
-		consBallots[c.Constituency] += votes[c.ID]
+	// Each candidate's votes, read from the map once (in the index's order of candidates).
+	candVotes := make([]int64, len(ix.Candidates))
+	consBallots := make(map[string]int64, len(ix.Constituencies))
+	for i, c := range ix.Candidates {
+		candVotes[i] = votes[c.ID]
+		consBallots[c.Constituency] += candVotes[i]
 	}
 	var leaderVotes int64
-	for _, c := range ix.Candidates {
-		v := votes[c.ID]
+	r.Candidates = make([]CandidateRow, 0, len(ix.Candidates))
+	for i, c := range ix.Candidates {
+		v := candVotes[i]
 		r.Candidates = append(r.Candidates, CandidateRow{
 			CandidateID: c.ID, CandidateName: c.Name, Party: c.Party, PartyName: ix.Party[c.Party].Name,
 			Constituency: c.Constituency, PhotoURL: c.Photo(), Votes: v, Share: ratio(v, consBallots[c.Constituency]),
@@ -246,14 +251,15 @@ func Compute(in Inputs) *Results {
 		}
 	}
 
-	partyIdx := map[string]int{}
+	partyIdx := make(map[string]int, len(ix.Parties))
+	r.Parties = make([]PartyRow, 0, len(ix.Parties))
 	for i, p := range ix.Parties {
 		partyIdx[p.ID] = i
 		r.Parties = append(r.Parties, PartyRow{PartyID: p.ID, Name: p.Name, Short: p.Short, Colour: p.Colour})
 	}
-	for _, c := range ix.Candidates {
+	for i, c := range ix.Candidates {
 		pr := &r.Parties[partyIdx[c.Party]]
-		pr.Votes += votes[c.ID]
+		pr.Votes += candVotes[i]
 		pr.Candidates++
 	}
 	for i := range r.Parties {
@@ -261,6 +267,7 @@ func Compute(in Inputs) *Results {
 	}
 
 	stateSeats := map[string]map[string]int{} // state -> party -> seats won or leading
+	r.Constituencies = make([]RaceRow, 0, len(ix.Constituencies))
 	for _, cons := range ix.Constituencies {
 		row := race(ix, cons, votes, consBallots[cons.ID], regCons[cons.ID], r.Final, seed)
 		r.Constituencies = append(r.Constituencies, row)
@@ -282,6 +289,7 @@ func Compute(in Inputs) *Results {
 		stateSeats[cons.State][party]++
 	}
 
+	r.States = make([]StateRow, 0, len(ix.States))
 	for _, s := range ix.States {
 		b, reg := stateBallots[s.Code], regState[s.Code]
 		r.States = append(r.States, StateRow{State: s.Code, Name: s.Name, Ballots: b, Registered: reg,
@@ -336,17 +344,24 @@ func race(ix *election.Index, cons election.Constituency, votes map[string]int64
 	row := RaceRow{Constituency: cons.ID, Name: cons.Name, State: cons.State, Ballots: ballots,
 		Registered: registered, Turnout: ratio(ballots, registered), Status: StatusNotStarted}
 	ballot := ix.Ballot[cons.ID]
-	ranked := make([]*election.Candidate, len(ballot))
-	copy(ranked, ballot)
-	sort.SliceStable(ranked, func(a, b int) bool { return votes[ranked[a].ID] > votes[ranked[b].ID] })
 	if ballots == 0 {
 		return row
 	}
-	first := votes[ranked[0].ID]
+	// The ballot ranked by votes, most first, level candidates in the ballot's order.
+	type standing struct {
+		c *election.Candidate
+		v int64
+	}
+	ranked := make([]standing, len(ballot))
+	for i, c := range ballot {
+		ranked[i] = standing{c, votes[c.ID]}
+	}
+	slices.SortStableFunc(ranked, func(a, b standing) int { return cmp.Compare(b.v, a.v) })
+	first := ranked[0].v
 	var second int64
 	if len(ranked) > 1 {
-		second = votes[ranked[1].ID]
-		row.RunnerUp = ranked[1].ID
+		second = ranked[1].v
+		row.RunnerUp = ranked[1].c.ID
 	}
 	row.Margin = first - second
 	row.Recount = ix.RecountMargin > 0 && float64(row.Margin) <= ix.RecountMargin*float64(ballots)
@@ -375,7 +390,7 @@ func race(ix *election.Index, cons election.Constituency, votes map[string]int64
 		// draw, which comes once the whole count is final; until then it is open (the call counts it so).
 		row.Status = StatusCounting
 	default:
-		row.Leader, row.LeaderParty = ranked[0].ID, ranked[0].Party
+		row.Leader, row.LeaderParty = ranked[0].c.ID, ranked[0].c.Party
 		row.Status = StatusCounting
 		if final {
 			row.Status = StatusDeclared

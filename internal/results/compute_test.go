@@ -300,3 +300,29 @@ func TestRecountMargin(t *testing.T) {
 		t.Error("an election without a recount margin flags a race")
 	}
 }
+
+// BenchmarkCompute is one recount of the national preset from six partitions' snapshots, each
+// candidate with votes, as the results view does whenever the tally commits.
+func BenchmarkCompute(b *testing.B) {
+	e, _ := election.Preset("national")
+	ix := election.NewIndex(e)
+	snaps := map[int32]*stream.Snapshot{}
+	var reg []ledger.Registered
+	for i, c := range ix.Candidates {
+		p := int32(i % 6)
+		if snaps[p] == nil {
+			snaps[p] = stream.NewSnapshot(p)
+		}
+		n := int64(i*7919%1000 + 1)
+		snaps[p].Candidates[c.ID] += n
+		snaps[p].States[ix.Constituency[c.Constituency].State] += n
+		snaps[p].Ballots += n
+	}
+	for _, c := range ix.Constituencies {
+		reg = append(reg, ledger.Registered{Constituency: c.ID, State: c.State, Voters: 100000})
+	}
+	in := Inputs{Index: ix, Snapshots: snaps, Registered: reg, Now: time.Unix(1764650000, 0)}
+	for b.Loop() {
+		Compute(in)
+	}
+}

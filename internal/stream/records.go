@@ -127,7 +127,14 @@ func NewSnapshot(p int32) *Snapshot {
 
 // Sum adds up partitions' snapshots: the election-wide count of everything the tally has committed.
 func Sum(snaps map[int32]*Snapshot) *Snapshot {
-	total := NewSnapshot(-1)
+	// The maps are made large enough at once: partitions hold different candidates, and growing a map
+	// of thousands key by key was most of a recount's allocation.
+	var nc, ns, nm int
+	for _, s := range snaps {
+		nc, ns, nm = nc+len(s.Candidates), max(ns, len(s.States)), max(nm, len(s.Minutes))
+	}
+	total := &Snapshot{Partition: -1, Candidates: make(map[string]int64, nc), States: make(map[string]int64, ns),
+		Minutes: make(map[string]int64, nm)}
 	for _, s := range snaps {
 		total.Ballots += s.Ballots
 		total.Rejected += s.Rejected
