@@ -55,6 +55,15 @@ func national(t *testing.T) *election.Index {
 	return election.NewIndex(e)
 }
 
+// onBrokers is the national election and a stream config for brokers, with its topics made: four
+// partitions under a prefix of the test's own.
+func onBrokers(t *testing.T, brokers []string) (*election.Index, stream.Config) {
+	t.Helper()
+	sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 4, Logger: testenv.Logger(t)}
+	testenv.Must(t, stream.EnsureTopics(testenv.Context(t), sc), "topics")
+	return national(t), sc
+}
+
 func newRelay(t *testing.T, l *memLedger, ix *election.Index, sc stream.Config) *relay.Relay {
 	r, err := relay.New(relay.Config{Store: l, Index: ix, Stream: sc, Metrics: metrics.New(), RecordKey: testKey, Logger: testenv.Logger(t), BatchSize: 300, Poll: time.Millisecond})
 	testenv.Must(t, err, "relay")
@@ -115,9 +124,7 @@ func checkExactlyOnce(t *testing.T, sc stream.Config, l *memLedger, recs []*kgo.
 func TestRelaySendsEachBallotOnceAcrossRestarts(t *testing.T) {
 	t.Parallel()
 	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
-		ix := national(t)
-		sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 4, Logger: testenv.Logger(t)}
-		testenv.Must(t, stream.EnsureTopics(testenv.Context(t), sc), "topics")
+		ix, sc := onBrokers(t, brokers)
 		l := &memLedger{}
 		l.add(ix, 1000)
 		r := newRelay(t, l, ix, sc)
@@ -146,9 +153,7 @@ func TestASecondRelayFencesTheFirst(t *testing.T) {
 	}
 	t.Run("kafka", func(t *testing.T) {
 		brokers := testenv.Brokers(t, "kafka")
-		ix := national(t)
-		sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 4, Logger: testenv.Logger(t)}
-		testenv.Must(t, stream.EnsureTopics(testenv.Context(t), sc), "topics")
+		ix, sc := onBrokers(t, brokers)
 		l := &memLedger{}
 		l.add(ix, 200)
 		first := newRelay(t, l, ix, sc)
@@ -186,10 +191,8 @@ func TestASecondRelayFencesTheFirst(t *testing.T) {
 func TestRelayIgnoresForgedPositions(t *testing.T) {
 	t.Parallel()
 	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
-		ix := national(t)
-		sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 4, Logger: testenv.Logger(t)}
+		ix, sc := onBrokers(t, brokers)
 		ctx := testenv.Context(t)
-		testenv.Must(t, stream.EnsureTopics(ctx, sc), "topics")
 		cl, err := kgo.NewClient(sc.ClientOpts(kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
 		testenv.Must(t, err, "client")
 		defer cl.Close()
@@ -220,9 +223,7 @@ func TestRelayIgnoresForgedPositions(t *testing.T) {
 func TestRelayPacesRoundsThatWereNotFull(t *testing.T) {
 	t.Parallel()
 	testenv.EachBroker(t, func(t *testing.T, brokers []string) {
-		ix := national(t)
-		sc := stream.Config{Brokers: brokers, Prefix: testenv.Namespace(), Partitions: 4, Logger: testenv.Logger(t)}
-		testenv.Must(t, stream.EnsureTopics(testenv.Context(t), sc), "topics")
+		ix, sc := onBrokers(t, brokers)
 		l := &memLedger{}
 		l.add(ix, 7)
 		events := make(chan string, 100)
