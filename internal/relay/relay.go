@@ -195,16 +195,17 @@ func (r *Relay) session(ctx context.Context) error {
 		}
 	}
 	r.cfg.Logger.Info("resuming", "from_position", pos.String(), "partitions", len(held))
-	var paced time.Time // when the last round that was not full began; the next read waits MinRound from it
+	// When the last round that was not full began: a read waits until MinRound after it (a moment long
+	// past once that wait is over, or before any such round).
+	var paced time.Time
 	for {
-		if wait := time.Until(paced.Add(r.cfg.MinRound)); !paced.IsZero() && wait > 0 {
+		if wait := time.Until(paced.Add(r.cfg.MinRound)); wait > 0 {
 			select {
 			case <-r.after(wait):
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
-		paced = time.Time{}
 		ballots, err := r.cfg.Store.BallotsAfter(ctx, pos, r.cfg.BatchSize)
 		if err != nil {
 			return err

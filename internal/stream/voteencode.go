@@ -44,9 +44,11 @@ func (w *jsonWriter) str(key, s string) {
 	w.b = append(w.b, '"')
 }
 
-func (w *jsonWriter) int(key string, n int) {
+func (w *jsonWriter) int(key string, n int) { w.int64(key, int64(n)) }
+
+func (w *jsonWriter) int64(key string, n int64) {
 	w.b = append(w.b, key...)
-	w.b = strconv.AppendInt(w.b, int64(n), 10)
+	w.b = strconv.AppendInt(w.b, n, 10)
 }
 
 // address writes an Address after key. All its fields but state may be omitted, so each field written
@@ -102,11 +104,6 @@ func (v *VoterRecord) appendJSON(b []byte) ([]byte, bool) {
 	w.str(`,"constituency_id":`, v.Constituency)
 	w.b = append(w.b, '}')
 	return w.b, w.ok
-}
-
-func (w *jsonWriter) int64(key string, n int64) {
-	w.b = append(w.b, key...)
-	w.b = strconv.AppendInt(w.b, n, 10)
 }
 
 // counts writes a map of counts, in the map's own order: a snapshot is read back by decoding, and the
