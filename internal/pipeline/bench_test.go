@@ -86,7 +86,7 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 	var startCPU time.Duration
 	var watch sync.WaitGroup
 	err := pipeline.Run(ctx, cfg, func(r *pipeline.Running) {
-		start, startCPU = time.Now(), cpuTime()
+		start, startCPU = time.Now(), testenv.CPUTime()
 		ch, unsub := r.View.Subscribe()
 		watch.Add(1)
 		go func() {
@@ -97,7 +97,7 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 				case <-ch:
 					n := r.View.Current().BallotsCounted
 					mu.Lock()
-					counted = append(counted, sample{time.Now(), n, cpuTime()})
+					counted = append(counted, sample{time.Now(), n, testenv.CPUTime()})
 					mu.Unlock()
 					if n >= voters {
 						return
@@ -121,7 +121,7 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 					if err == nil && int64(n) != last {
 						last = int64(n)
 						mu.Lock()
-						onBoard = append(onBoard, sample{time.Now(), last, cpuTime()})
+						onBoard = append(onBoard, sample{time.Now(), last, testenv.CPUTime()})
 						mu.Unlock()
 					}
 				}
@@ -133,7 +133,7 @@ func measure(b *testing.B, cfg pipeline.Config, voters int64) {
 	watch.Wait()
 	if cfg.Roles.Board { // Run ended on seeing the board whole; the watcher may not have looked since
 		if n, err := board.PublishedSize(cfg.Board); err == nil && (len(onBoard) == 0 || onBoard[len(onBoard)-1].n != int64(n)) {
-			onBoard = append(onBoard, sample{time.Now(), int64(n), cpuTime()})
+			onBoard = append(onBoard, sample{time.Now(), int64(n), testenv.CPUTime()})
 		}
 	}
 	if len(counted) == 0 || counted[len(counted)-1].n != int64(len(casts)) {

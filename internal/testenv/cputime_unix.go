@@ -1,14 +1,14 @@
 //go:build unix
 
-package pipeline_test
+package testenv
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time this process has used so far, user and system.
-func cpuTime() time.Duration {
+// CPUTime is the CPU time this process has used so far, user and system.
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
