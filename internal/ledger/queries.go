@@ -23,7 +23,7 @@ type queries struct {
 	InsertParty, InsertState, InsertConstituency, InsertCandidate    string
 	InsertVoters, InsertVoterDetails, ExistingVoters, AddRegistered  string
 	Registered, FindVoter, BallotsPerState                           string
-	NumberVoters, AddBlocks, LookupVoters, VotedBlocksIn, RecentIn   string
+	NumberVoters, AddBlocks, LookupVoters                            string
 	MarkRecent, CountRecent, FoldRecent, ClearRecent                 string
 	AddTurnout, MarkVotedBatch, InsertBallots, BallotsAfter          string
 	CountBallots, CountBallotsAfter, CountVoted, BallotsPerCandidate string

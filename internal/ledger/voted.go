@@ -15,8 +15,8 @@ import (
 // SQLite (one writer): a bitmap, voted_blocks, with one bit per voter at the number the voter got at
 // registration, 64 voters to a row; the recent marks, voted_recent, the numbers of voters marked since
 // the bitmap was last brought up to date; and turnout per state in counters. A voter has voted if their
-// bit is set or their number is among the recent marks. A cast batch looks its voters up, reads their
-// blocks and which of them are among the recent marks, and adds those who are in neither to the recent
+// bit is set or their number is among the recent marks. A cast batch looks its voters up and, in the same
+// statement, reads their blocks and which of them are among the recent marks, and adds those who are in neither to the recent
 // marks; the batch that finds 65,536 or more recent marks folds them all into the bitmap and empties
 // them, in its own transaction. A table with a row per voter, in voter id order, had each ballot dirty a
 // page of its own once it grew past a batch (at 2M voters, 30% of the cast path went on writing those
@@ -42,78 +42,50 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 	type found struct {
 		id, state string
 		no        int64
+		voted     bool
 	}
 	var matched []found
 	args := make([]any, 0, 3*len(ids))
 	for k := range ids {
 		args = append(args, ids[k], hashes[k], cons[k])
 	}
+	// One statement finds each voter and reads their bit and their recent mark: each voter is named
+	// once (the caller's guarantee), so what it reads of one voter no other row of the batch changes.
+	missing := 0
 	err := s.queryPieces(ctx, tx, s.q.LookupVoters, len(ids), 3, maxListPiece, args, func(rows *sql.Rows) error {
 		var f found
-		if err := rows.Scan(&f.id, &f.no, &f.state); err != nil {
+		var block sql.NullInt64
+		if err := rows.Scan(&f.id, &f.no, &f.state, &block, &f.voted); err != nil {
 			return err
 		}
 		if f.no < 0 {
 			return fmt.Errorf("a voter has no number")
 		}
+		if !block.Valid {
+			missing++
+		}
+		f.voted = f.voted || uint64(block.Int64)&(uint64(1)<<(f.no&63)) != 0
 		matched = append(matched, f)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("look up voters: %w", err)
 	}
+	if missing > 0 {
+		// Registration makes every voter's block; a missing one would let nobody in it vote.
+		return nil, fmt.Errorf("the voted set lacks the blocks of %d of this batch's voters", missing)
+	}
 	marked := make(map[string]string, len(matched))
 	if len(matched) == 0 {
 		return marked, nil
 	}
 
-	blocks := make([]int64, 0, len(matched))
-	for _, f := range matched {
-		blocks = append(blocks, f.no>>6)
-	}
-	slices.Sort(blocks)
-	blocks = slices.Compact(blocks)
-	args = args[:0]
-	for _, b := range blocks {
-		args = append(args, b)
-	}
-	bitsOf := make(map[int64]uint64, len(blocks))
-	err = s.queryPieces(ctx, tx, s.q.VotedBlocksIn, len(blocks), 1, maxListPiece, args, func(rows *sql.Rows) error {
-		var b, v int64
-		err := rows.Scan(&b, &v)
-		bitsOf[b] = uint64(v)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read %d blocks of the voted set: %w", len(blocks), err)
-	}
-	if len(bitsOf) != len(blocks) {
-		// Registration makes every voter's block; a missing one would let nobody in it vote.
-		return nil, fmt.Errorf("the voted set lacks %d of the blocks this batch's voters are in", len(blocks)-len(bitsOf))
-	}
-
-	recent := make(map[int64]bool, len(matched)) // the matched voters among the recent marks
-	args = args[:0]
-	for _, f := range matched {
-		args = append(args, f.no)
-	}
-	err = s.queryPieces(ctx, tx, s.q.RecentIn, len(args), 1, maxListPiece, args, func(rows *sql.Rows) error {
-		var no int64
-		err := rows.Scan(&no)
-		recent[no] = true
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read the recent marks of %d voters: %w", len(args), err)
-	}
-
 	turnout := map[string]int64{}
 	args = args[:0]
 	for _, f := range matched {
-		if bitsOf[f.no>>6]&(uint64(1)<<(f.no&63)) != 0 || recent[f.no] {
+		if f.voted {
 			continue // voted before: whyRefused says so
 		}
-		recent[f.no] = true
 		marked[f.id] = f.state
 		turnout[f.state]++
 		args = append(args, f.no)

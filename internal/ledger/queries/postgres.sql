@@ -43,15 +43,11 @@ SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
 -- miss a ballot committed below it later. BallotCount counts them all (CountBallots).
 
 -- name: AddBlocks
--- Empty, as the other queries of SQLite's bitmap: LookupVoters, VotedBlocksIn, RecentIn, MarkRecent,
--- CountRecent, FoldRecent, ClearRecent, AddTurnout and VotedBlocks. Voters are numbered all the same,
+-- Empty, as the other queries of SQLite's bitmap: LookupVoters, MarkRecent, CountRecent, FoldRecent,
+-- ClearRecent, AddTurnout and VotedBlocks. Voters are numbered all the same,
 -- so registration is one code path.
 
 -- name: LookupVoters
-
--- name: VotedBlocksIn
-
--- name: RecentIn
 
 -- name: MarkRecent
 

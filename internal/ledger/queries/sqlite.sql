@@ -24,21 +24,16 @@ INSERT INTO voted_blocks (block, bits) SELECT n, 0 FROM b WHERE TRUE
 ON CONFLICT (block) DO NOTHING;
 
 -- name: LookupVoters
--- The voters whose credential hash and constituency match the request's, with their number and state.
+-- The voters whose credential hash and constituency match the request's, with their number, their state,
+-- their block of the voted bitmap (NULL if it is missing) and whether they are among the recent marks.
 -- /*rows*/ becomes the VALUES rows (voter id, credential hash, constituency).
-SELECT v.voter_id, v.voter_no, v.state_code
+SELECT v.voter_id, v.voter_no, v.state_code,
+       (SELECT b.bits FROM voted_blocks AS b WHERE b.block = v.voter_no >> 6),
+       EXISTS (SELECT 1 FROM voted_recent AS m WHERE m.voter_no = v.voter_no)
 FROM (SELECT column1 AS voter_id, column2 AS credential_hash, column3 AS constituency_id
       FROM (VALUES /*rows*/)) AS r
 JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
   AND v.constituency_id = r.constituency_id;
-
--- name: VotedBlocksIn
--- /*rows*/ becomes the list of blocks.
-SELECT block, bits FROM voted_blocks WHERE block IN (/*rows*/);
-
--- name: RecentIn
--- Which of the numbers are among the recent marks; /*rows*/ becomes the list of numbers.
-SELECT voter_no FROM voted_recent WHERE voter_no IN (/*rows*/);
 
 -- name: MarkRecent
 -- Adds voters to the recent marks; /*rows*/ becomes the (number) rows. The primary key refuses a number
