@@ -60,10 +60,13 @@ func (sqlite) where(cfg Config) string { return cfg.SQLitePath }
 func (sqlite) writers() int            { return 1 }
 
 // writerCacheKiB is the writer connection's page cache (see open). At 100M voters the register's inner
-// pages are an estimated 30 MB and the voted bitmap 27.6 MB, so 64 MiB holds them with room for the
-// leaves a batch reads. Full, it takes about twice that in resident memory: the driver's C allocator
-// rounds a 4 KiB page and its header up to an 8 KiB slot (BenchmarkSQLitePageCacheMemory).
-const writerCacheKiB = 64 << 10
+// pages are an estimated 30 MB and the voted bitmap 27.6 MB. With 64 MiB the writer still made 2.7 read
+// calls a ballot there; with 256 MiB, 1.2 (about one leaf of the register a ballot), and cast 2-10%
+// faster in three of four pairs (README, "The writer's page cache at 100M"). Full, it takes about twice
+// that in resident memory: the driver's C allocator rounds a 4 KiB page and its header up to an 8 KiB
+// slot (BenchmarkSQLitePageCacheMemory). SQLite fills it only as pages are read, so a small election
+// uses less.
+const writerCacheKiB = 256 << 10
 
 func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
 	path := cfg.SQLitePath
@@ -80,7 +83,7 @@ func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) 
 	// every 1,000. Casts dirty pages all over the voted table, and a page dirtied by many batches between
 	// two checkpoints is copied back once: with 2M voters the pipeline went from 33k to 38k ballots/s.
 	//
-	// cache_size: the writer keeps up to 64 MiB of pages (writerCacheKiB), not SQLite's 2 MiB. Every cast
+	// cache_size: the writer keeps up to 256 MiB of pages (writerCacheKiB), not SQLite's 2 MiB. Every cast
 	// looks its voter up in the register and reads the voter's block of the voted bitmap. With 2 MiB,
 	// once the register's inner pages and the bitmap outgrow the cache, each lookup reads two or three
 	// pages from the OS (pread) rather than one, its leaf. At 10M voters: 2.6 reads a ballot against 1.5,
