@@ -6,7 +6,7 @@
 #
 #   scripts/scale.sh                      # SIZES="1000000 2000000"
 #   SIZES="1000000 10000000" scripts/scale.sh
-#   SIZES=100000000 scripts/scale.sh      # the 100M run: 55-60 min, then 8 of audit; 27 GB of disk
+#   SIZES=100000000 scripts/scale.sh      # the 100M run: 29-60 min (the machine decides), then 8 of audit; 27 GB
 #
 # WORK (default /tmp/election-scale) holds the data directories; each is removed after its row unless
 # KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package). ELECTION_CPU_PROFILE and
