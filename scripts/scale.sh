@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The scale curve: the main command, `election up --preset national --voters N --rate 0 --exit-when-done`
 # (embedded broker and SQLite, board on), run once for each size in SIZES, each in a fresh data directory,
-# then `election audit` on what it left. One Markdown row per size: wall time, registration, casting and
-# counting rates, peak RSS, disk per part and per voter, and the audit's verdict.
+# then `election audit` on what it left, then `election verify` against `election serve` on it (VERIFY=0
+# skips that). One Markdown row per size: wall time, registration, casting and counting rates, peak RSS,
+# disk per part and per voter, the audit's verdict, and the verifier's with its time and peak RSS.
 #
 #   scripts/scale.sh                      # SIZES="1000000 2000000"
 #   SIZES="1000000 10000000" scripts/scale.sh
-#   SIZES=100000000 scripts/scale.sh      # the 100M run: 29-60 min (the machine decides), then 8 of audit; 27 GB
+#   SIZES=100000000 scripts/scale.sh      # the 100M run: 29-60 min (the machine decides), then about 8 of
+#                                         # audit and 8 of verify; 27 GB of disk
 #
 # WORK (default /tmp/election-scale) holds the data directories; each is removed after its row unless
 # KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package). ELECTION_CPU_PROFILE and
-# ELECTION_HEAP_PROFILE, if set, profile `election up` alone: the audit after it runs without them, so
+# ELECTION_HEAP_PROFILE, if set, profile `election up` alone: the audit, serve and verify after it run without them, so
 # that it does not overwrite the run's profile with its own (each size writes the same file: profile one
 # size at a time).
 set -euo pipefail
@@ -28,8 +30,8 @@ kb() { du -sk "$@" 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
 secs() { date -d "$1" +%s.%N; }
 logtime() { grep -m1 "$2" "$1" | sed -E 's/^time=([^ ]+) .*/\1/'; }
 
-echo "| voters | wall | registration | cast (ballots/s) | counted (ballots/s) | peak RSS | ledger | votes_topic | voters_topic | tally state | other topics | board | total | per voter | audit |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| voters | wall | registration | cast (ballots/s) | counted (ballots/s) | peak RSS | ledger | votes_topic | voters_topic | tally state | other topics | board | total | per voter | audit | verify |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $SIZES; do
   dir="$WORK/data-$n"
   rm -rf "$dir"
@@ -54,7 +56,34 @@ for n in $SIZES; do
   total=$(kb "$dir")
   other=$((total - ledger - votes - voters - state - board))
   audit=$(env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$bin" audit --data "$dir" 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
+  verify=skipped
+  if [ "${VERIFY:-1}" = 1 ]; then
+    # The verifier reads only the public HTTP endpoints: serve the data, wait until it answers (at
+    # most two minutes), verify, stop serving.
+    port=$(free_port)
+    env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$bin" serve --data "$dir" --http "127.0.0.1:$port" --kafka-listen "127.0.0.1:$(free_port)" >"$WORK/serve-$n.log" 2>&1 &
+    serve=$!
+    python3 - "$port" <<'PY' || true
+import sys, time, urllib.request
+url = "http://127.0.0.1:%s/api/v1/election" % sys.argv[1]
+deadline = time.time() + 120
+while time.time() < deadline:
+    try:
+        urllib.request.urlopen(url, timeout=5).read()
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.5)
+sys.exit(1)
+PY
+    vlog="$WORK/verify-$n.log"
+    /usr/bin/time -f 'elapsed %e s, peak RSS %M KiB' env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$bin" verify --from "http://127.0.0.1:$port" >"$vlog" 2>&1 || true
+    kill "$serve" 2>/dev/null || true
+    wait "$serve" 2>/dev/null || true
+    verdict=$(grep -Eo 'discrepancy [0-9]+' "$vlog" | tail -1 || true)
+    took=$(grep -E '^elapsed ' "$vlog" | awk '{printf "%.0f s, %d MiB", $2, $6/1024}' || true)
+    verify="${verdict:-failed: see $vlog} ($took)"
+  fi
   mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k*1024/1e6}'; }
-  echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} |"
+  echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} | $verify |"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 done
