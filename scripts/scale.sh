@@ -11,10 +11,10 @@
 #                                         # audit and 8 of verify; 27 GB of disk
 #
 # WORK (default /tmp/election-scale) holds the data directories; each is removed after its row unless
-# KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package). ELECTION_CPU_PROFILE and
-# ELECTION_HEAP_PROFILE, if set, profile `election up` alone: the audit, serve and verify after it run without them, so
-# that it does not overwrite the run's profile with its own (each size writes the same file: profile one
-# size at a time).
+# KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package) and curl. ELECTION_CPU_PROFILE and
+# ELECTION_HEAP_PROFILE, if set, profile `election up` alone: the audit, serve and verify after it run
+# without them, so that they do not overwrite the run's profile with their own (each size writes the
+# same file: profile one size at a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000000 2000000"}
@@ -29,6 +29,8 @@ kb() { du -sk "$@" 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
 # secs TIMESTAMP: seconds since the epoch (with fractions) of a log line's time=... value.
 secs() { date -d "$1" +%s.%N; }
 logtime() { grep -m1 "$2" "$1" | sed -E 's/^time=([^ ]+) .*/\1/'; }
+# unprofiled CMD...: CMD without the profiling variables (they are for `election up` alone).
+unprofiled() { env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$@"; }
 
 echo "| voters | wall | registration | cast (ballots/s) | counted (ballots/s) | peak RSS | ledger | votes_topic | voters_topic | tally state | other topics | board | total | per voter | audit | verify |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -55,28 +57,17 @@ for n in $SIZES; do
   board=$(kb "$dir/board")
   total=$(kb "$dir")
   other=$((total - ledger - votes - voters - state - board))
-  audit=$(env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$bin" audit --data "$dir" 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
+  audit=$(unprofiled "$bin" audit --data "$dir" 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
   verify=skipped
   if [ "${VERIFY:-1}" = 1 ]; then
-    # The verifier reads only the public HTTP endpoints: serve the data, wait until it answers (at
-    # most two minutes), verify, stop serving.
+    # The verifier reads only the public HTTP endpoints: serve the data, wait until it is ready (at
+    # most two minutes, as scale-pg.sh waits), verify, stop serving.
     port=$(free_port)
-    env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$bin" serve --data "$dir" --http "127.0.0.1:$port" --kafka-listen "127.0.0.1:$(free_port)" >"$WORK/serve-$n.log" 2>&1 &
+    unprofiled "$bin" serve --data "$dir" --http "127.0.0.1:$port" --kafka-listen "127.0.0.1:$(free_port)" >"$WORK/serve-$n.log" 2>&1 &
     serve=$!
-    python3 - "$port" <<'PY' || true
-import sys, time, urllib.request
-url = "http://127.0.0.1:%s/api/v1/election" % sys.argv[1]
-deadline = time.time() + 120
-while time.time() < deadline:
-    try:
-        urllib.request.urlopen(url, timeout=5).read()
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.5)
-sys.exit(1)
-PY
+    for _ in $(seq 1200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
     vlog="$WORK/verify-$n.log"
-    /usr/bin/time -f 'elapsed %e s, peak RSS %M KiB' env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$bin" verify --from "http://127.0.0.1:$port" >"$vlog" 2>&1 || true
+    unprofiled /usr/bin/time -f 'elapsed %e s, peak RSS %M KiB' "$bin" verify --from "http://127.0.0.1:$port" >"$vlog" 2>&1 || true
     kill "$serve" 2>/dev/null || true
     wait "$serve" 2>/dev/null || true
     verdict=$(grep -Eo 'discrepancy [0-9]+' "$vlog" | tail -1 || true)
