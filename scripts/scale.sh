@@ -10,6 +10,10 @@
 #   SIZES=100000000 scripts/scale.sh      # the 100M run: 29-60 min (the machine decides), then about 8 of
 #                                         # audit and 8 of verify; 27 GB of disk
 #
+# STAGES=1 also profiles `election up` at each size and prints, after the rows, a second table: the CPU
+# each stage took (the services' pprof labels, lifecycle.InStage), in µs a ballot (registration in µs a
+# voter). The profile costs about 1% of the CPU.
+#
 # WORK (default /tmp/election-scale) holds the data directories; each is removed after its row unless
 # KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package) and curl. ELECTION_CPU_PROFILE and
 # ELECTION_HEAP_PROFILE, if set, profile `election up` alone: the audit, serve and verify after it run
@@ -31,6 +35,25 @@ secs() { date -d "$1" +%s.%N; }
 logtime() { grep -m1 "$2" "$1" | sed -E 's/^time=([^ ]+) .*/\1/'; }
 # unprofiled CMD...: CMD without the profiling variables (they are for `election up` alone).
 unprofiled() { env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$@"; }
+# stages VOTERS BALLOTS PROFILE: a row of the stage table, from `go tool pprof -tags` (lines such as
+# "  1.52mins (41.2%): caster" under "stage: Total X of Y").
+stages() {
+  go tool pprof -tags "$bin" "$3" 2>/dev/null | awk -v n="$1" -v b="$2" '
+    function secs(v) {
+      if (v ~ /mins$/) return v * 60; if (v ~ /hrs$/) return v * 3600; if (v ~ /ms$/) return v / 1000
+      if (v ~ /us$/ || v ~ /µs$/) return v / 1e6; return v + 0
+    }
+    $1 == "stage:" && $2 == "Total" { on = 1; all = secs($5); next }
+    on && /%\): / { v = $1; sub(/^[^:]*\): /, ""); t[$0] = secs(v); labelled += secs(v); next }
+    { on = 0 }
+    END {
+      row = "| " n " | " sprintf("%.2f", t["register"] * 1e6 / n)
+      m = split("simulator|caster|relay|broker|tally|board writer|results view|results publisher|web server", names, "|")
+      for (i = 1; i <= m; i++) { row = row " | " sprintf("%.2f", t[names[i]] * 1e6 / b); rest += t[names[i]] }
+      other = all - labelled
+      printf "%s | %.2f | %.2f |\n", row, other * 1e6 / b, (rest + other) * 1e6 / b
+    }'
+}
 
 echo "| voters | wall | registration | cast (ballots/s) | counted (ballots/s) | peak RSS | ledger | votes_topic | voters_topic | tally state | other topics | board | total | per voter | audit | verify |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -38,7 +61,9 @@ for n in $SIZES; do
   dir="$WORK/data-$n"
   rm -rf "$dir"
   log="$WORK/up-$n.log"
-  /usr/bin/time -v "$bin" up --preset national --voters "$n" --rate 0 --exit-when-done --data "$dir" \
+  prof=()
+  [ "${STAGES:-0}" = 1 ] && prof=(ELECTION_CPU_PROFILE="$WORK/cpu-$n.out")
+  env "${prof[@]}" /usr/bin/time -v "$bin" up --preset national --voters "$n" --rate 0 --exit-when-done --data "$dir" \
     --http "127.0.0.1:$(free_port)" --kafka-listen "127.0.0.1:$(free_port)" >"$log" 2>&1
   wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
   rss=$(grep 'Maximum resident set size' "$log" | awk '{printf "%d MiB", $NF/1024}')
@@ -76,5 +101,14 @@ for n in $SIZES; do
   fi
   mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k*1024/1e6}'; }
   echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} | $verify |"
+  [ "${STAGES:-0}" = 1 ] && stages "$n" "$ballots" "$WORK/cpu-$n.out" >>"$WORK/stages.md"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 done
+if [ "${STAGES:-0}" = 1 ]; then
+  echo
+  echo "CPU a ballot by stage, µs (registration: µs a voter; other: samples with no stage, mostly the collector's background work):"
+  echo
+  echo "| voters | register (a voter) | simulator | caster | relay | broker | tally | board writer | results view | results publisher | web server | other | all but register |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  cat "$WORK/stages.md"
+fi

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"sync"
 )
 
@@ -138,7 +139,7 @@ func Run(ctx context.Context, log *slog.Logger, until <-chan struct{}, started f
 		}
 	}()
 	for _, s := range services {
-		if err := s.Start(svcCtx); err != nil {
+		if err := InStage(svcCtx, s.Name(), s.Start); err != nil {
 			return fmt.Errorf("start %s: %w", s.Name(), err)
 		}
 		up = append(up, s)
@@ -171,6 +172,21 @@ func Run(ctx context.Context, log *slog.Logger, until <-chan struct{}, started f
 		log.Error("stopping: a part of the process failed", "err", err)
 		return err
 	}
+}
+
+// StageLabel is the CPU profile label that names the part of the process a sample was taken in: every
+// service's goroutines carry stage=<its name>, as do the goroutines its clients start (a Kafka client's
+// compression, say), since a goroutine inherits the labels of the one that starts it. `go tool pprof
+// -tags` then gives each part's share of the CPU (scripts/scale.sh turns that into µs a ballot per stage).
+const StageLabel = "stage"
+
+// InStage runs fn with the calling goroutine, and every goroutine fn starts, labelled as the stage name
+// (StageLabel). Run starts each service this way; work done outside a service (registration, the
+// embedded broker) calls it itself. A label is a pointer each goroutine copies from its parent; it is read only when a CPU profile is being written.
+func InStage(ctx context.Context, name string, fn func(context.Context) error) error {
+	var err error
+	pprof.Do(ctx, pprof.Labels(StageLabel, name), func(ctx context.Context) { err = fn(ctx) })
+	return err
 }
 
 // Func is a service made of functions, for small parts that need no type of their own (a status logger,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -220,4 +221,55 @@ func TestFunc(t *testing.T) {
 	wait(t, ran, "the function to run")
 	f.Stop()
 	wait(t, f.Done(), "done")
+}
+
+// blockInStage is started by a service's work: it must carry the service's stage label, as the goroutines
+// of a Kafka client or of the embedded broker do (they inherit it from the goroutine that starts them).
+func blockInStage(started chan<- struct{}, release <-chan struct{}) {
+	close(started)
+	<-release
+}
+
+func TestRunLabelsEachServiceAndWhatItStarts(t *testing.T) {
+	t.Parallel()
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	var label string
+	labelled := make(chan struct{})
+	svc := lifecycle.NewFunc("label-test-service", func(ctx context.Context) error {
+		label, _ = pprof.Label(ctx, lifecycle.StageLabel)
+		close(labelled)
+		go blockInStage(started, release)
+		<-ctx.Done()
+		return nil
+	})
+	until := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- lifecycle.Run(context.Background(), quiet, until, nil, svc) }()
+	wait(t, labelled, "the service's work")
+	wait(t, started, "the goroutine it starts")
+	if label != "label-test-service" {
+		t.Errorf("the work's context has stage %q, want the service's name", label)
+	}
+	// The goroutine profile (debug=1) prints each group of goroutines with their labels, then their stack.
+	var prof strings.Builder
+	if err := pprof.Lookup("goroutine").WriteTo(&prof, 1); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, group := range strings.Split(prof.String(), "\n\n") {
+		if strings.Contains(group, "blockInStage") {
+			found = true
+			if !strings.Contains(group, `"stage":"label-test-service"`) {
+				t.Errorf("a goroutine started by the service's work is not labelled with its stage:\n%s", group)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("blockInStage is not in the goroutine profile:\n%s", prof.String())
+	}
+	close(until)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -348,13 +348,16 @@ func prepare(ctx context.Context, cfg Config, conn *Conn) (*prepared, error) {
 		cfg.Logger.Info("the voters of this election were imported from a roll: no simulation runs, voters cast through POST /api/v1/ballots")
 	}
 	if cfg.Roles.Register && p.simulation {
-		pub, err := register.NewPublisher(conn.Stream)
-		if err != nil {
-			return nil, err
-		}
-		err = register.Synthetic(ctx, register.SyntheticConfig{Store: store, Generator: p.gen, Total: p.voters, Publisher: pub,
-			Logger: component(cfg.Logger, "register")})
-		pub.Close()
+		// Under a stage label of its own, which the publisher's Kafka client inherits (lifecycle.InStage).
+		err := lifecycle.InStage(ctx, "register", func(ctx context.Context) error {
+			pub, err := register.NewPublisher(conn.Stream)
+			if err != nil {
+				return err
+			}
+			defer pub.Close()
+			return register.Synthetic(ctx, register.SyntheticConfig{Store: store, Generator: p.gen, Total: p.voters, Publisher: pub,
+				Logger: component(cfg.Logger, "register")})
+		})
 		if err != nil {
 			return nil, err
 		}

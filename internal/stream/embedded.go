@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/election/election/internal/lifecycle"
 )
 
 // Embedded is the in-process Kafka-protocol broker (franz-go's kfake) that `election up` runs when no
@@ -41,7 +44,7 @@ func StartEmbedded(addr, dir string, log *slog.Logger) (*Embedded, error) {
 		return nil, fmt.Errorf("stream: embedded broker cannot listen on %s: %w (pass --kafka-listen with a free address)", addr, err)
 	}
 	used := false
-	c, err := kfake.NewCluster(
+	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.DataDir(dir),
 		// On start kfake reads every partition's segments back, all partitions at once and each segment
@@ -58,7 +61,14 @@ func StartEmbedded(addr, dir string, log *slog.Logger) (*Embedded, error) {
 			return ln, nil
 		}),
 		kfake.WithLogger(kfakeLog{log}),
-	)
+	}
+	// Started under a stage label of its own, which the broker's goroutines inherit: its share of a CPU
+	// profile (lifecycle.InStage).
+	var c *kfake.Cluster
+	err = lifecycle.InStage(context.Background(), "broker", func(context.Context) (err error) {
+		c, err = kfake.NewCluster(opts...)
+		return err
+	})
 	if err != nil {
 		ln.Close()
 		unlock()
