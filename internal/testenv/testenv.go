@@ -89,16 +89,22 @@ func EachDatabase(t *testing.T, fn func(t *testing.T, db Database)) {
 // real one when the environment provides it. Tests on the real broker must use a Namespace.
 func EachBroker(t *testing.T, fn func(t *testing.T, brokers []string)) {
 	t.Helper()
-	names := []string{"kfake"}
-	if KafkaBrokers(t) != "" {
-		names = append(names, "kafka")
-	}
-	for _, name := range names {
+	for _, name := range BrokerNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			fn(t, Brokers(t, name))
 		})
 	}
+}
+
+// BrokerNames are the Kafkas the environment provides ("kfake" always, "kafka" when ELECTION_TEST_KAFKA is
+// set), for tests that run their own loop (benchmarks).
+func BrokerNames(t testing.TB) []string {
+	names := []string{"kfake"}
+	if KafkaBrokers(t) != "" {
+		names = append(names, "kafka")
+	}
+	return names
 }
 
 // Brokers returns the addresses of the named Kafka of the matrix: "kfake" starts a fresh embedded broker
