@@ -41,7 +41,7 @@ import (
 // is about 130 new files per 16,384 entries, and tessera wrote each with O_SYNC and then synced its
 // directory. On this project's machine that cost the pipeline a third of its throughput or more, and even
 // written without those syncs, allocating an inode per file was half of what was left of the board's CPU
-// (README, "Measured"). Packed, a round appends to a few files and syncs them; nothing is created or
+// (docs/measured.md). Packed, a round appends to a few files and syncs them; nothing is created or
 // deleted as the board grows, and no partial tile is ever written (it is a prefix of the full one).
 //
 // Why compressed, and without level 0: at 100M voters (70M ballots) the board was 11.6 GB, 166 bytes a

@@ -15,7 +15,7 @@ import (
 // `election verify` and `election audit` are different: they read a whole board and keep a set of its
 // tracking codes, a large heap without pointers that costs the collector little to mark, and they do not
 // race a ledger writer. They run at GOGC=25: against 400, on a board of 7M entries, verify took 150 MB
-// rather than 441 MB and audit 229 MB rather than 782 MB, in about the same time (README, "Measured").
+// rather than 441 MB and audit 229 MB rather than 782 MB, in about the same time (docs/measured.md).
 func tuneGC(cmd string) {
 	if os.Getenv("GOGC") == "" {
 		if cmd == "verify" || cmd == "audit" {

@@ -16,7 +16,7 @@ type BallotSource interface {
 // ReadCache lets two readers of the committed ballots in one process, the relay and the board writer,
 // read the ledger once between them: it keeps the ballots last read, and answers a reader that follows
 // from them. Reading the same ballots a second time cost the embedded pipeline more than anything else
-// the board writer did, more than its share of CPU (README, "Measured").
+// the board writer did, more than its share of CPU (docs/measured.md).
 //
 // Correctness. BallotsAfter(pos) returns committed ballots after pos in position order, and once a
 // position is passed no ballot appears behind it. So what one call returned is every ballot between pos

@@ -108,7 +108,7 @@ func (c *SimConfig) Targets() []string {
 // worker casts again once its ballot is committed, so with W workers it casts at most W per commit
 // cycle, and a group commit of W ballots takes longer the larger W is. On this project's 2-core machine
 // `election up --preset national --voters 300000 --rate 0` cast 13.7k ballots/s with 256 workers and
-// 34.9k with 4,096 (README, "Measured"): with 256 the ledger waited on the simulator, not the reverse.
+// 34.9k with 4,096 (docs/measured.md): with 256 the ledger waited on the simulator, not the reverse.
 // Through the API every worker is a connection from one address, so it stays within the server's
 // default --max-conns-per-client.
 const (

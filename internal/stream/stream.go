@@ -80,7 +80,7 @@ func (c Config) ClientOpts(extra ...kgo.Opt) []kgo.Opt {
 		kgo.ProducerLinger(2 * time.Millisecond),
 		kgo.ProducerBatchMaxBytes(4 << 20),
 		// zstd rather than franz-go's default, snappy: the JSON of voters_topic and votes_topic takes a
-		// third and a quarter less disk (README, "Measured"), at no cost in speed measured. Its fastest
+		// third and a quarter less disk (docs/measured.md), at no cost in speed measured. Its fastest
 		// level (1), not its default: at 2M voters the default's encoder was a ninth of all CPU, and
 		// level 1 wrote the topics 0.5% larger for 5-15% less CPU. The tutorial's readers of those topics
 		// (confluent-kafka, Spark) read zstd; the topics the tutorial's dashboard reads with kafka-python
