@@ -23,7 +23,7 @@ lint:
 bench:
 	eval "$$(scripts/services.sh)"; go test -p 1 -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
-# The scale curve: the main command at each size in SIZES (default 1M and 2M voters), with wall time,
+# The scale curve: the main command at each size in SIZES (default 1M and 10M voters), with wall time,
 # rates, peak RSS, disk per part, and the audit's and the verifier's verdicts (see scripts/scale.sh).
 scale:
 	scripts/scale.sh
