@@ -89,7 +89,10 @@ for n in $SIZES; do
     # The verifier reads only the public HTTP endpoints: serve the data, wait until it is ready (at
     # most two minutes, as scale-pg.sh waits), verify, stop serving.
     port=$(free_port)
-    unprofiled "$bin" serve --data "$dir" --http "127.0.0.1:$port" --kafka-listen "127.0.0.1:$(free_port)" >"$WORK/serve-$n.log" 2>&1 &
+    # Started by env itself, not through the unprofiled function: a function put in the background runs
+    # in a subshell, so $! would name the subshell and the kill below would leave the server running.
+    env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$bin" serve --data "$dir" --http "127.0.0.1:$port" \
+      --kafka-listen "127.0.0.1:$(free_port)" >"$WORK/serve-$n.log" 2>&1 &
     serve=$!
     for _ in $(seq 1200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
     vlog="$WORK/verify-$n.log"
