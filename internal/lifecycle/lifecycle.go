@@ -182,7 +182,8 @@ const StageLabel = "stage"
 
 // InStage runs fn with the calling goroutine, and every goroutine fn starts, labelled as the stage name
 // (StageLabel). Run starts each service this way; work done outside a service (registration, the
-// embedded broker) calls it itself. A label is a pointer each goroutine copies from its parent; it is read only when a CPU profile is being written.
+// embedded broker) calls it itself. A label is a pointer each goroutine copies from its parent, read
+// only while a CPU profile is being written.
 func InStage(ctx context.Context, name string, fn func(context.Context) error) error {
 	var err error
 	pprof.Do(ctx, pprof.Labels(StageLabel, name), func(ctx context.Context) { err = fn(ctx) })
