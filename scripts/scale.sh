@@ -22,6 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000000 10000000"}
+STAGES=${STAGES:-1}
 WORK=${WORK:-/tmp/election-scale}
 mkdir -p "$WORK"
 [ -x /usr/bin/time ] || { echo "scale.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
@@ -33,8 +34,11 @@ kb() { du -sk "$@" 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
 # secs TIMESTAMP: seconds since the epoch (with fractions) of a log line's time=... value.
 secs() { date -d "$1" +%s.%N; }
 logtime() { grep -m1 "$2" "$1" | sed -E 's/^time=([^ ]+) .*/\1/'; }
-# unprofiled CMD...: CMD without the profiling variables (they are for `election up` alone).
-unprofiled() { env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$@"; }
+# unprofiled CMD...: CMD without the profiling variables (they are for `election up` alone). noprof is
+# the same as a command prefix, for what is put in the background: a function put there runs in a
+# subshell, so $! would name the subshell, not the command.
+noprof=(env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE)
+unprofiled() { "${noprof[@]}" "$@"; }
 # stages VOTERS BALLOTS PROFILE: a row of the stage table, from `go tool pprof -tags` (lines such as
 # "  1.52mins (41.2%): caster" under "stage: Total X of Y").
 stages() {
@@ -63,7 +67,7 @@ for n in $SIZES; do
   rm -rf "$dir"
   log="$WORK/up-$n.log"
   prof=()
-  [ "${STAGES:-1}" = 1 ] && prof=(ELECTION_CPU_PROFILE="$WORK/cpu-$n.out")
+  [ "$STAGES" = 1 ] && prof=(ELECTION_CPU_PROFILE="$WORK/cpu-$n.out")
   env "${prof[@]}" /usr/bin/time -v "$bin" up --preset national --voters "$n" --rate 0 --exit-when-done --data "$dir" \
     --http "127.0.0.1:$(free_port)" --kafka-listen "127.0.0.1:$(free_port)" >"$log" 2>&1
   wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
@@ -89,9 +93,8 @@ for n in $SIZES; do
     # The verifier reads only the public HTTP endpoints: serve the data, wait until it is ready (at
     # most two minutes, as scale-pg.sh waits), verify, stop serving.
     port=$(free_port)
-    # Started by env itself, not through the unprofiled function: a function put in the background runs
-    # in a subshell, so $! would name the subshell and the kill below would leave the server running.
-    env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE "$bin" serve --data "$dir" --http "127.0.0.1:$port" \
+    # With noprof, not unprofiled, so that $! is the server and the kill below stops it.
+    "${noprof[@]}" "$bin" serve --data "$dir" --http "127.0.0.1:$port" \
       --kafka-listen "127.0.0.1:$(free_port)" >"$WORK/serve-$n.log" 2>&1 &
     serve=$!
     for _ in $(seq 1200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
@@ -105,10 +108,10 @@ for n in $SIZES; do
   fi
   mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k*1024/1e6}'; }
   echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} | $verify |"
-  [ "${STAGES:-1}" = 1 ] && stages "$n" "$ballots" "$WORK/cpu-$n.out" >>"$WORK/stages.md"
+  [ "$STAGES" = 1 ] && stages "$n" "$ballots" "$WORK/cpu-$n.out" >>"$WORK/stages.md"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 done
-if [ "${STAGES:-1}" = 1 ]; then
+if [ "$STAGES" = 1 ]; then
   echo
   echo "CPU a ballot by stage, µs (registration: µs a voter; other: samples with no stage, mostly the collector's background work):"
   echo

@@ -122,7 +122,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // cpuProfile writes a CPU profile of the whole command to path (ELECTION_CPU_PROFILE), for `go tool
 // pprof`: how the scale figures in docs/measured.md were explained. Its samples carry each stage's label
-// (lifecycle.InStage), which `scripts/scale.sh` with STAGES=1 turns into µs a ballot per stage.
+// (lifecycle.InStage), which `scripts/scale.sh` turns into µs a ballot per stage.
 func cpuProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {

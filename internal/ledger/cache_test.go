@@ -36,8 +36,8 @@ func TestTheSQLiteWriterHasItsOwnLargerPageCache(t *testing.T) {
 // connection's cache with SQLite's default size (2,000 KiB) and then another's with the writer's, both
 // with a full scan of a table larger than either, and reports the resident bytes each byte of the
 // difference cost (rss-bytes/cache-byte). A page is 4 KiB, plus SQLite's header for it, and the
-// allocator rounds that up to an 8 KiB slot; a factor near 2 is what the RSS figures in docs/measured.md are
-// read against.
+// allocator rounds that up to an 8 KiB slot; a factor near 2 is what the RSS figures in
+// docs/measured.md are read against.
 func BenchmarkSQLitePageCacheMemory(b *testing.B) {
 	if _, err := residentKiB(); err != nil {
 		b.Skipf("no resident memory to read on this system: %v", err)

@@ -310,8 +310,8 @@ func formatBallotID(b []byte) string {
 // the moment a batch starts; what it holds, and every argument about one ballot per voter, is unchanged.
 // What it costs: a cast waits up to one commit longer, and a closed loop of a few clients that each
 // wait for their answer before casting again casts that much less a second (16 clients on two cores:
-// 15%, docs/measured.md). Voters arrive independently of each other's answers, and there it saves processor time
-// even at a paced rate (about a third of the pipeline's at 10k ballots/s).
+// 15%, docs/measured.md). Voters arrive independently of each other's answers, and there it saves
+// processor time even at a paced rate (about a third of the pipeline's at 10k ballots/s).
 type Caster struct {
 	lifecycle.Base
 	store   *Store

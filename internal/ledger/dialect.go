@@ -62,10 +62,10 @@ func (sqlite) writers() int            { return 1 }
 // writerCacheKiB is the writer connection's page cache (see open). At 100M voters the register's inner
 // pages are an estimated 30 MB and the voted bitmap 27.6 MB. With 64 MiB the writer still made 2.7 read
 // calls a ballot there; with 256 MiB, 1.2 (about one leaf of the register a ballot), and cast 2-10%
-// faster in three of four pairs (docs/measured.md, "One statement a batch, a larger writer cache"). Full, it takes about twice
-// that in resident memory: the driver's C allocator rounds a 4 KiB page and its header up to an 8 KiB
-// slot (BenchmarkSQLitePageCacheMemory). SQLite fills it only as pages are read, so a small election
-// uses less.
+// faster in three of four pairs (docs/measured.md, "One statement a batch, a larger writer cache").
+// Full, it takes about twice that in resident memory: the driver's C allocator rounds a 4 KiB page and
+// its header up to an 8 KiB slot (BenchmarkSQLitePageCacheMemory). SQLite fills it only as pages are
+// read, so a small election uses less.
 const writerCacheKiB = 256 << 10
 
 func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
@@ -87,8 +87,8 @@ func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) 
 	// looks its voter up in the register and reads the voter's block of the voted bitmap. With 2 MiB,
 	// once the register's inner pages and the bitmap outgrow the cache, each lookup reads two or three
 	// pages from the OS (pread) rather than one, its leaf. At 10M voters: 2.6 reads a ballot against 1.5,
-	// and 9% less CPU a ballot (docs/measured.md, "The writer's page cache"). SQLite fills the cache only as pages
-	// are read, so a small election uses less.
+	// and 9% less CPU a ballot (docs/measured.md, "The writer's page cache"). SQLite fills the cache only
+	// as pages are read, so a small election uses less.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(16000)" +
 		"&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")&_txlock=immediate"
