@@ -3,6 +3,7 @@
 # (embedded broker and SQLite, board on), run once for each size in SIZES, each in a fresh data directory,
 # then `election audit` on what it left, then `election verify` against `election serve` on it (VERIFY=0
 # skips that). One Markdown row per size: wall time, registration, casting and counting rates, peak RSS,
+# what the run read from the disk (GNU time's file system inputs: pages the OS's cache did not hold),
 # disk per part and per voter, the audit's verdict, and the verifier's with its time and peak RSS.
 #
 #   scripts/scale.sh                      # SIZES="1000000 10000000": about 4-9 min with audit and verify
@@ -60,8 +61,8 @@ stages() {
 }
 
 rm -f "$WORK/stages.md"
-echo "| voters | wall | registration | cast (ballots/s) | counted (ballots/s) | peak RSS | ledger | votes_topic | voters_topic | tally state | other topics | board | total | per voter | audit | verify |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| voters | wall | registration | cast (ballots/s) | counted (ballots/s) | peak RSS | read from disk | ledger | votes_topic | voters_topic | tally state | other topics | board | total | per voter | audit | verify |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $SIZES; do
   dir="$WORK/data-$n"
   rm -rf "$dir"
@@ -72,6 +73,8 @@ for n in $SIZES; do
     --http "127.0.0.1:$(free_port)" --kafka-listen "127.0.0.1:$(free_port)" >"$log" 2>&1
   wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
   rss=$(grep 'Maximum resident set size' "$log" | awk '{printf "%d MiB", $NF/1024}')
+  # File system inputs are 512-byte blocks read from the disk, not reads the page cache answered.
+  readin=$(grep 'File system inputs' "$log" | awk '{printf "%.2f GB", $NF*512/1e9}')
   reg=$(grep -m1 'registered synthetic voters' "$log" | sed -E 's/.*took=([^ ]+).*/\1/')
   ballots=$(grep -m1 'simulation complete' "$log" | sed -E 's/.* cast=([0-9]+).*/\1/')
   t0=$(secs "$(logtime "$log" 'msg=simulating')")
@@ -107,7 +110,7 @@ for n in $SIZES; do
     verify="${verdict:-failed: see $vlog} ($took)"
   fi
   mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k*1024/1e6}'; }
-  echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} | $verify |"
+  echo "| $n | $wall | $reg | $cast | $counted | $rss | $readin | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} | $verify |"
   [ "$STAGES" = 1 ] && stages "$n" "$ballots" "$WORK/cpu-$n.out" >>"$WORK/stages.md"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 done
