@@ -96,6 +96,9 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 		return refuseAll(ErrPollsClosed)
 	}
 
+	if s.voted != nil {
+		s.voted.begin() // until settle, below: no other batch reads or changes the copy of who has voted
+	}
 	closed := false
 	err := s.inTx(ctx, func(tx *wtx) error {
 		// Checked inside the transaction, under the polls guard: `election close` commits before or
@@ -153,6 +156,9 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRe
 		}
 		return nil
 	})
+	if s.voted != nil {
+		s.voted.settle(err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("ledger: cast batch: %w", err)
 	}

@@ -98,6 +98,8 @@ type Store struct {
 	// foldAt is how many recent marks of who has voted a cast batch leaves before it folds them into
 	// the bitmap (SQLite; see voted.go).
 	foldAt int64
+	// voted is the SQLite writer's copy of who has voted (votedcopy.go); nil on PostgreSQL.
+	voted *votedCopy
 	// ballotCount is the ballots counted so far and the largest seq among them (SQLite; BallotCount).
 	ballotCount struct {
 		mu     sync.Mutex
@@ -124,6 +126,7 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 	}
 	if s.d.name() == "sqlite" {
 		s.stmts = newStmtCache(s.w)
+		s.voted = &votedCopy{}
 	}
 	if cfg.Existing {
 		ok, err := s.d.hasLedger(ctx, s.r)

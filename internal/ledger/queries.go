@@ -28,6 +28,7 @@ type queries struct {
 	AddTurnout, MarkVotedBatch, InsertBallots, BallotsAfter          string
 	CountBallots, CountBallotsAfter, CountVoted, BallotsPerCandidate string
 	VotedPerState, VotedBlocks, PollsGuardCast, PollsGuardClose      string
+	LoadVotedBlocks, LoadRecent, DataVersion                         string
 }
 
 func loadQueries(d dialect) (*queries, error) {

@@ -15,17 +15,19 @@ import (
 // SQLite (one writer): a bitmap, voted_blocks, with one bit per voter at the number the voter got at
 // registration, 64 voters to a row; the recent marks, voted_recent, the numbers of voters marked since
 // the bitmap was last brought up to date; and turnout per state in counters. A voter has voted if their
-// bit is set or their number is among the recent marks. A cast batch looks its voters up and, in the same
-// statement, reads their blocks and which of them are among the recent marks, and adds those who are in neither to the recent
-// marks; the batch that finds 65,536 or more recent marks folds them all into the bitmap and empties
-// them, in its own transaction. A table with a row per voter, in voter id order, had each ballot dirty a
+// bit is set or their number is among the recent marks. The writer keeps a copy of both in memory, a bit
+// per voter (votedcopy.go, which argues why it always agrees with the database). A cast batch looks its
+// voters up, reads their bits in the copy, and adds those who have not voted to the recent marks; the
+// batch that finds 65,536 or more recent marks folds them all into the bitmap and empties them, in its
+// own transaction. A table with a row per voter, in voter id order, had each ballot dirty a
 // page of its own once it grew past a batch (at 2M voters, 30% of the cast path went on writing those
 // pages to the WAL); setting bits in the bitmap directly did the same once the bitmap had far more pages
 // than a batch had ballots (at 100M voters the process wrote 10.3 KB a ballot, most of it those pages). The recent marks stay a few hundred
 // pages, and the bitmap's pages are written once per fold.
 //
 // One ballot per voter rests on the one writer: every write transaction begins IMMEDIATE, so no other
-// batch reads or changes the bitmap or the recent marks between this batch's read and its commit. A fold
+// batch reads or changes the bitmap or the recent marks between this batch's read and its commit, and
+// the copy is read under the same transaction, after it has been checked against the database. A fold
 // moves marks from one to the other inside a transaction, so every committed state has each voter who
 // voted in exactly one of them; and the recent marks' primary key refuses a number twice, failing the
 // whole batch rather than counting anyone twice.
@@ -44,36 +46,46 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 		no        int64
 		voted     bool
 	}
+	c := s.voted
+	if err := c.sync(ctx, s, tx); err != nil {
+		return nil, err
+	}
 	var matched []found
 	args := make([]any, 0, 3*len(ids))
 	for k := range ids {
 		args = append(args, ids[k], hashes[k], cons[k])
 	}
-	// One statement finds each voter and reads their bit and their recent mark: each voter is named
-	// once (the caller's guarantee), so what it reads of one voter no other row of the batch changes.
-	missing := 0
+	// One statement finds each voter: each is named once (the caller's guarantee), so nothing this batch
+	// marks changes what the copy says of another of its voters.
+	beyond := false
 	err := s.queryPieces(ctx, tx, s.q.LookupVoters, len(ids), 3, maxListPiece, args, func(rows *sql.Rows) error {
 		var f found
-		var block sql.NullInt64
-		if err := rows.Scan(&f.id, &f.no, &f.state, &block, &f.voted); err != nil {
+		if err := rows.Scan(&f.id, &f.no, &f.state); err != nil {
 			return err
 		}
 		if f.no < 0 {
 			return fmt.Errorf("a voter has no number")
 		}
-		if !block.Valid {
-			missing++
-		}
-		f.voted = f.voted || uint64(block.Int64)&(uint64(1)<<(f.no&63)) != 0
+		beyond = beyond || f.no >= c.numbered
 		matched = append(matched, f)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("look up voters: %w", err)
 	}
-	if missing > 0 {
-		// Registration makes every voter's block; a missing one would let nobody in it vote.
-		return nil, fmt.Errorf("the voted set lacks the blocks of %d of this batch's voters", missing)
+	if beyond {
+		// Voters registered since the copy was loaded, by this process: load it again, in this
+		// transaction, so that it covers them (and checks their blocks exist).
+		if err := c.load(ctx, s, tx); err != nil {
+			return nil, err
+		}
+	}
+	for k := range matched {
+		voted, known := c.has(matched[k].no)
+		if !known {
+			return nil, fmt.Errorf("voter number %d is beyond the %d given out", matched[k].no, c.numbered)
+		}
+		matched[k].voted = voted
 	}
 	marked := make(map[string]string, len(matched))
 	if len(matched) == 0 {
@@ -95,6 +107,9 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 	}
 	if err := s.execPieces(ctx, tx, s.q.MarkRecent, len(args), 1, maxListPiece, args); err != nil {
 		return nil, fmt.Errorf("mark %d voters: %w", len(marked), err)
+	}
+	for _, no := range args {
+		c.marked = append(c.marked, no.(int64))
 	}
 	args = args[:0]
 	for _, st := range slices.Sorted(maps.Keys(turnout)) {

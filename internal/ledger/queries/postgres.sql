@@ -44,8 +44,8 @@ SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
 
 -- name: AddBlocks
 -- Empty, as the other queries of SQLite's bitmap: LookupVoters, MarkRecent, CountRecent, FoldRecent,
--- ClearRecent, AddTurnout and VotedBlocks. Voters are numbered all the same,
--- so registration is one code path.
+-- ClearRecent, AddTurnout, VotedBlocks, LoadVotedBlocks, LoadRecent and DataVersion. Voters are numbered
+-- all the same, so registration is one code path.
 
 -- name: LookupVoters
 
@@ -60,6 +60,12 @@ SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
 -- name: AddTurnout
 
 -- name: VotedBlocks
+
+-- name: LoadVotedBlocks
+
+-- name: LoadRecent
+
+-- name: DataVersion
 
 -- name: PollsGuardCast
 -- Taken by every cast batch's transaction before it reads whether the polls are closed, and held until

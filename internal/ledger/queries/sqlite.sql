@@ -24,12 +24,10 @@ INSERT INTO voted_blocks (block, bits) SELECT n, 0 FROM b WHERE TRUE
 ON CONFLICT (block) DO NOTHING;
 
 -- name: LookupVoters
--- The voters whose credential hash and constituency match the request's, with their number, their state,
--- their block of the voted bitmap (NULL if it is missing) and whether they are among the recent marks.
+-- The voters whose credential hash and constituency match the request's, with their number and their
+-- state. Whether they have voted, the writer's copy of the voted set says (voted.go).
 -- /*rows*/ becomes the VALUES rows (voter id, credential hash, constituency).
-SELECT v.voter_id, v.voter_no, v.state_code,
-       (SELECT b.bits FROM voted_blocks AS b WHERE b.block = v.voter_no >> 6),
-       EXISTS (SELECT 1 FROM voted_recent AS m WHERE m.voter_no = v.voter_no)
+SELECT v.voter_id, v.voter_no, v.state_code
 FROM (SELECT column1 AS voter_id, column2 AS credential_hash, column3 AS constituency_id
       FROM (VALUES /*rows*/)) AS r
 JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
@@ -69,6 +67,18 @@ FROM voters AS v WHERE v.voter_id = $1;
 -- name: VotedBlocks
 -- Every block of the bitmap, for a count of its bits (Totals).
 SELECT bits FROM voted_blocks;
+
+-- name: LoadVotedBlocks
+-- Every block of the bitmap with its number, for the writer's copy of the voted set (voted.go).
+SELECT block, bits FROM voted_blocks ORDER BY block;
+
+-- name: LoadRecent
+SELECT voter_no FROM voted_recent;
+
+-- name: DataVersion
+-- Changes when another connection, in this process or another, has committed to the database since this
+-- connection last looked; never for this connection's own commits.
+PRAGMA data_version;
 
 -- name: CountVoted
 SELECT COALESCE(SUM(voters), 0) FROM turnout;

@@ -1,0 +1,111 @@
+package ledger_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/election/election/internal/election"
+	"github.com/election/election/internal/ledger"
+	"github.com/election/election/internal/synth"
+	"github.com/election/election/internal/testenv"
+)
+
+// castOne casts voter i's own ballot alone and returns the refusal, failing the test on an error.
+func castOne(t *testing.T, s *ledger.Store, ix *election.Index, g *synth.Generator, i int64) error {
+	t.Helper()
+	v := g.Voter(i)
+	_, errs, err := s.CastBatch(testenv.Context(t), ix, []ledger.CastRequest{{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)}}, time.Now())
+	testenv.Must(t, err, "cast voter %d", i)
+	return errs[0]
+}
+
+// wantCounted checks that the ledger holds n ballots and n voters who voted.
+func wantCounted(t *testing.T, s *ledger.Store, n int64) {
+	t.Helper()
+	tot, err := s.Totals(testenv.Context(t))
+	testenv.Must(t, err, "totals")
+	if tot.Ballots != n || tot.VotersVoted != n {
+		t.Fatalf("%d ballots and %d voters who voted, want %d of each", tot.Ballots, tot.VotersVoted, n)
+	}
+}
+
+// Two processes casting on one ledger: the second's ballot for a voter, folded into the bitmap at once,
+// must be seen by the first, whose copy of who has voted was loaded before it (SQLite: the data version
+// tells it to load again). Were it not, the first would mark the voter again, and with the mark folded
+// away nothing in the database would refuse it.
+func TestAnotherWritersVotesAreSeen(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ix, g := seeded(t, s, 20)
+		other, err := ledger.Open(testenv.Context(t), s.ConfigForTest())
+		testenv.Must(t, err, "open the ledger a second time")
+		t.Cleanup(other.Close)
+		other.SetFoldAtForTest(1)
+
+		if err := castOne(t, s, ix, g, 0); err != nil {
+			t.Fatalf("voter 0: %v", err)
+		}
+		if err := castOne(t, other, ix, g, 1); err != nil {
+			t.Fatalf("voter 1, through the second store: %v", err)
+		}
+		if err := castOne(t, s, ix, g, 1); !errors.Is(err, ledger.ErrAlreadyVoted) {
+			t.Fatalf("voter 1 again, through the first store: %v, want %v", err, ledger.ErrAlreadyVoted)
+		}
+		wantCounted(t, s, 2)
+	})
+}
+
+// A batch whose transaction fails leaves no trace in the writer's copy of who has voted: the voter it
+// would have marked can still vote. The failure is a trigger the writer's own connection creates, so
+// that nothing but the failure itself can make the copy load again.
+func TestAFailedBatchMarksNobody(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		if s.ConfigForTest().PostgresURL != "" {
+			t.Skip("the copy of who has voted is SQLite's writer's; PostgreSQL keeps none")
+		}
+		ctx := testenv.Context(t)
+		ix, g := seeded(t, s, 10)
+		if err := castOne(t, s, ix, g, 0); err != nil {
+			t.Fatalf("voter 0: %v", err)
+		}
+		testenv.Must(t, s.ExecForTest(ctx, `CREATE TRIGGER refuse_ballots BEFORE INSERT ON ballots
+			BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`), "create the trigger")
+		v := g.Voter(1)
+		_, _, err := s.CastBatch(ctx, ix, []ledger.CastRequest{{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(1, v.Constituency)}}, time.Now())
+		if err == nil {
+			t.Fatalf("a batch whose ballots the database refused did not fail")
+		}
+		testenv.Must(t, s.ExecForTest(ctx, `DROP TRIGGER refuse_ballots`), "drop the trigger")
+		if err := castOne(t, s, ix, g, 1); err != nil {
+			t.Fatalf("voter 1, after the batch that failed: %v", err)
+		}
+		wantCounted(t, s, 2)
+	})
+}
+
+// Voters registered after the writer's copy of who has voted was loaded can vote, once.
+func TestVotersRegisteredWhileCastingCanVoteOnce(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		ix, g := seeded(t, s, 10)
+		if err := castOne(t, s, ix, g, 0); err != nil {
+			t.Fatalf("voter 0: %v", err)
+		}
+		var more []ledger.RegisteredVoter
+		for i := int64(10); i < 200; i++ {
+			v := g.Voter(i)
+			more = append(more, ledger.RegisteredVoter{Voter: v, CredentialHash: ledger.HashCredential(g.Credential(v.ID))})
+		}
+		testenv.Must(t, s.RegisterVoters(ctx, more, 200), "register more voters")
+		if err := castOne(t, s, ix, g, 150); err != nil {
+			t.Fatalf("voter 150, registered after the first ballot: %v", err)
+		}
+		if err := castOne(t, s, ix, g, 150); !errors.Is(err, ledger.ErrAlreadyVoted) {
+			t.Fatalf("voter 150 again: %v, want %v", err, ledger.ErrAlreadyVoted)
+		}
+		wantCounted(t, s, 2)
+	})
+}
