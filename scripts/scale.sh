@@ -74,7 +74,7 @@ for n in $SIZES; do
   wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
   rss=$(grep 'Maximum resident set size' "$log" | awk '{printf "%d MiB", $NF/1024}')
   # File system inputs are 512-byte blocks read from the disk, not reads the page cache answered.
-  readin=$(grep 'File system inputs' "$log" | awk '{printf "%.2f GB", $NF*512/1e9}')
+  readin=$(grep 'File system inputs' "$log" | awk '{printf "%.0f MB", $NF*512/1e6}')
   reg=$(grep -m1 'registered synthetic voters' "$log" | sed -E 's/.*took=([^ ]+).*/\1/')
   ballots=$(grep -m1 'simulation complete' "$log" | sed -E 's/.* cast=([0-9]+).*/\1/')
   t0=$(secs "$(logtime "$log" 'msg=simulating')")
