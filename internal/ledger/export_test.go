@@ -106,3 +106,7 @@ func (c *Caster) SetAfterForTest(after func(time.Duration) <-chan time.Time) { c
 
 // QueuedForTest is how many casts wait in the queue, taken by no batch yet.
 func (c *Caster) QueuedForTest() int { return len(c.reqs) }
+
+// KeepNoWriterConnectionForTest makes database/sql close the writer's connection after every use, so
+// that each transaction runs on a new one.
+func (s *Store) KeepNoWriterConnectionForTest() { s.w.SetMaxIdleConns(0) }

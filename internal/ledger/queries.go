@@ -28,7 +28,8 @@ type queries struct {
 	AddTurnout, MarkVotedBatch, InsertBallots, BallotsAfter          string
 	CountBallots, CountBallotsAfter, CountVoted, BallotsPerCandidate string
 	VotedPerState, VotedBlocks, PollsGuardCast, PollsGuardClose      string
-	LoadVotedBlocks, LoadRecent, DataVersion                         string
+	LoadVotedBlocks, LoadRecent, DataVersion, CopyConnection         string
+	MarkCopyConnection                                               string
 }
 
 func loadQueries(d dialect) (*queries, error) {

@@ -26,6 +26,9 @@ import (
 //     reads PRAGMA data_version inside its transaction, before it reads the copy; the value changes when
 //     any other connection has committed since this one last looked, and then the copy is loaded again.
 //     Nothing can commit between that read and the batch's own commit: the batch holds the write lock.
+//     That value is the connection's own, so the batch also checks that it runs on the connection the
+//     copy was loaded through (a mark in that connection's temp schema), and loads the copy again if
+//     database/sql has replaced it.
 //   - A voter number beyond those the copy covers (a voter registered since it was loaded) loads it
 //     again in the batch's transaction; a number beyond every one given out fails the batch.
 //
@@ -76,15 +79,21 @@ func (c *votedCopy) has(no int64) (voted, known bool) {
 
 // sync loads the copy if it is not loaded or another connection has committed since it was.
 func (c *votedCopy) sync(ctx context.Context, s *Store, tx *wtx) error {
-	var v int64
+	var v, same int64
 	if err := tx.QueryRowContext(ctx, s.q.DataVersion).Scan(&v); err != nil {
 		return fmt.Errorf("read the database's data version: %w", err)
 	}
-	if c.loaded && v == c.version {
+	if err := tx.QueryRowContext(ctx, s.q.CopyConnection).Scan(&same); err != nil {
+		return fmt.Errorf("read which connection this is: %w", err)
+	}
+	if c.loaded && v == c.version && same == 1 {
 		return nil
 	}
 	if err := c.load(ctx, s, tx); err != nil {
 		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.q.MarkCopyConnection); err != nil {
+		return fmt.Errorf("mark the connection: %w", err)
 	}
 	c.version = v
 	return nil

@@ -109,3 +109,32 @@ func TestVotersRegisteredWhileCastingCanVoteOnce(t *testing.T) {
 		wantCounted(t, s, 2)
 	})
 }
+
+// PRAGMA data_version is the connection's own: on a connection database/sql opened in place of the one
+// the copy was loaded through, it may read the same while another process has voted in between. The
+// copy must be loaded again all the same.
+func TestANewWriterConnectionLoadsTheCopyAgain(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		if s.ConfigForTest().PostgresURL != "" {
+			t.Skip("the copy of who has voted is SQLite's writer's; PostgreSQL keeps none")
+		}
+		ix, g := seeded(t, s, 20)
+		other, err := ledger.Open(testenv.Context(t), s.ConfigForTest())
+		testenv.Must(t, err, "open the ledger a second time")
+		t.Cleanup(other.Close)
+		other.SetFoldAtForTest(1)
+		s.KeepNoWriterConnectionForTest()
+
+		if err := castOne(t, s, ix, g, 0); err != nil {
+			t.Fatalf("voter 0: %v", err)
+		}
+		if err := castOne(t, other, ix, g, 1); err != nil {
+			t.Fatalf("voter 1, through the second store: %v", err)
+		}
+		if err := castOne(t, s, ix, g, 1); !errors.Is(err, ledger.ErrAlreadyVoted) {
+			t.Fatalf("voter 1 again, on a new connection of the first store: %v, want %v", err, ledger.ErrAlreadyVoted)
+		}
+		wantCounted(t, s, 2)
+	})
+}

@@ -44,8 +44,8 @@ SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
 
 -- name: AddBlocks
 -- Empty, as the other queries of SQLite's bitmap: LookupVoters, MarkRecent, CountRecent, FoldRecent,
--- ClearRecent, AddTurnout, VotedBlocks, LoadVotedBlocks, LoadRecent and DataVersion. Voters are numbered
--- all the same, so registration is one code path.
+-- ClearRecent, AddTurnout, VotedBlocks, LoadVotedBlocks, LoadRecent, DataVersion, CopyConnection and
+-- MarkCopyConnection. Voters are numbered all the same, so registration is one code path.
 
 -- name: LookupVoters
 
@@ -66,6 +66,10 @@ SELECT state_code, COUNT(*) FROM voted GROUP BY state_code;
 -- name: LoadRecent
 
 -- name: DataVersion
+
+-- name: CopyConnection
+
+-- name: MarkCopyConnection
 
 -- name: PollsGuardCast
 -- Taken by every cast batch's transaction before it reads whether the polls are closed, and held until

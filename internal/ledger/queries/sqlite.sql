@@ -80,6 +80,14 @@ SELECT voter_no FROM voted_recent;
 -- connection last looked; never for this connection's own commits.
 PRAGMA data_version;
 
+-- name: CopyConnection
+-- 1 on the connection the writer's copy of who has voted was loaded through, 0 on any other: the temp
+-- schema is the connection's own, and a new connection's data_version says nothing of the old one's.
+PRAGMA temp.user_version;
+
+-- name: MarkCopyConnection
+PRAGMA temp.user_version = 1;
+
 -- name: CountVoted
 SELECT COALESCE(SUM(voters), 0) FROM turnout;
 
