@@ -77,7 +77,8 @@ func (c *votedCopy) has(no int64) (voted, known bool) {
 	return c.bits[no>>6]&(1<<(no&63)) != 0, true
 }
 
-// sync loads the copy if it is not loaded or another connection has committed since it was.
+// sync loads the copy if it is not loaded, if another connection has committed since it was, or if this
+// is not the connection it was loaded through.
 func (c *votedCopy) sync(ctx context.Context, s *Store, tx *wtx) error {
 	var v, same int64
 	if err := tx.QueryRowContext(ctx, s.q.DataVersion).Scan(&v); err != nil {
