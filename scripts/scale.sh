@@ -32,6 +32,7 @@ bin="$WORK/election"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 kb() { du -sk "$@" 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
+mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k*1024/1e6}'; } # KiB -> MB
 # secs TIMESTAMP: seconds since the epoch (with fractions) of a log line's time=... value.
 secs() { date -d "$1" +%s.%N; }
 logtime() { grep -m1 "$2" "$1" | sed -E 's/^time=([^ ]+) .*/\1/'; }
@@ -74,7 +75,7 @@ for n in $SIZES; do
   wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
   rss=$(grep 'Maximum resident set size' "$log" | awk '{printf "%d MiB", $NF/1024}')
   # File system inputs are 512-byte blocks read from the disk, not reads the page cache answered.
-  readin=$(grep 'File system inputs' "$log" | awk '{printf "%.0f MB", $NF*512/1e6}')
+  readin=$(grep 'File system inputs' "$log" | awk '{print int($NF / 2)}') # KiB, as du gives
   reg=$(grep -m1 'registered synthetic voters' "$log" | sed -E 's/.*took=([^ ]+).*/\1/')
   ballots=$(grep -m1 'simulation complete' "$log" | sed -E 's/.* cast=([0-9]+).*/\1/')
   t0=$(secs "$(logtime "$log" 'msg=simulating')")
@@ -109,8 +110,7 @@ for n in $SIZES; do
     took=$(grep -E '^elapsed ' "$vlog" | awk '{printf "%.0f s, %d MiB", $2, $6/1024}' || true)
     verify="${verdict:-failed: see $vlog} ($took)"
   fi
-  mb() { awk -v k="$1" 'BEGIN {printf "%.0f MB", k*1024/1e6}'; }
-  echo "| $n | $wall | $reg | $cast | $counted | $rss | $readin | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} | $verify |"
+  echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$readin") | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} | $verify |"
   [ "$STAGES" = 1 ] && stages "$n" "$ballots" "$WORK/cpu-$n.out" >>"$WORK/stages.md"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 done

@@ -60,7 +60,8 @@ func (sqlite) where(cfg Config) string { return cfg.SQLitePath }
 func (sqlite) writers() int            { return 1 }
 
 // writerCacheKiB is the writer connection's page cache (see open). At 100M voters the register's inner
-// pages are an estimated 30 MB and the voted bitmap 27.6 MB. With 64 MiB the writer still made 2.7 read
+// pages are an estimated 30 MB and the voted bitmap 27.6 MB (read now only when a batch folds the recent
+// marks into it; the figures below are from before the writer kept who has voted in memory). With 64 MiB the writer still made 2.7 read
 // calls a ballot there; with 256 MiB, 1.2 (about one leaf of the register a ballot), and cast 2-10%
 // faster in three of four pairs (docs/measured.md, "One statement a batch, a larger writer cache").
 // Full, it takes about twice that in resident memory: the driver's C allocator rounds a 4 KiB page and
@@ -84,9 +85,10 @@ func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) 
 	// two checkpoints is copied back once: with 2M voters the pipeline went from 33k to 38k ballots/s.
 	//
 	// cache_size: the writer keeps up to 256 MiB of pages (writerCacheKiB), not SQLite's 2 MiB. Every cast
-	// looks its voter up in the register and reads the voter's block of the voted bitmap. With 2 MiB,
-	// once the register's inner pages and the bitmap outgrow the cache, each lookup reads two or three
-	// pages from the OS (pread) rather than one, its leaf. At 10M voters: 2.6 reads a ballot against 1.5,
+	// looks its voter up in the register (and, until 81bb2f2, read the voter's block of the voted bitmap,
+	// which the writer now keeps in memory: votedcopy.go). With 2 MiB, once the register's inner pages and
+	// the bitmap outgrew the cache, each lookup read two or three pages from the OS (pread) rather than
+	// one, its leaf. At 10M voters: 2.6 reads a ballot against 1.5,
 	// and 9% less CPU a ballot (docs/measured.md, "The writer's page cache"). SQLite fills the cache only
 	// as pages are read, so a small election uses less.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +

@@ -101,15 +101,13 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 		marked[f.id] = f.state
 		turnout[f.state]++
 		args = append(args, f.no)
+		c.marked = append(c.marked, f.no) // into the copy only if the batch commits (votedCopy.settle)
 	}
 	if len(marked) == 0 {
 		return marked, nil
 	}
 	if err := s.execPieces(ctx, tx, s.q.MarkRecent, len(args), 1, maxListPiece, args); err != nil {
 		return nil, fmt.Errorf("mark %d voters: %w", len(marked), err)
-	}
-	for _, no := range args {
-		c.marked = append(c.marked, no.(int64))
 	}
 	args = args[:0]
 	for _, st := range slices.Sorted(maps.Keys(turnout)) {
