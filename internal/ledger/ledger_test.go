@@ -51,6 +51,41 @@ func seeded(t testing.TB, s *ledger.Store, n int64) (*election.Index, *synth.Gen
 	return ix, g
 }
 
+// The counts of registered voters per constituency and state add up across registrations: each batch adds
+// its voters to the regions it names, in one statement, to the counts already there.
+func TestRegisteredCountsAddUpAcrossBatches(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		ctx := testenv.Context(t)
+		e, _ := election.Preset("seed")
+		testenv.Must(t, s.RegisterElection(ctx, e), "register election")
+		secret, err := s.SimulationSecret(ctx)
+		testenv.Must(t, err, "secret")
+		g := synth.NewGenerator(election.NewIndex(e), secret)
+		want := map[string]int64{}
+		next := int64(0)
+		for _, size := range []int64{300, 1, 1200} {
+			var vs []ledger.RegisteredVoter
+			for range size {
+				v := g.Voter(next)
+				vs = append(vs, ledger.RegisteredVoter{Voter: v, CredentialHash: ledger.HashCredential(g.Credential(v.ID))})
+				want[v.Constituency+"/"+v.State]++
+				next++
+			}
+			testenv.Must(t, s.RegisterVoters(ctx, vs, next), "register %d voters", size)
+		}
+		reg, err := s.RegisteredCounts(ctx)
+		testenv.Must(t, err, "registered counts")
+		got := map[string]int64{}
+		for _, r := range reg {
+			got[r.Constituency+"/"+r.State] += r.Voters
+		}
+		if len(want) < 2 || !maps.Equal(got, want) {
+			t.Fatalf("registered per region: got %v, want %v", got, want)
+		}
+	})
+}
+
 func TestRegisterElectionIsIdempotentAndExclusive(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *ledger.Store) {

@@ -47,7 +47,9 @@ UPDATE meta SET value = CAST(CAST(value AS BIGINT) + $2 AS TEXT) WHERE key = $1
 RETURNING value;
 
 -- name: AddRegistered
-INSERT INTO registered (constituency_id, state_code, voters) VALUES ($1, $2, $3)
+-- /*rows*/ becomes (constituency, state, voters) rows, each region once (a key twice in one statement
+-- would fail on PostgreSQL).
+INSERT INTO registered (constituency_id, state_code, voters) VALUES /*rows*/
 ON CONFLICT (constituency_id, state_code) DO UPDATE SET voters = registered.voters + excluded.voters;
 
 -- name: Registered
