@@ -3,9 +3,11 @@
 package register
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,8 +18,9 @@ import (
 	"github.com/election/election/internal/synth"
 )
 
-// Publisher sends registrations to voters_topic after they are committed to the ledger. Records are keyed
-// by voter id, so a registration published twice (after a crash) is just an update of the same key.
+// Publisher sends registrations to voters_topic before they are committed to the ledger (Synthetic says
+// why). Records are keyed by voter id, so a registration published twice (after a crash) is just an update
+// of the same key.
 type Publisher struct {
 	cl    *kgo.Client
 	topic stream.Topic[stream.VoterRecord]
@@ -35,17 +38,31 @@ func NewPublisher(cfg stream.Config) (*Publisher, error) {
 // Close flushes and closes.
 func (p *Publisher) Close() { p.cl.Close() }
 
-// Publish sends voters and waits until Kafka has them.
-func (p *Publisher) Publish(ctx context.Context, voters []ledger.RegisteredVoter) error {
-	recs := make([]*kgo.Record, len(voters))
-	for i, v := range voters {
+// Publish sends voters and returns at once; the function it returns waits until Kafka has every one of
+// them, and says the first error if any did not get there.
+func (p *Publisher) Publish(ctx context.Context, voters []ledger.RegisteredVoter) (wait func() error) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	wg.Add(len(voters))
+	for _, v := range voters {
 		r := stream.VoterRecordOf(v.Voter)
-		recs[i] = p.topic.Record(&r, 0)
+		p.cl.Produce(ctx, p.topic.Record(&r, 0), func(_ *kgo.Record, err error) {
+			if err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+			wg.Done()
+		})
 	}
-	if err := p.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return fmt.Errorf("register: publish to %s: %w", p.topic.Name, err)
+	return func() error {
+		wg.Wait()
+		if first != nil {
+			return fmt.Errorf("register: publish to %s: %w", p.topic.Name, first)
+		}
+		return nil
 	}
-	return nil
 }
 
 // SyntheticConfig describes a synthetic registration.
@@ -79,8 +96,9 @@ func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 	bar := progress.New("registering voters", cfg.Total, cfg.Logger).From(from)
 	defer bar.Finish()
 	type batch struct {
-		voters []ledger.RegisteredVoter
-		end    int64
+		voters    []ledger.RegisteredVoter
+		end       int64
+		published func() error // waits until Kafka has the batch (nil: no publisher)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -95,27 +113,24 @@ func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 				vs = append(vs, ledger.RegisteredVoter{Voter: v, CredentialHash: ledger.HashCredential(cfg.Generator.Credential(v.ID))})
 			}
 			select {
-			case batches <- batch{vs, hi}:
+			case batches <- batch{voters: vs, end: hi}:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	// Each batch is published before its ledger commit: after a crash between the two, the batch is
-	// generated again identically and re-published under the same keys, so voters_topic misses nobody.
-	// Publishing the next batch runs beside committing this one.
+	// Each batch is published before its ledger commit: the commit waits until Kafka has the whole batch.
+	// After a crash between the two, the batch is generated again identically and re-published under the
+	// same keys, so voters_topic misses nobody. Publishing does not wait for Kafka's answer: the next
+	// batches are sent while this one is acknowledged and committed (waiting for each batch's answer
+	// before sending the next made the round trip part of every batch's time).
 	committing := batches
-	var pubErr error
 	if cfg.Publisher != nil {
 		published := make(chan batch, 1)
 		go func() {
 			defer close(published)
 			for b := range batches {
-				if err := cfg.Publisher.Publish(ctx, b.voters); err != nil {
-					pubErr = err // read once published is closed
-					cancel()
-					return
-				}
+				b.published = cfg.Publisher.Publish(ctx, b.voters)
 				select {
 				case published <- b:
 				case <-ctx.Done():
@@ -126,13 +141,15 @@ func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 		committing = published
 	}
 	for b := range committing {
+		if b.published != nil {
+			if err := b.published(); err != nil {
+				return err
+			}
+		}
 		if err := cfg.Store.RegisterVoters(ctx, b.voters, b.end); err != nil {
 			return err
 		}
 		bar.Set(b.end)
-	}
-	if pubErr != nil {
-		return pubErr
 	}
 	if err := ctx.Err(); err != nil {
 		return err
