@@ -1,5 +1,7 @@
 // Package register fills the ledger with voters: synthetic ones generated offline, or real rolls imported
-// from CSV. It streams: it never holds more than a batch of voters in memory, whatever the roll's size.
+// from CSV. It streams: it holds a few batches of voters in memory at most (a synthetic registration: one
+// being generated, one waiting, one being sent to Kafka, one waiting, one being committed), whatever the
+// roll's size.
 package register
 
 import (
@@ -76,7 +78,7 @@ type SyntheticConfig struct {
 }
 
 // Synthetic registers voters 0..Total-1, resuming after those already registered. Generation and
-// publishing run ahead of the database by one batch each.
+// publishing run ahead of the database, by a batch or two each.
 func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 5000
