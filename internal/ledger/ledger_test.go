@@ -57,11 +57,7 @@ func TestRegisteredCountsAddUpAcrossBatches(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
 		ctx := testenv.Context(t)
-		e, _ := election.Preset("seed")
-		testenv.Must(t, s.RegisterElection(ctx, e), "register election")
-		secret, err := s.SimulationSecret(ctx)
-		testenv.Must(t, err, "secret")
-		g := synth.NewGenerator(election.NewIndex(e), secret)
+		_, g := seeded(t, s, 0)
 		want := map[string]int64{}
 		next := int64(0)
 		for _, size := range []int64{300, 1, 1200} {
