@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -38,26 +39,41 @@ func syntheticSetup(t *testing.T, brokers []string) (*ledger.Store, *synth.Gener
 	return s, synth.NewGenerator(election.NewIndex(e), secret), cfg, pub
 }
 
-// onTopic is the set of voter ids voters_topic holds (its record keys), read to its end.
+// onTopic is the set of voter ids voters_topic holds (its record keys), read up to the end offsets the
+// broker gives when it is called: callers call it once every record has been acknowledged or refused.
 func onTopic(t *testing.T, cfg stream.Config) map[string]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(testenv.Context(t), time.Minute)
 	defer cancel()
-	cl, err := kgo.NewClient(cfg.ClientOpts(kgo.ConsumeTopics(cfg.Topics().Voters.Name), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	topic := cfg.Topics().Voters.Name
+	cl, err := kgo.NewClient(cfg.ClientOpts(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	testenv.Must(t, err, "consumer")
 	defer cl.Close()
-	keys := map[string]bool{}
-	// Read until a poll returns nothing for a while: everything published was acknowledged before the
-	// test reads, so what is there is all there will be.
-	for {
-		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-		fs := cl.PollFetches(pctx)
-		pcancel()
-		if fs.NumRecords() == 0 {
-			return keys
-		}
-		fs.EachRecord(func(r *kgo.Record) { keys[string(r.Key)] = true })
+	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = listed.Error()
 	}
+	testenv.Must(t, err, "end offsets of %s", topic)
+	left := map[int32]int64{} // partition -> its end offset, while records before it are still to read
+	listed.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	keys := map[string]bool{}
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %s: %v; partitions not read to their end: %v", topic, err, left)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			keys[string(r.Key)] = true
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+		})
+	}
+	return keys
 }
 
 // Every voter the ledger registers is on voters_topic: the ledger commits a batch only once Kafka has
