@@ -61,12 +61,12 @@ func (sqlite) writers() int            { return 1 }
 
 // writerCacheKiB is the writer connection's page cache (see open). At 100M voters the register's inner
 // pages are an estimated 30 MB and the voted bitmap 27.6 MB (read now only when a batch folds the recent
-// marks into it; the figures below are from before the writer kept who has voted in memory). With 64 MiB the writer still made 2.7 read
-// calls a ballot there; with 256 MiB, 1.2 (about one leaf of the register a ballot), and cast 2-10%
-// faster in three of four pairs (docs/measured.md, "One statement a batch, a larger writer cache").
-// Full, it takes about twice that in resident memory: the driver's C allocator rounds a 4 KiB page and
-// its header up to an 8 KiB slot (BenchmarkSQLitePageCacheMemory). SQLite fills it only as pages are
-// read, so a small election uses less.
+// marks into it; the figures below are from before the writer kept who has voted in memory). With 64
+// MiB the writer still made 2.7 read calls a ballot there; with 256 MiB, 1.2 (about one leaf of the
+// register a ballot), and cast 2-10% faster in three of four pairs (docs/measured.md, "One statement a
+// batch, a larger writer cache"). Full, it takes about twice that in resident memory: the driver's C
+// allocator rounds a 4 KiB page and its header up to an 8 KiB slot (BenchmarkSQLitePageCacheMemory).
+// SQLite fills it only as pages are read, so a small election uses less.
 const writerCacheKiB = 256 << 10
 
 func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {

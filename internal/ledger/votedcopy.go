@@ -12,8 +12,9 @@ import (
 // and the recent marks together (voted.go), 12.5 MB at 100M voters. A cast batch reads its voters' bits
 // here rather than from voted_blocks: finding a voter's block in that table, a random page of a B-tree
 // of 1.56M rows at 100M voters, took about a tenth of the writer's CPU a ballot at 30M and 100M voters
-// (1.7 of 17.4 µs and 2.2 of 20.6; docs/measured.md). The database stays the record: the batch still adds its marks to voted_recent (whose
-// primary key still refuses a number twice), folds them, and counts turnout, in its transaction.
+// (1.7 of 17.4 µs and 2.2 of 20.6; docs/measured.md). The database stays the record: the batch still
+// adds its marks to voted_recent (whose primary key still refuses a number twice), folds them, and
+// counts turnout, in its transaction.
 //
 // Why the copy always says what the database says, for the batch that reads it:
 //   - It is loaded inside a write transaction, which on SQLite holds the whole database (BEGIN IMMEDIATE),
