@@ -3,6 +3,7 @@ package board
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -143,7 +144,7 @@ func openTileLog(ctx context.Context, dir string) (*tileLog, error) {
 }
 
 func newTileLog(dir, packed string) *tileLog {
-	l := &tileLog{dir: dir, logDir: packed, rf: &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}, files: map[string]*os.File{}}
+	l := &tileLog{dir: dir, logDir: packed, rf: &compact.RangeFactory{Hash: hashChildren}, files: map[string]*os.File{}}
 	l.tree = l.rf.NewEmptyRange(0)
 	return l
 }
@@ -328,7 +329,7 @@ func (l *tileLog) write(entries [][]byte) error {
 		}
 		tail = binary.BigEndian.AppendUint16(tail, uint16(len(e)))
 		tail = append(tail, e...)
-		if err := l.tree.Append(rfc6962.DefaultHasher.HashLeaf(e), visit); err != nil {
+		if err := l.tree.Append(hashLeaf(e), visit); err != nil {
 			return fmt.Errorf("board: %w", err)
 		}
 		if l.size()%layout.EntryBundleWidth == 0 {
@@ -523,9 +524,37 @@ func leafHashes(raw []byte) []byte {
 	var buf []byte
 	for len(raw) > 0 {
 		n := 2 + int(binary.BigEndian.Uint16(raw))
-		buf, raw = append(buf, rfc6962.DefaultHasher.HashLeaf(raw[2:n])...), raw[n:]
+		buf, raw = append(buf, hashLeaf(raw[2:n])...), raw[n:]
 	}
 	return buf
+}
+
+// hashLeaf and hashChildren are RFC 6962's leaf and node hashes (SHA-256 of 0x00 and an entry; of 0x01 and
+// two children's hashes), as rfc6962.DefaultHasher computes them, summed from a buffer on the stack: the
+// library's hasher allocates a digest and a result for each, six allocations and 400 bytes for a ballot's
+// leaf and node, which the writer makes for every ballot. The verifier, the receipts and the tests keep
+// the library's hasher, so a difference here fails every verification (TestHashesAreRFC6962's too).
+func hashLeaf(entry []byte) []byte {
+	var buf [256]byte
+	if len(entry) >= len(buf) {
+		return rfc6962.DefaultHasher.HashLeaf(entry)
+	}
+	buf[0] = rfc6962.RFC6962LeafHashPrefix
+	n := 1 + copy(buf[1:], entry)
+	h := sha256.Sum256(buf[:n])
+	return h[:]
+}
+
+func hashChildren(left, right []byte) []byte {
+	var buf [1 + 2*sha256.Size]byte
+	if len(left) != sha256.Size || len(right) != sha256.Size {
+		return rfc6962.DefaultHasher.HashChildren(left, right)
+	}
+	buf[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(buf[1:], left)
+	copy(buf[1+sha256.Size:], right)
+	h := sha256.Sum256(buf[:])
+	return h[:]
 }
 
 // firstEntries is the first n entries of an encoded bundle; a bundle that holds fewer is os.ErrNotExist.

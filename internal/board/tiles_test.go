@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api/layout"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -281,5 +282,22 @@ func TestAnUncompressedBoardIsPackedAgain(t *testing.T) {
 		}
 		ref.check(t, l)
 		l.close()
+	}
+}
+
+// The writer's own leaf and node hashes are the library's, at every length around the stack buffer's
+// edge (an entry of 255 bytes fits it, one of 256 does not) and for children that are not 32 bytes.
+func TestHashesAreRFC6962(t *testing.T) {
+	for _, n := range []int{0, 1, 107, 254, 255, 256, 257, 0xffff} {
+		e := bytes.Repeat([]byte{byte(n), 'x'}, n)[:n]
+		if got, want := hashLeaf(e), rfc6962.DefaultHasher.HashLeaf(e); !bytes.Equal(got, want) {
+			t.Errorf("the leaf hash of %d bytes: %x, the library's %x", n, got, want)
+		}
+	}
+	left, right := rfc6962.DefaultHasher.HashLeaf([]byte("left")), rfc6962.DefaultHasher.HashLeaf([]byte("right"))
+	for _, c := range [][2][]byte{{left, right}, {right, left}, {left[:31], right}, {left, append(right, 0)}, {nil, nil}} {
+		if got, want := hashChildren(c[0], c[1]), rfc6962.DefaultHasher.HashChildren(c[0], c[1]); !bytes.Equal(got, want) {
+			t.Errorf("the node hash of %x and %x: %x, the library's %x", c[0], c[1], got, want)
+		}
 	}
 }
