@@ -27,19 +27,26 @@ type BallotSource interface {
 // would return after pos, in order: every ballot between pos and the last given, once. A read after a
 // position outside the window goes to the ledger alone.
 //
+// The window is the ledger's answers as it gave them, a list of slices, not one slice they are copied
+// into: growing one slice of ballots and copying its newest half down cost the relay a third of a
+// microsecond a ballot (docs/measured.md). Readers get copies, so nothing a reader does to what it was
+// given changes what the other reads.
+//
 // It must never return a ballot that a read of the ledger after the same position would not, or leave a
 // gap: a window is only extended by an answer read after its own last position.
 type ReadCache struct {
 	src  BallotSource
 	keep int
 
-	mu     sync.Mutex
-	from   ballot.Position // the window holds every committed ballot after from, up to its last
-	window []ballot.Ballot // empty until the first ballots are read; never empty after
+	mu      sync.Mutex
+	from    ballot.Position   // the window holds every committed ballot after from, up to its last
+	answers [][]ballot.Ballot // the window: answers that join end to start, none empty; none until the first read
+	held    int               // the ballots in answers
 }
 
-// NewReadCache reads through src and keeps the newest keep to 2·keep ballots it read: make keep the
-// most ballots one reader may lag the other by and still be answered from memory.
+// NewReadCache reads through src and keeps at least the newest keep ballots it read (whole answers of
+// the ledger, so up to keep and one answer more): make keep the most ballots one reader may lag the
+// other by and still be answered from memory.
 func NewReadCache(src BallotSource, keep int) *ReadCache {
 	return &ReadCache{src: src, keep: max(keep, 1)}
 }
@@ -66,7 +73,7 @@ func (c *ReadCache) BallotsAfter(ctx context.Context, pos ballot.Position, limit
 		return nil, err
 	}
 	c.remember(pos, bs)
-	return append(out, bs...), nil
+	return append(out, bs...), nil // a copy: bs is the window's now
 }
 
 // lookup returns a copy of up to limit window ballots after pos (none when the window does not reach
@@ -74,50 +81,88 @@ func (c *ReadCache) BallotsAfter(ctx context.Context, pos ballot.Position, limit
 func (c *ReadCache) lookup(pos ballot.Position, limit int) []ballot.Ballot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i, ok := c.after(pos)
-	if !ok || i == len(c.window) {
+	a, i, ok := c.after(pos)
+	if !ok {
 		return nil
 	}
-	return append([]ballot.Ballot(nil), c.window[i:min(i+limit, len(c.window))]...)
+	n := -i
+	for _, answer := range c.answers[a:] {
+		if n += len(answer); n >= limit {
+			break
+		}
+	}
+	if n <= 0 {
+		return nil
+	}
+	out := make([]ballot.Ballot, 0, min(n, limit))
+	for ; len(out) < cap(out); a, i = a+1, 0 {
+		out = append(out, c.answers[a][i:min(len(c.answers[a]), i+cap(out)-len(out))]...)
+	}
+	return out
 }
 
-// after is where in the window the ballots after pos begin, if pos is the window's start or one of its
-// ballots.
-func (c *ReadCache) after(pos ballot.Position) (int, bool) {
-	if len(c.window) == 0 {
-		return 0, false
+// after is where in the window the ballots after pos begin (answer a, its ballot i; a is len(answers)
+// when none follow), if pos is the window's start or one of its ballots.
+func (c *ReadCache) after(pos ballot.Position) (a, i int, ok bool) {
+	if len(c.answers) == 0 {
+		return 0, 0, false
 	}
 	if pos == c.from {
-		return 0, true
+		return 0, 0, true
 	}
-	i := sort.Search(len(c.window), func(i int) bool { return !c.window[i].Pos.Before(pos) })
-	if i < len(c.window) && c.window[i].Pos == pos {
-		return i + 1, true
+	a = sort.Search(len(c.answers), func(a int) bool { return !last(c.answers[a]).Before(pos) })
+	if a == len(c.answers) {
+		return 0, 0, false
 	}
-	return 0, false
+	answer := c.answers[a]
+	i = sort.Search(len(answer), func(i int) bool { return !answer[i].Pos.Before(pos) })
+	if answer[i].Pos != pos { // i < len(answer): its last is not before pos
+		return 0, 0, false
+	}
+	if i+1 == len(answer) {
+		return a + 1, 0, true
+	}
+	return a, i + 1, true
 }
 
+func last(answer []ballot.Ballot) ballot.Position { return answer[len(answer)-1].Pos }
+
 // remember adds what the ledger returned after pos: to the window's end when pos is in the window (only
-// the ballots beyond the window's last are new), else as a new window.
+// the ballots beyond the window's last are new), else as a new window. Then it drops the oldest answers
+// while the rest hold keep.
 func (c *ReadCache) remember(pos ballot.Position, bs []ballot.Ballot) {
 	if len(bs) == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if i, ok := c.after(pos); ok {
-		// bs follows pos, so its first len(window)-i ballots are the window's from i on.
-		if have := len(c.window) - i; have < len(bs) {
-			c.window = append(c.window, bs[have:]...)
+	if a, i, ok := c.after(pos); ok {
+		// bs follows pos, so its first ballots are the window's after pos: as many as there are.
+		have := -i
+		for _, answer := range c.answers[a:] {
+			have += len(answer)
+		}
+		if have < len(bs) {
+			c.add(bs[have:])
 		}
 	} else {
-		c.from, c.window = pos, append([]ballot.Ballot(nil), bs...)
+		c.from, c.answers, c.held = pos, nil, 0
+		c.add(bs)
 	}
-	if len(c.window) > 2*c.keep {
-		// Copy the newest keep down, so the dropped ballots' memory is not held by the slice; done at
-		// twice keep, so the copying is a ballot's worth per ballot read.
-		drop := len(c.window) - c.keep
-		c.from = c.window[drop-1].Pos
-		c.window = append(c.window[:0:0], c.window[drop:]...)
+	for len(c.answers) > 1 && c.held-len(c.answers[0]) >= c.keep {
+		c.from, c.held = last(c.answers[0]), c.held-len(c.answers[0])
+		c.answers[0] = nil // its memory is not held by the list
+		c.answers = c.answers[1:]
 	}
+}
+
+// add appends an answer to the window. The ledger makes room for as many ballots as a read asks for (the
+// relay asks for 5,000, and is often given a few hundred), so an answer that fills less than half of its
+// room is copied to one its size: the window holds what it keeps and not much more.
+func (c *ReadCache) add(answer []ballot.Ballot) {
+	if cap(answer) > 2*len(answer) {
+		answer = append([]ballot.Ballot(nil), answer...)
+	}
+	c.answers = append(c.answers, answer)
+	c.held += len(answer)
 }

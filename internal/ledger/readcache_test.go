@@ -189,3 +189,61 @@ func TestReadCacheOverlappingReadsJoinOnce(t *testing.T) {
 		t.Fatalf("the ledger gave %d ballots, not 30 + 60 + the 40 beyond the window", src.served)
 	}
 }
+
+// What a reader does to the ballots it was given does not change what the other reader is given: each
+// gets a copy, not the window's own.
+func TestReadCacheReadersGetCopies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	src := &committed{}
+	src.grow(rng, 200)
+	src.visible = 200
+	cache := ledger.NewReadCache(src, 1000)
+	first, err := cache.BallotsAfter(context.Background(), ballot.Position{}, 120) // from the ledger
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := cache.BallotsAfter(context.Background(), ballot.Position{}, 60) // from the window
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range first {
+		first[i].Candidate = "tampered"
+	}
+	for i := range again {
+		again[i].Candidate = "tampered"
+	}
+	var r reader
+	r.read(t, cache, 200) // the window's 120, then the ledger's 80
+	for i, b := range r.got {
+		if b != src.ballots[i] {
+			t.Fatalf("ballot %d read as %+v after another reader changed its copy, committed as %+v", i, b, src.ballots[i])
+		}
+	}
+	if len(r.got) != 200 {
+		t.Fatalf("read %d of 200 ballots", len(r.got))
+	}
+}
+
+// Once the window has dropped its oldest answers, a reader still at the window's old start is sent to
+// the ledger: it is not given the ballots after the dropped ones as if they followed its position.
+func TestReadCacheReaderBehindDroppedAnswersReadsTheLedger(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	src := &committed{}
+	src.grow(rng, 300)
+	src.visible = 300
+	cache := ledger.NewReadCache(src, 50)
+	var ahead, behind reader
+	for range 6 {
+		ahead.read(t, cache, 40) // answers of 40; the window keeps the newest 50 ballots and more
+	}
+	reads := src.reads
+	behind.read(t, cache, 30)
+	if src.reads != reads+1 {
+		t.Fatalf("a reader at the start was answered from a window that no longer holds it")
+	}
+	for i, b := range behind.got {
+		if b != src.ballots[i] {
+			t.Fatalf("ballot %d read as %+v, committed as %+v", i, b, src.ballots[i])
+		}
+	}
+}
