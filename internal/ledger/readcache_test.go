@@ -47,6 +47,24 @@ func (c *committed) grow(rng *rand.Rand, n int) {
 	c.visible = len(c.ballots) - rng.IntN(min(len(c.ballots), 5)+1)
 }
 
+// allCommitted is a ledger of n committed ballots, all readable (seed picks their positions).
+func allCommitted(seed uint64, n int) *committed {
+	c := &committed{}
+	c.grow(rand.New(rand.NewPCG(seed, seed+1)), n)
+	c.visible = n
+	return c
+}
+
+// inOrder fails the test unless got is the first len(got) committed ballots, in order.
+func inOrder(t *testing.T, got []ballot.Ballot, c *committed) {
+	t.Helper()
+	for i, b := range got {
+		if b != c.ballots[i] {
+			t.Fatalf("ballot %d read as %+v, committed as %+v", i, b, c.ballots[i])
+		}
+	}
+}
+
 // reader follows the ballots as the relay and the board writer do: from the last position it was given.
 type reader struct {
 	pos ballot.Position
@@ -92,11 +110,7 @@ func TestReadCacheTwoReadersEachGetEveryBallotOnce(t *testing.T) {
 						t.Fatalf("a reader stopped at %d of %d ballots", before, len(src.ballots))
 					}
 				}
-				for i, b := range r.got {
-					if b != src.ballots[i] {
-						t.Fatalf("ballot %d read as %+v, committed as %+v", i, b, src.ballots[i])
-					}
-				}
+				inOrder(t, r.got, src)
 			}
 			// The board follows the relay within a few hundred ballots: with room for them, the ledger
 			// gives each ballot about once between the two readers (without the cache, twice).
@@ -110,10 +124,7 @@ func TestReadCacheTwoReadersEachGetEveryBallotOnce(t *testing.T) {
 // A reader that starts at a position the window does not hold (a restart, another reader far behind)
 // reads the ledger, and what it is given is what the ledger gives.
 func TestReadCacheReaderOutsideTheWindowReadsTheLedger(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	src := &committed{}
-	src.grow(rng, 500)
-	src.visible = 500
+	src := allCommitted(1, 500)
 	cache := ledger.NewReadCache(src, 10)
 	var ahead reader
 	ahead.pos = src.ballots[399].Pos
@@ -124,11 +135,7 @@ func TestReadCacheReaderOutsideTheWindowReadsTheLedger(t *testing.T) {
 	if src.reads != reads+1 {
 		t.Fatalf("a read before the window was not sent to the ledger")
 	}
-	for i, b := range behind.got {
-		if b != src.ballots[i] {
-			t.Fatalf("ballot %d read as %+v, committed as %+v", i, b, src.ballots[i])
-		}
-	}
+	inOrder(t, behind.got, src)
 	// Behind's read became the window; ahead's next read, beyond it, goes to the ledger too.
 	ahead.read(t, cache, 50)
 	if src.reads != reads+2 || ahead.got[len(ahead.got)-1] != src.ballots[499] {
@@ -180,11 +187,7 @@ func TestReadCacheOverlappingReadsJoinOnce(t *testing.T) {
 	if len(c.got) != 100 {
 		t.Fatalf("the third reader got %d of the 100 ballots", len(c.got))
 	}
-	for i, got := range c.got {
-		if got != src.ballots[i] {
-			t.Fatalf("ballot %d read as %+v, committed as %+v", i, got, src.ballots[i])
-		}
-	}
+	inOrder(t, c.got, src.committed)
 	if src.served != 30+60+40 {
 		t.Fatalf("the ledger gave %d ballots, not 30 + 60 + the 40 beyond the window", src.served)
 	}
@@ -193,10 +196,7 @@ func TestReadCacheOverlappingReadsJoinOnce(t *testing.T) {
 // What a reader does to the ballots it was given does not change what the other reader is given: each
 // gets a copy, not the window's own.
 func TestReadCacheReadersGetCopies(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	src := &committed{}
-	src.grow(rng, 200)
-	src.visible = 200
+	src := allCommitted(5, 200)
 	cache := ledger.NewReadCache(src, 1000)
 	first, err := cache.BallotsAfter(context.Background(), ballot.Position{}, 120) // from the ledger
 	if err != nil {
@@ -214,11 +214,7 @@ func TestReadCacheReadersGetCopies(t *testing.T) {
 	}
 	var r reader
 	r.read(t, cache, 200) // the window's 120, then the ledger's 80
-	for i, b := range r.got {
-		if b != src.ballots[i] {
-			t.Fatalf("ballot %d read as %+v after another reader changed its copy, committed as %+v", i, b, src.ballots[i])
-		}
-	}
+	inOrder(t, r.got, src)
 	if len(r.got) != 200 {
 		t.Fatalf("read %d of 200 ballots", len(r.got))
 	}
@@ -227,10 +223,7 @@ func TestReadCacheReadersGetCopies(t *testing.T) {
 // Once the window has dropped its oldest answers, a reader still at the window's old start is sent to
 // the ledger: it is not given the ballots after the dropped ones as if they followed its position.
 func TestReadCacheReaderBehindDroppedAnswersReadsTheLedger(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	src := &committed{}
-	src.grow(rng, 300)
-	src.visible = 300
+	src := allCommitted(7, 300)
 	cache := ledger.NewReadCache(src, 50)
 	var ahead, behind reader
 	for range 6 {
@@ -241,9 +234,5 @@ func TestReadCacheReaderBehindDroppedAnswersReadsTheLedger(t *testing.T) {
 	if src.reads != reads+1 {
 		t.Fatalf("a reader at the start was answered from a window that no longer holds it")
 	}
-	for i, b := range behind.got {
-		if b != src.ballots[i] {
-			t.Fatalf("ballot %d read as %+v, committed as %+v", i, b, src.ballots[i])
-		}
-	}
+	inOrder(t, behind.got, src)
 }
