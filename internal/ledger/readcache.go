@@ -85,12 +85,7 @@ func (c *ReadCache) lookup(pos ballot.Position, limit int) []ballot.Ballot {
 	if !ok {
 		return nil
 	}
-	n := -i
-	for _, answer := range c.answers[a:] {
-		if n += len(answer); n >= limit {
-			break
-		}
-	}
+	n := c.count(a, i, limit)
 	if n <= 0 {
 		return nil
 	}
@@ -125,6 +120,18 @@ func (c *ReadCache) after(pos ballot.Position) (a, i int, ok bool) {
 	return a, i + 1, true
 }
 
+// count is how many window ballots follow answer a's ballot i (as after gives them), counting no further
+// than limit.
+func (c *ReadCache) count(a, i, limit int) int {
+	n := -i
+	for _, answer := range c.answers[a:] {
+		if n += len(answer); n >= limit {
+			break
+		}
+	}
+	return n
+}
+
 func last(answer []ballot.Ballot) ballot.Position { return answer[len(answer)-1].Pos }
 
 // remember adds what the ledger returned after pos: to the window's end when pos is in the window (only
@@ -138,11 +145,7 @@ func (c *ReadCache) remember(pos ballot.Position, bs []ballot.Ballot) {
 	defer c.mu.Unlock()
 	if a, i, ok := c.after(pos); ok {
 		// bs follows pos, so its first ballots are the window's after pos: as many as there are.
-		have := -i
-		for _, answer := range c.answers[a:] {
-			have += len(answer)
-		}
-		if have < len(bs) {
+		if have := c.count(a, i, len(bs)); have < len(bs) {
 			c.add(bs[have:])
 		}
 	} else {
