@@ -3,16 +3,21 @@
 # `election serve` processes (each casts through its own group commit) and one `election simulate`
 # driving them all through the API (--target, in turn). One Markdown row per "CASTERS/TALLIES" pair in
 # RUNS, each in a database and topics of its own: registration time, casting and counting rates, the
-# peak RSS of each kind of process, and the audit's verdict. The bulletin board is not run.
+# peak RSS of each kind of process, what the election takes on disk (its PostgreSQL database, its Kafka
+# topics), and the audit's verdict. The bulletin board is not run. TURNOUT (default: the simulator's,
+# 0.7) is the share of voters who vote.
 #
 #   eval "$(scripts/services.sh)"        # PostgreSQL and Kafka (sets ELECTION_TEST_POSTGRES/KAFKA)
 #   VOTERS=300000 RUNS="1/1 2/1 4/1 1/2 1/4" scripts/scale-pg.sh
+#   VOTERS=100000000 RUNS=1/1 TURNOUT=0.1 scripts/scale-pg.sh   # 100M voters, 10M ballots
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${ELECTION_TEST_POSTGRES:?run eval \"\$(scripts/services.sh)\" first}" "${ELECTION_TEST_KAFKA:?}"
 VOTERS=${VOTERS:-300000}
 RUNS=${RUNS:-"1/1 2/1 4/1 1/2 1/4"}
 WORK=${WORK:-/tmp/election-scale-pg}
+TURNOUT=${TURNOUT:-}
+KAFKA_DATA=${KAFKA_DATA:-.services/kafka/data} # the broker's log.dirs (scripts/services.sh)
 mkdir -p "$WORK"
 go build -o "$WORK/election" ./cmd/election
 bin="$WORK/election"
@@ -24,8 +29,8 @@ peak() { # the largest VmHWM (peak RSS) among pids, in MiB
   echo "$((m / 1024)) MiB"
 }
 
-echo "| casters / tallies | voters | registration | cast (ballots/s) | cast → all counted (ballots/s) | peak RSS: serve / tally / relay / simulate | audit |"
-echo "|---|---|---|---|---|---|---|"
+echo "| casters / tallies | voters | registration | ballots | cast (ballots/s) | cast → all counted (ballots/s) | peak RSS: serve / tally / relay / simulate | disk: PostgreSQL / Kafka | audit |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for run in $RUNS; do
   casters=${run%/*} tallies=${run#*/}
   db="scale_$(date +%s)_$$"
@@ -52,7 +57,7 @@ for run in $RUNS; do
   done
   targets=$(IFS=,; echo "${urls[*]}")
   t1=$(now)
-  "$bin" simulate "${conn[@]}" --target "$targets" --rate 0 >"$log/simulate.log" 2>&1 & simp=$!
+  "$bin" simulate "${conn[@]}" --target "$targets" --rate 0 ${TURNOUT:+--turnout "$TURNOUT"} >"$log/simulate.log" 2>&1 & simp=$!
   simrss="" # the simulator keeps serving its status until stopped: its work ends with "simulation complete"
   until grep -q 'simulation complete' "$log/simulate.log"; do
     kill -0 "$simp" 2>/dev/null || { echo "scale-pg.sh: the simulator stopped: see $log/simulate.log" >&2; exit 1; }
@@ -72,6 +77,9 @@ for run in $RUNS; do
   audit=$("$bin" audit "${conn[@]}" --wait 30s 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
-  echo "| $casters / $tallies | $VOTERS | $reg | $(awk -v b="$cast" -v a="$t1" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $(awk -v b="$cast" -v a="$t1" -v z="$t3" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $rss | ${audit:-failed: see $log} |"
+  pgsize=$(su postgres -c "psql -tAc \"SELECT pg_database_size('$db')\"" 2>/dev/null || echo 0)
+  kafkasize=$(( $(du -sck "$KAFKA_DATA/$db."* 2>/dev/null | tail -1 | cut -f1 || echo 0) * 1024 )) # blocks in use: index files are sparse
+  disk=$(awk -v p="${pgsize:-0}" -v k="${kafkasize:-0}" 'BEGIN {printf "%.2f / %.2f GB", p/1e9, k/1e9}')
+  echo "| $casters / $tallies | $VOTERS | $reg | $cast | $(awk -v b="$cast" -v a="$t1" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $(awk -v b="$cast" -v a="$t1" -v z="$t3" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $rss | $disk | ${audit:-failed: see $log} |"
   su postgres -c "dropdb $db" >/dev/null 2>&1 || true
 done
