@@ -7,10 +7,18 @@
 # the board's last round and checkpoint. Beside them, the process's CPU time a ballot in each run (user and
 # system, until the end) and the cores it kept busy: when the cores are near 2, the run is bound by CPU,
 # and the board costs throughput in proportion to the CPU it adds a ballot. A single pair says little on
-# this machine: runs of the same code vary by 10-25%.
+# this machine: runs of the same code vary by 10-25%. Each median comes with the interval that 9 in 10 of
+# 10,000 resamples of the pairs (a bootstrap) put it in.
+#
+# TOGETHER=1 runs the two of a pair at the same time instead, sharing the two cores, so that both see the
+# same minutes of this machine, whose speed moves by 10-25% from one minute to the next. The pair's ratio
+# of CPU a ballot is then the board's cost in CPU without that noise. Their throughputs are not compared:
+# the two share the cores, and the one that ends first leaves the other both. (The board-on run is the
+# one left alone at the end, with both cores, which if anything adds to its CPU a ballot.)
 #
 #   scripts/board-cost.sh                                 # 300,000 voters, 10 pairs
 #   ELECTION_BENCH_VOTERS=1000000 PAIRS=6 scripts/board-cost.sh
+#   ELECTION_BENCH_VOTERS=1000000 PAIRS=20 TOGETHER=1 scripts/board-cost.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAIRS=${PAIRS:-10}
@@ -22,23 +30,53 @@ run() { # run PATTERN: the benchmark's line
     { echo "board-cost.sh: the benchmark failed" >&2; exit 1; }
 }
 metric() { awk -v m="$2" '{for (i = 2; i < NF; i++) if ($(i+1) == m) print $i}' <<<"$1"; }
+summary() { # summary WHAT: the median of the ratios on stdin (on / off: under 1 when the board costs)
+  python3 -c '
+import random, statistics, sys
+r = [float(x) for x in sys.stdin.read().split()]
+rng = random.Random(1)
+meds = sorted(statistics.median(rng.choices(r, k=len(r))) for _ in range(10000))
+m, lo, hi = statistics.median(r), meds[500], meds[9499]
+print(f"median on / off, {sys.argv[1]}: {m:.3f} (the board costs {(1-m)*100:.1f}%; bootstrap 90%: "
+      f"{(1-hi)*100:.1f}% to {(1-lo)*100:.1f}%); range {min(r):.3f} to {max(r):.3f}")' "$1"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
+if [ -n "${TOGETHER:-}" ]; then
+  echo "| pair | board on: CPU a ballot (cores) | board off: CPU a ballot (cores) | CPU a ballot, off / on |"
+  echo "|---|---|---|---|"
+  cpuratios=()
+  out=$(mktemp -d)
+  for i in $(seq "$PAIRS"); do
+    run '^board$' >"$out/on" & a=$!
+    run 'no-board' >"$out/off" & b=$!
+    wait "$a" && wait "$b"
+    on=$(cat "$out/on") off=$(cat "$out/off")
+    u=$(ratio "$(metric "$off" cpu-µs/ballot)" "$(metric "$on" cpu-µs/ballot)")
+    cpuratios+=("$u")
+    echo "| $i | $(metric "$on" cpu-µs/ballot) µs ($(metric "$on" cores)) | $(metric "$off" cpu-µs/ballot) µs ($(metric "$off" cores)) | $u |"
+  done
+  rm -rf "$out"
+  printf '%s\n' "${cpuratios[@]}" | summary "CPU a ballot, off / on, the two at the same time"
+  rm -rf "$(dirname "$bin")"
+  exit 0
+fi
 echo "| pair | board on: ballots/s | cast → on the board p50 / p99 | board off: ballots/s | on / off | casting alone: on / off | CPU a ballot, on / off (cores) |"
 echo "|---|---|---|---|---|---|---|"
-ratios=() castratios=() cpuratios=()
+ratios=() castratios=() cpuratios=() coreratios=()
 for i in $(seq "$PAIRS"); do
   if ((i % 2)); then order="on off"; else order="off on"; fi
   for v in $order; do
     if [ "$v" = on ]; then on=$(run '^board$'); else off=$(run 'no-board'); fi
   done
-  r=$(awk -v a="$(metric "$on" ballots/s)" -v b="$(metric "$off" ballots/s)" 'BEGIN {printf "%.3f", a/b}')
-  c=$(awk -v a="$(metric "$on" cast/s)" -v b="$(metric "$off" cast/s)" 'BEGIN {printf "%.3f", a/b}')
-  u=$(awk -v a="$(metric "$on" cpu-µs/ballot)" -v b="$(metric "$off" cpu-µs/ballot)" 'BEGIN {printf "%.3f", b/a}')
-  ratios+=("$r") castratios+=("$c") cpuratios+=("$u")
+  r=$(ratio "$(metric "$on" ballots/s)" "$(metric "$off" ballots/s)")
+  c=$(ratio "$(metric "$on" cast/s)" "$(metric "$off" cast/s)")
+  u=$(ratio "$(metric "$off" cpu-µs/ballot)" "$(metric "$on" cpu-µs/ballot)")
+  k=$(ratio "$(metric "$on" cores)" "$(metric "$off" cores)")
+  ratios+=("$r") castratios+=("$c") cpuratios+=("$u") coreratios+=("$k")
   echo "| $i ($order) | $(metric "$on" ballots/s) | $(metric "$on" board-p50-ms) / $(metric "$on" board-p99-ms) ms | $(metric "$off" ballots/s) | $r | $c | $(metric "$on" cpu-µs/ballot) / $(metric "$off" cpu-µs/ballot) µs ($(metric "$on" cores) / $(metric "$off" cores)) |"
 done
-median() { sort -n | awk -v what="$1" '{r[NR] = $1} END {m = NR % 2 ? r[(NR+1)/2] : (r[NR/2] + r[NR/2+1]) / 2;
-  printf "median on / off, %s: %.3f (the board costs %.1f%%); range %.3f to %.3f\n", what, m, (1-m)*100, r[1], r[NR]}'; }
-printf '%s\n' "${ratios[@]}" | median "until the board holds the last ballot"
-printf '%s\n' "${castratios[@]}" | median "casting alone (cast/s: until the last cast returns)"
-printf '%s\n' "${cpuratios[@]}" | median "CPU a ballot, off / on (what throughput would be if it followed CPU alone)"
+printf '%s\n' "${ratios[@]}" | summary "until the board holds the last ballot"
+printf '%s\n' "${castratios[@]}" | summary "casting alone (cast/s: until the last cast returns)"
+printf '%s\n' "${cpuratios[@]}" | summary "CPU a ballot, off / on (what throughput would be if it followed CPU alone)"
+printf '%s\n' "${coreratios[@]}" | summary "cores kept busy (throughput is CPU a ballot times this)"
 rm -rf "$(dirname "$bin")"
