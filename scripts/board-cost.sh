@@ -49,7 +49,8 @@ if [ -n "${TOGETHER:-}" ]; then
   for i in $(seq "$PAIRS"); do
     run '^board$' >"$out/on" & a=$!
     run 'no-board' >"$out/off" & b=$!
-    wait "$a" && wait "$b"
+    if ! wait "$a"; then wait "$b" || true; exit 1; fi
+    wait "$b"
     on=$(cat "$out/on") off=$(cat "$out/off")
     u=$(ratio "$(metric "$off" cpu-µs/ballot)" "$(metric "$on" cpu-µs/ballot)")
     cpuratios+=("$u")
@@ -78,5 +79,5 @@ done
 printf '%s\n' "${ratios[@]}" | summary "until the board holds the last ballot"
 printf '%s\n' "${castratios[@]}" | summary "casting alone (cast/s: until the last cast returns)"
 printf '%s\n' "${cpuratios[@]}" | summary "CPU a ballot, off / on (what throughput would be if it followed CPU alone)"
-printf '%s\n' "${coreratios[@]}" | summary "cores kept busy (throughput is CPU a ballot times this)"
+printf '%s\n' "${coreratios[@]}" | summary "cores kept busy (ballots/s is cores ÷ CPU a ballot: the first ratio is the two above multiplied)"
 rm -rf "$(dirname "$bin")"

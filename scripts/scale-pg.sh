@@ -78,7 +78,7 @@ for run in $RUNS; do
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
   pgsize=$(su postgres -c "psql -tAc \"SELECT pg_database_size('$db')\"" 2>/dev/null || echo 0)
-  kafkasize=$(( $(du -sck "$KAFKA_DATA/$db."* 2>/dev/null | tail -1 | cut -f1 || echo 0) * 1024 )) # blocks in use: index files are sparse
+  kafkasize=$( (du -sck "$KAFKA_DATA/$db."* 2>/dev/null || true) | awk 'END {print ($1 + 0) * 1024}') # blocks in use: index files are sparse
   disk=$(awk -v p="${pgsize:-0}" -v k="${kafkasize:-0}" 'BEGIN {printf "%.2f / %.2f GB", p/1e9, k/1e9}')
   echo "| $casters / $tallies | $VOTERS | $reg | $cast | $(awk -v b="$cast" -v a="$t1" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $(awk -v b="$cast" -v a="$t1" -v z="$t3" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $rss | $disk | ${audit:-failed: see $log} |"
   su postgres -c "dropdb $db" >/dev/null 2>&1 || true
