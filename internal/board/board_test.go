@@ -338,3 +338,20 @@ func TestEntriesAreStrict(t *testing.T) {
 		}
 	}
 }
+
+// A board whose directory cannot be written fails to start (its code index's files are made in Start,
+// before casting begins), and gives the board's lock back, so a writer with a good directory can start.
+func TestAWriterThatCannotWriteItsDirectoryFailsToStart(t *testing.T) {
+	t.Parallel()
+	l := &memLedger{}
+	skey, _ := newKey(t)
+	file := filepath.Join(t.TempDir(), "a-file")
+	testenv.Must(t, os.WriteFile(file, nil, 0o600), "a file where the board's directory should be")
+	w, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: filepath.Join(file, "board"), SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t)})
+	testenv.Must(t, err, "writer")
+	if err := w.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "board: index") {
+		t.Fatalf("start on a directory that cannot be made: %v", err)
+	}
+	w2 := startWriter(t, l, t.TempDir(), skey) // fails if the lock was kept
+	w2.Stop()
+}
