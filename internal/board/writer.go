@@ -104,7 +104,7 @@ func (w *Writer) Start(ctx context.Context) error {
 	}
 	// The code index's 256 files are made (or opened) here, before the services after this one start
 	// casting: a new file costs about half a millisecond of CPU on a small VM (0.16 s for the index, a
-	// tenth of the writer's CPU in an election of 210k ballots; docs/measured.md), and a board whose
+	// fifth of the writer's CPU in an election of 210k ballots; docs/measured.md), and a board whose
 	// directory cannot be written fails to start rather than a moment later.
 	idx, err := openIndex(w.cfg.Dir)
 	if err != nil {
