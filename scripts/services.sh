@@ -161,12 +161,22 @@ make_python() {
 }
 
 stop_all() {
+  local pid=""
   if [ -f "$state/kafka/pid" ]; then
-    kill "$(cat "$state/kafka/pid")" 2>/dev/null || true
+    pid=$(cat "$state/kafka/pid")
+    kill "$pid" 2>/dev/null || true
   else
     pkill -f 'kafka.Kafka .*server.properties' 2>/dev/null || true
   fi
   rm -f "$state/kafka/pid"
+  # The broker takes a few seconds to shut down and keeps its ports open meanwhile: wait for it, or a
+  # services.sh run right after would take the stopping broker for a running one and start none.
+  for _ in $(seq 1 60); do
+    if [ -n "$pid" ]; then kill -0 "$pid" 2>/dev/null || return 0
+    else pgrep -f 'kafka.Kafka .*server.properties' >/dev/null || return 0; fi
+    sleep 1 # waiting for a process to end is the point
+  done
+  echo "services: Kafka has not stopped after 60 s" >&2
 }
 
 if [ "${1:-}" = "--stop" ]; then stop_all; exit 0; fi
