@@ -22,7 +22,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PAIRS=${PAIRS:-10}
-bin=$(mktemp -d)/pipeline.test
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT # the test binary and the runs' outputs, however the script ends
+bin=$tmp/pipeline.test
 go test -c -o "$bin" ./internal/pipeline/
 cd internal/pipeline
 run() { # run PATTERN: the benchmark's line
@@ -45,20 +47,17 @@ if [ -n "${TOGETHER:-}" ]; then
   echo "| pair | board on: CPU a ballot (cores) | board off: CPU a ballot (cores) | CPU a ballot, off / on |"
   echo "|---|---|---|---|"
   cpuratios=()
-  out=$(mktemp -d)
   for i in $(seq "$PAIRS"); do
-    run '^board$' >"$out/on" & a=$!
-    run 'no-board' >"$out/off" & b=$!
+    run '^board$' >"$tmp/on" & a=$!
+    run 'no-board' >"$tmp/off" & b=$!
     if ! wait "$a"; then wait "$b" || true; exit 1; fi
     wait "$b"
-    on=$(cat "$out/on") off=$(cat "$out/off")
+    on=$(cat "$tmp/on") off=$(cat "$tmp/off")
     u=$(ratio "$(metric "$off" cpu-µs/ballot)" "$(metric "$on" cpu-µs/ballot)")
     cpuratios+=("$u")
     echo "| $i | $(metric "$on" cpu-µs/ballot) µs ($(metric "$on" cores)) | $(metric "$off" cpu-µs/ballot) µs ($(metric "$off" cores)) | $u |"
   done
-  rm -rf "$out"
   printf '%s\n' "${cpuratios[@]}" | summary "CPU a ballot, off / on, the two at the same time"
-  rm -rf "$(dirname "$bin")"
   exit 0
 fi
 echo "| pair | board on: ballots/s | cast → on the board p50 / p99 | board off: ballots/s | on / off | casting alone: on / off | CPU a ballot, on / off (cores) |"
@@ -80,4 +79,3 @@ printf '%s\n' "${ratios[@]}" | summary "until the board holds the last ballot"
 printf '%s\n' "${castratios[@]}" | summary "casting alone (cast/s: until the last cast returns)"
 printf '%s\n' "${cpuratios[@]}" | summary "CPU a ballot, off / on (what throughput would be if it followed CPU alone)"
 printf '%s\n' "${coreratios[@]}" | summary "cores kept busy (ballots/s is cores ÷ CPU a ballot: the first ratio is the two above multiplied)"
-rm -rf "$(dirname "$bin")"

@@ -102,8 +102,7 @@ start_kafka() {
   if port_open "$kafka_port"; then
     # Started by an older version of this script, without the SASL_SSL listener: restart it.
     log "restarting Kafka to add the SASL_SSL listener"
-    stop_all
-    for _ in $(seq 1 60); do port_open "$kafka_port" || break; sleep 1; done # waiting for a port to close is the point
+    stop_all # returns once the old broker has exited, its ports closed
   fi
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
