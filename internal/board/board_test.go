@@ -355,3 +355,26 @@ func TestAWriterThatCannotWriteItsDirectoryFailsToStart(t *testing.T) {
 	w2 := startWriter(t, l, t.TempDir(), skey) // fails if the lock was kept
 	w2.Stop()
 }
+
+// RoundNow puts what the ledger holds on the board and publishes its checkpoint at once: here neither the
+// writer's rounds nor its checkpoints would come again for an hour, so without it the checkpoint would
+// stay at the first size and waitPublished fail. Rounds that are full (three of 100 here) go on at once,
+// each published, until the board has caught up.
+func TestRoundNowPutsTheLastBallotsOnTheBoardAtOnce(t *testing.T) {
+	t.Parallel()
+	ix, l, dir := seed(t), &memLedger{}, t.TempDir()
+	skey, vkey := newKey(t)
+	w, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t),
+		Batch: 100, Round: time.Hour, CheckpointInterval: time.Hour})
+	testenv.Must(t, err, "writer")
+	testenv.Must(t, w.Start(context.Background()), "start writer")
+	defer w.Stop()
+	l.add(ix, 300)
+	w.RoundNow()
+	waitPublished(t, dir, 300)
+	l.add(ix, 50)
+	w.RoundNow()
+	w.RoundNow() // a second request while one waits is the same request
+	waitPublished(t, dir, 350)
+	checkBoard(t, l, dir, vkey)
+}

@@ -76,6 +76,7 @@ type Writer struct {
 	lifecycle.Base
 	cfg    WriterConfig
 	signer note.Signer
+	now    chan struct{} // RoundNow's requests, at most one waiting
 }
 
 // NewWriter checks the config.
@@ -87,7 +88,18 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("board: signing key: %w", err)
 	}
-	return &Writer{cfg: cfg, signer: signer}, nil
+	return &Writer{cfg: cfg, signer: signer, now: make(chan struct{}, 1)}, nil
+}
+
+// RoundNow asks for a round at once, and a checkpoint for it as soon as it is on the board, rather than at
+// the next tick of Round and CheckpointInterval: for when casting has ended (the simulation has finished,
+// the polls are closed), so that the board holds the last ballot a round sooner. Without it the board
+// holds it anyway, within a Round and a CheckpointInterval. It never waits.
+func (w *Writer) RoundNow() {
+	select {
+	case w.now <- struct{}{}:
+	default: // one is waiting already: it will see the same ballots
+	}
 }
 
 // Name is the service's name.
@@ -136,15 +148,18 @@ func (w *Writer) run(ctx context.Context, idx *codeIndex) error {
 	// Nothing published yet by this writer: the first turn of the loop publishes what the board holds.
 	var published uint64
 	var lastPublished time.Time
+	// RoundNow asked: checkpoints do not wait for CheckpointInterval until a round that is not full (the
+	// board has caught up) is published.
+	hurry, full := false, false
 	publish := func() error {
 		n, err := tlog.publish(w.signer)
-		published, lastPublished = n, time.Now()
+		published, lastPublished, hurry = n, time.Now(), hurry && full
 		return err
 	}
 	for next := time.Now(); ; {
 		// A checkpoint at most every CheckpointInterval while the board grows, and once a minute while
 		// it does not, so that readers can tell a quiet board from a stalled one.
-		if since := time.Since(lastPublished); tlog.size() > published && since >= w.cfg.CheckpointInterval || since >= time.Minute {
+		if since := time.Since(lastPublished); tlog.size() > published && (hurry || since >= w.cfg.CheckpointInterval) || since >= time.Minute {
 			if err := publish(); err != nil {
 				return err
 			}
@@ -156,6 +171,8 @@ func (w *Writer) run(ctx context.Context, idx *codeIndex) error {
 		// A round that was not full waits out the rest of Round before the next.
 		select {
 		case <-time.After(wait):
+		case <-w.now:
+			next, hurry = time.Now(), true
 		case <-ctx.Done():
 			if tlog.size() > published {
 				return publish()
@@ -173,7 +190,7 @@ func (w *Writer) run(ctx context.Context, idx *codeIndex) error {
 			}
 			return err
 		}
-		if len(ballots) == w.cfg.Batch {
+		if full = len(ballots) == w.cfg.Batch; full {
 			next = time.Now()
 		}
 		if len(ballots) == 0 {

@@ -166,6 +166,15 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 			return err
 		}
 		services = append(services, run.Sim)
+		if writer != nil {
+			go func() { // the last ballots go on the board at once, not at the writer's next tick
+				select {
+				case <-run.Sim.Finished():
+					writer.RoundNow()
+				case <-run.Sim.Done():
+				}
+			}()
+		}
 		if cfg.Sim.ExitWhenDone || cfg.Sim.ClosePolls && run.View != nil {
 			board := ""
 			if cfg.Roles.Board {
@@ -394,9 +403,15 @@ func counted(run *Running, closesPolls bool, boardDir string) <-chan struct{} {
 				close(ch)
 				return
 			}
+			// The ledger's count may move without the view's, and the board's checkpoint does: looked at
+			// again within a second, and every 20 ms once only the board is behind.
+			poll := time.Second
+			if err == nil && cur.BallotsCounted == tot && onBoard < tot {
+				poll = 20 * time.Millisecond
+			}
 			select {
 			case <-changed:
-			case <-time.After(time.Second): // the ledger's count may have moved without the view's
+			case <-time.After(poll):
 			case <-run.View.Done():
 				return
 			}
