@@ -15,9 +15,9 @@
 // reads it shares with the relay: ledger.ReadCache), a round at a time, and appends each round at the
 // board's end in that order; a round's bytes are durable before the tree state (the
 // board's integrated size and root) says the board holds it, and a checkpoint is only ever signed for a
-// size the tree state holds. After each round the writer records, in a file beside the log, how far it
-// has got (board size and the ledger position of the round's last ballot; never more than the tree state
-// holds). On start it compares the tree state's size with that record: the entries beyond it are the next
+// size the tree state holds. After each round the writer records, beside the log, how far it has got
+// (board size and the ledger position of the round's last ballot; never more than the tree state holds:
+// record.go, rewritten in place in two checksummed slots, so a torn write leaves the record before). On start it compares the tree state's size with that record: the entries beyond it are the next
 // rounds of ballots after the recorded position (the ledger's order never changes), which it matches
 // ballot by ballot (a board written by tessera, before this writer, may hold a round's ballots in another
 // order, which is accepted); a round a crash cut short holds some of its ballots, and the writer appends

@@ -131,6 +131,17 @@ func waitPublished(t testing.TB, dir string, n uint64) {
 	}
 }
 
+// waitStopped waits for a writer that should stop by itself (an error) to stop.
+func waitStopped(t testing.TB, w *board.Writer) {
+	t.Helper()
+	select {
+	case <-w.Done():
+	case <-time.After(30 * time.Second):
+		w.Stop()
+		t.Fatal("the writer is still running after 30 s; it should have stopped with an error")
+	}
+}
+
 // entries reads every entry of the board in dir.
 func entries(t testing.TB, dir string) []board.Entry {
 	t.Helper()
@@ -174,7 +185,7 @@ func checkBoard(t testing.TB, l *memLedger, dir, vkey string) {
 			t.Fatalf("ballot %+v is not on the board as it reads (entry %d: %+v)", b, i, got[i])
 		}
 	}
-	for _, i := range []int{0, 1, 255, 256, len(l.ballots) - 1} {
+	for i := range l.ballots { // every one: the code index must find them all, after any restart
 		code := l.ballots[i].ID
 		r, err := board.MakeReceipt(context.Background(), dir, code)
 		testenv.Must(t, err, "receipt for %s", code)
@@ -202,9 +213,8 @@ func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 	t.Parallel()
 	b := writeBoard(t, 250)
 	ix, l, dir, skey, vkey := b.ix, b.l, b.dir, b.skey, b.vkey
-	// As if the last rounds were never recorded: the record says 120, and the code index lost its count.
-	testenv.Must(t, os.WriteFile(filepath.Join(dir, "progress"), []byte("120 0:120\n"), 0o600), "rewind the record")
-	testenv.Must(t, os.Remove(filepath.Join(dir, "codes", "size")), "lose the index's size")
+	// As if the last rounds were never recorded: the record says 120, and that the code index covers none.
+	testenv.Must(t, board.SetRecord(dir, 120, ballot.Position{Seq: 120}, 0), "rewind the record")
 	l.add(ix, 160)
 	w := startWriter(t, l, dir, skey)
 	defer w.Stop()
@@ -212,13 +222,57 @@ func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 	checkBoard(t, l, dir, vkey)
 	// A record that says more than the board holds (its files replaced by an older copy) stops the writer.
 	w.Stop()
-	testenv.Must(t, os.WriteFile(filepath.Join(dir, "progress"), []byte("999 0:999\n"), 0o600), "a record ahead of the board")
+	testenv.Must(t, board.SetRecord(dir, 999, ballot.Position{Seq: 999}, 999), "a record ahead of the board")
 	w2, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t)})
 	testenv.Must(t, err, "writer")
 	testenv.Must(t, w2.Start(context.Background()), "start")
-	<-w2.Done()
+	waitStopped(t, w2)
 	if err := w2.Err(); err == nil || !strings.Contains(err.Error(), "holds 410 entries but its progress record says 999") {
 		t.Fatalf("a board behind its record: %v", err)
+	}
+}
+
+// A board whose writer's records are the files an older binary wrote (`progress`, and the code index's
+// `codes/size`): the writer reads them (one ahead of the board stops it), checks and completes the board
+// from where they say, indexes the codes from where the index's says, and replaces them with its record.
+func TestAWriterTakesOverTheRecordsOfAnOlderBinary(t *testing.T) {
+	t.Parallel()
+	b := writeBoard(t, 250)
+	ix, l, dir, skey, vkey := b.ix, b.l, b.dir, b.skey, b.vkey
+	testenv.Must(t, os.Remove(filepath.Join(dir, ".state", "writer")), "remove the record")
+	older := func(progress, indexed string) {
+		testenv.Must(t, os.WriteFile(filepath.Join(dir, "progress"), []byte(progress), 0o600), "an older binary's record")
+		testenv.Must(t, os.WriteFile(filepath.Join(dir, "codes", "size"), []byte(indexed), 0o600), "an older binary's index size")
+	}
+	older("999 0:999\n", "999")
+	w, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t)})
+	testenv.Must(t, err, "writer")
+	testenv.Must(t, w.Start(context.Background()), "start")
+	waitStopped(t, w)
+	if err := w.Err(); err == nil || !strings.Contains(err.Error(), "holds 250 entries but its progress record says 999") {
+		t.Fatalf("a board behind an older binary's record: %v", err)
+	}
+	older("120 0:120\n", "60")
+	l.add(ix, 160)
+	w = startWriter(t, l, dir, skey)
+	defer w.Stop()
+	waitPublished(t, dir, 410)
+	checkBoard(t, l, dir, vkey)
+	for _, old := range []string{"progress", "codes/size"} {
+		if _, err := os.Stat(filepath.Join(dir, old)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is still there once the writer has its record: %v", old, err)
+		}
+	}
+	// The index's records: the first writer's 250, the 190 after the 60 it was said to cover again, and
+	// the 160 new ones.
+	var bytes int64
+	for i := range 256 {
+		st, err := os.Stat(filepath.Join(dir, "codes", fmt.Sprintf("%02x", i)))
+		testenv.Must(t, err, "index file %02x", i)
+		bytes += st.Size()
+	}
+	if bytes != 13*(250+190+160) {
+		t.Fatalf("the code index holds %d bytes, want %d records of 13", bytes, 250+190+160)
 	}
 }
 

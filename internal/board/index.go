@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 )
 
 // The code index finds a tracking code's entry on the board without a database: 256 append-only files,
@@ -27,7 +25,8 @@ import (
 // 0.9 GB rather than 1.7.
 //
 // After a crash, a record may be half written (truncated away on open) or written twice (harmless: both
-// say the same), and the covered size may lag the board (the writer appends the missing records again).
+// say the same), and the size of the board the index covers, in the writer's record, may lag the board
+// (the writer appends the missing records again).
 type codeIndex struct {
 	dir   string
 	files [256]*os.File
@@ -38,7 +37,6 @@ const (
 	oldIndexDir = "index" // the earlier layout's
 	indexKey    = 8       // bytes of hash in a record, after the first
 	indexRecord = indexKey + 5
-	indexSize   = "size"
 	// maxIndexed is the most entries a record's 5-byte index can name.
 	maxIndexed = 1 << 40
 )
@@ -93,21 +91,9 @@ func (ix *codeIndex) Close() {
 	}
 }
 
-// covered is the board size the index covers.
-func (ix *codeIndex) covered() (uint64, error) {
-	data, err := os.ReadFile(filepath.Join(ix.dir, indexSize))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("board: index: %w", err)
-	}
-	return strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
-}
-
-// add appends the codes' records (codes[i] is on entry at[i]), then records that the index covers the
-// board up to size covered.
-func (ix *codeIndex) add(codes []string, at []uint64, covered uint64) error {
+// add appends the codes' records (codes[i] is on entry at[i]). The size of the board the index covers is
+// kept in the writer's record (record.go), written after.
+func (ix *codeIndex) add(codes []string, at []uint64) error {
 	var buf [256][]byte
 	for i, code := range codes {
 		if at[i] >= maxIndexed {
@@ -125,14 +111,6 @@ func (ix *codeIndex) add(codes []string, at []uint64, covered uint64) error {
 		if _, err := ix.files[i].Write(b); err != nil {
 			return fmt.Errorf("board: index: %w", err)
 		}
-	}
-	// The size file is replaced whole (a rename), so a crash leaves the old one or the new one.
-	tmp := filepath.Join(ix.dir, indexSize+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(covered, 10)), 0o600); err != nil {
-		return fmt.Errorf("board: index: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(ix.dir, indexSize)); err != nil {
-		return fmt.Errorf("board: index: %w", err)
 	}
 	return nil
 }

@@ -45,10 +45,10 @@ func TestAReceiptSkipsRecordsOfOtherCodes(t *testing.T) {
 	}
 	defer ix.Close()
 	// Records that collide: code-7 and an absent code, each said to be on another code's entry.
-	if err := ix.add([]string{"code-7", "absent"}, []uint64{3, 5}, 0); err != nil {
+	if err := ix.add([]string{"code-7", "absent"}, []uint64{3, 5}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ix.add(codes, at, 600); err != nil {
+	if err := ix.add(codes, at); err != nil {
 		t.Fatal(err)
 	}
 	r, err := MakeReceipt(ctx, l.dir, "code-7")

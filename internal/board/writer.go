@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/transparency-dev/tessera/api"
@@ -140,7 +136,12 @@ func (w *Writer) run(ctx context.Context, idx *codeIndex) error {
 		return err
 	}
 	defer tlog.close()
-	pos, err := w.resume(app, tlog, idx)
+	rs, rec, err := openRecord(w.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer rs.close()
+	pos, err := w.resume(app, tlog, idx, rs, rec)
 	if err != nil {
 		return err
 	}
@@ -201,7 +202,7 @@ func (w *Writer) run(ctx context.Context, idx *codeIndex) error {
 			return err
 		}
 		pos = ballots[len(ballots)-1].Pos
-		if err := writeProgress(w.cfg.Dir, tlog.size(), pos); err != nil {
+		if err := rs.write(record{size: tlog.size(), pos: pos, covered: tlog.size()}); err != nil {
 			return err
 		}
 		w.cfg.Metrics.BoardEntries.Add(float64(len(ballots)))
@@ -221,7 +222,7 @@ func (w *Writer) appendRound(tlog *tileLog, idx *codeIndex, ballots []ballot.Bal
 	if err := tlog.append(entries); err != nil {
 		return err
 	}
-	return idx.add(codes, at, tlog.size())
+	return idx.add(codes, at)
 }
 
 // resume finds where to go on from: the ledger position of the ballot of the board's last entry, and
@@ -231,12 +232,9 @@ func (w *Writer) appendRound(tlog *tileLog, idx *codeIndex, ballots []ballot.Bal
 // (before this writer) may hold a round's ballots in another order, which matchRounds accepts. The last
 // round may have been cut short by a crash and hold only some of its ballots: the writer appends the rest
 // of them now.
-func (w *Writer) resume(ctx context.Context, tlog *tileLog, idx *codeIndex) (ballot.Position, error) {
+func (w *Writer) resume(ctx context.Context, tlog *tileLog, idx *codeIndex, rs *recordStore, rec record) (ballot.Position, error) {
 	size := tlog.size()
-	recorded, pos, err := readProgress(w.cfg.Dir)
-	if err != nil {
-		return ballot.Position{}, err
-	}
+	recorded, pos := rec.size, rec.pos
 	if size < recorded {
 		return ballot.Position{}, fmt.Errorf("board: %s holds %d entries but its progress record says %d were appended: the board's files were lost or replaced; restore them (or the whole board) before going on", w.cfg.Dir, size, recorded)
 	}
@@ -251,12 +249,8 @@ func (w *Writer) resume(ctx context.Context, tlog *tileLog, idx *codeIndex) (bal
 		missing, pos = m.missing, m.last
 	}
 	// The code index may lag the board after a crash: add what it lacks.
-	covered, err := idx.covered()
-	if err != nil {
-		return ballot.Position{}, err
-	}
 	entries := &entryReader{ctx: ctx, dir: w.cfg.Dir, size: size}
-	for n := covered; n < size; {
+	for n := min(rec.covered, size); n < size; {
 		var codes []string
 		var at []uint64
 		for ; n < size && len(codes) < w.cfg.Batch; n++ {
@@ -266,7 +260,10 @@ func (w *Writer) resume(ctx context.Context, tlog *tileLog, idx *codeIndex) (bal
 			}
 			codes, at = append(codes, e.Code), append(at, n)
 		}
-		if err := idx.add(codes, at, n); err != nil {
+		if err := idx.add(codes, at); err != nil {
+			return ballot.Position{}, err
+		}
+		if err := rs.write(record{size: recorded, pos: rec.pos, covered: n}); err != nil {
 			return ballot.Position{}, err
 		}
 	}
@@ -276,8 +273,8 @@ func (w *Writer) resume(ctx context.Context, tlog *tileLog, idx *codeIndex) (bal
 			return ballot.Position{}, err
 		}
 	}
-	if tlog.size() > recorded {
-		if err := writeProgress(w.cfg.Dir, tlog.size(), pos); err != nil {
+	if tlog.size() > recorded || rec.covered != tlog.size() {
+		if err := rs.write(record{size: tlog.size(), pos: pos, covered: tlog.size()}); err != nil {
 			return ballot.Position{}, err
 		}
 	}
@@ -435,37 +432,4 @@ func entryIn(bundle api.EntryBundle, i uint64) (Entry, error) {
 		return Entry{}, fmt.Errorf("board: entry %d: %w", i, err)
 	}
 	return e, nil
-}
-
-// The writer's progress record, beside the log (not public): the board's size when last recorded and the
-// ledger position of the ballot of its last entry. It is replaced whole (a rename) after each round is on
-// the board, so it never says more than the board holds.
-const progressFile = "progress"
-
-func readProgress(dir string) (uint64, ballot.Position, error) {
-	data, err := os.ReadFile(filepath.Join(dir, progressFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, ballot.Position{}, nil
-	}
-	if err != nil {
-		return 0, ballot.Position{}, fmt.Errorf("board: %w", err)
-	}
-	size, pos, ok := strings.Cut(strings.TrimSpace(string(data)), " ")
-	n, err1 := strconv.ParseUint(size, 10, 64)
-	p, err2 := ballot.ParsePosition(pos)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, ballot.Position{}, fmt.Errorf("board: %s: not a progress record: %q", filepath.Join(dir, progressFile), data)
-	}
-	return n, p, nil
-}
-
-func writeProgress(dir string, size uint64, pos ballot.Position) error {
-	tmp := filepath.Join(dir, progressFile+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(size, 10)+" "+pos.String()+"\n"), 0o600); err != nil {
-		return fmt.Errorf("board: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, progressFile)); err != nil {
-		return fmt.Errorf("board: %w", err)
-	}
-	return nil
 }
