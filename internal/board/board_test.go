@@ -131,14 +131,19 @@ func waitPublished(t testing.TB, dir string, n uint64) {
 	}
 }
 
-// waitStopped waits for a writer that should stop by itself (an error) to stop.
-func waitStopped(t testing.TB, w *board.Writer) {
+// stoppedWith starts a writer that should stop by itself, and returns the error it stopped with.
+func stoppedWith(t testing.TB, l *memLedger, dir, skey string) error {
 	t.Helper()
+	w, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t)})
+	testenv.Must(t, err, "writer")
+	testenv.Must(t, w.Start(context.Background()), "start")
 	select {
 	case <-w.Done():
+		return w.Err()
 	case <-time.After(30 * time.Second):
 		w.Stop()
 		t.Fatal("the writer is still running after 30 s; it should have stopped with an error")
+		return nil
 	}
 }
 
@@ -223,11 +228,7 @@ func TestAWriterThatDiedBeforeRecordingResumesExactly(t *testing.T) {
 	// A record that says more than the board holds (its files replaced by an older copy) stops the writer.
 	w.Stop()
 	testenv.Must(t, board.SetRecord(dir, 999, ballot.Position{Seq: 999}, 999), "a record ahead of the board")
-	w2, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t)})
-	testenv.Must(t, err, "writer")
-	testenv.Must(t, w2.Start(context.Background()), "start")
-	waitStopped(t, w2)
-	if err := w2.Err(); err == nil || !strings.Contains(err.Error(), "holds 410 entries but its progress record says 999") {
+	if err := stoppedWith(t, l, dir, skey); err == nil || !strings.Contains(err.Error(), "holds 410 entries but its progress record says 999") {
 		t.Fatalf("a board behind its record: %v", err)
 	}
 }
@@ -245,16 +246,12 @@ func TestAWriterTakesOverTheRecordsOfAnOlderBinary(t *testing.T) {
 		testenv.Must(t, os.WriteFile(filepath.Join(dir, "codes", "size"), []byte(indexed), 0o600), "an older binary's index size")
 	}
 	older("999 0:999\n", "999")
-	w, err := board.NewWriter(board.WriterConfig{Ledger: l, Dir: dir, SignerKey: skey, Metrics: metrics.New(), Logger: testenv.Logger(t)})
-	testenv.Must(t, err, "writer")
-	testenv.Must(t, w.Start(context.Background()), "start")
-	waitStopped(t, w)
-	if err := w.Err(); err == nil || !strings.Contains(err.Error(), "holds 250 entries but its progress record says 999") {
+	if err := stoppedWith(t, l, dir, skey); err == nil || !strings.Contains(err.Error(), "holds 250 entries but its progress record says 999") {
 		t.Fatalf("a board behind an older binary's record: %v", err)
 	}
 	older("120 0:120\n", "60")
 	l.add(ix, 160)
-	w = startWriter(t, l, dir, skey)
+	w := startWriter(t, l, dir, skey)
 	defer w.Stop()
 	waitPublished(t, dir, 410)
 	checkBoard(t, l, dir, vkey)
