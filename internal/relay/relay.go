@@ -13,6 +13,10 @@
 //     of the last committed vote record that it wrote itself (stream.LastCommitted; a record without the
 //     election's authentication code is passed over, so a forged record cannot make it skip ballots), and
 //     relays from the smallest of them, skipping each ballot whose partition already holds its position.
+//     A relay that was fenced in the middle of a round may instead be told INVALID_TXN_STATE (Kafka 4.x
+//     answers an EndTxn so while it aborts that transaction for the newer producer); it takes that for a
+//     failed round, starts again, and so claims the id back and fences the newer relay. Either way one
+//     relay commits at a time and the other stops: which one is a matter of timing.
 //
 // So each partition holds every ballot of its constituencies exactly once, in position order. This does
 // not even need Kafka's transactions to be atomic across partitions: the embedded broker, killed in the
