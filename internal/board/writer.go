@@ -88,8 +88,8 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 }
 
 // RoundNow asks for a round at once, and a checkpoint for it as soon as it is on the board, rather than at
-// the next tick of Round and CheckpointInterval: for when casting has ended (the simulation has finished,
-// the polls are closed), so that the board holds the last ballot a round sooner. Without it the board
+// the next tick of Round and CheckpointInterval: for when casting has ended (`election up` calls it when
+// its simulation has finished), so that the board holds the last ballot a round sooner. Without it the board
 // holds it anyway, within a Round and a CheckpointInterval. It never waits.
 func (w *Writer) RoundNow() {
 	select {
