@@ -255,3 +255,59 @@ func TestHTTPCasterKeepsAConnectionForEveryWorker(t *testing.T) {
 		t.Fatalf("%d connections opened for %d workers over two rounds; want %d", opened, workers, workers)
 	}
 }
+
+// Casts to several APIs keep to each API's share of the connections (here 8 of 16 to each of two), however
+// many are in flight: an API refuses connections past its limit for one client, and the casts in flight
+// at a moment are not spread evenly. Each API answers only once its share has arrived, so without the
+// cap every one of the 24 casts it is sent at once opens a connection.
+func TestHTTPCasterKeepsToEachAPIsShareOfConnections(t *testing.T) {
+	const workers, apis, casts = 16, 2, 48
+	type api struct {
+		srv             *httptest.Server
+		mu              sync.Mutex
+		opened, arrived int
+		release         chan struct{}
+	}
+	start := func() *api {
+		a := &api{release: make(chan struct{})}
+		a.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.mu.Lock()
+			if a.arrived++; a.arrived == workers/apis {
+				close(a.release)
+			}
+			a.mu.Unlock()
+			<-a.release
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte(`{"ballot_id":"b","tracking_code":"b"}`))
+		}))
+		a.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				a.mu.Lock()
+				a.opened++
+				a.mu.Unlock()
+			}
+		}
+		a.srv.Start()
+		return a
+	}
+	a, b := start(), start()
+	defer a.srv.Close()
+	defer b.srv.Close()
+	h := NewHTTPCaster([]string{a.srv.URL, b.srv.URL}, workers)
+	var wg sync.WaitGroup
+	for i := range casts {
+		wg.Go(func() {
+			if _, err := h.Cast(context.Background(), ledger.CastRequest{VoterID: strconv.Itoa(i), Credential: "c", CandidateID: "x"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for name, x := range map[string]*api{"a": a, "b": b} {
+		x.mu.Lock()
+		if x.arrived != casts/apis || x.opened != workers/apis {
+			t.Errorf("API %s: %d casts over %d connections; want %d over %d", name, x.arrived, x.opened, casts/apis, workers/apis)
+		}
+		x.mu.Unlock()
+	}
+}
