@@ -39,8 +39,10 @@ func NewHTTPCaster(bases []string, conns int) *HTTPCaster {
 	// And no API gets more than its share: casts go to the APIs in turn, but which of them are in
 	// flight at a moment is not even, and an API refuses connections past its limit for one client (256
 	// by default, the simulator's share of each). Without this cap, 512 casts in flight to two APIs had
-	// 118k connections refused in a run of 10M ballots (each cast retried), and each refusal arrived on
-	// a connection the client took for idle. A cast beyond its API's share waits for a connection.
+	// 148,603 connections refused in six minutes (each cast retried; docs/measured.md), each refusal
+	// arriving on a connection the client took for idle; with it, none, and 5 in a run of four APIs (a
+	// connection the client has closed, still counted for a moment). A cast beyond its API's share
+	// waits for a connection.
 	tr.MaxConnsPerHost = per
 	h := &HTTPCaster{client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	for _, b := range bases {
