@@ -55,7 +55,7 @@ type recordStore struct {
 	dir    string
 	f      *os.File
 	seq    uint64 // the sequence number of the newest valid slot (0: none)
-	legacy bool   // the older files may still be there
+	legacy bool   // no valid slot was read: the older files may still be there
 }
 
 // openRecord opens (creating) the record under the board's directory and reads it: the newest valid
@@ -68,7 +68,7 @@ func openRecord(dir string) (*recordStore, record, error) {
 	if err != nil {
 		return nil, record{}, fmt.Errorf("board: %w", err)
 	}
-	rs := &recordStore{dir: dir, f: f, legacy: true}
+	rs := &recordStore{dir: dir, f: f}
 	var buf [2 * recordSlot]byte
 	n, err := io.ReadFull(f, buf[:])
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -82,8 +82,9 @@ func openRecord(dir string) (*recordStore, record, error) {
 		}
 	}
 	if rs.seq > 0 {
-		return rs, rec, nil
+		return rs, rec, nil // the older files went with the first record written
 	}
+	rs.legacy = true
 	if rec, err = readLegacyRecord(dir); err != nil {
 		f.Close()
 		return nil, record{}, err
