@@ -80,9 +80,11 @@ func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) 
 	}
 	// busy_timeout first so the other pragmas wait rather than fail; WAL lets readers run beside the
 	// writer; synchronous=FULL makes a commit durable before a voter is told their ballot is counted.
-	// wal_autocheckpoint: copy the WAL back into the database every 16,000 pages (64 MiB) rather than
-	// every 1,000. Casts dirty pages all over the voted table, and a page dirtied by many batches between
-	// two checkpoints is copied back once: with 2M voters the pipeline went from 33k to 38k ballots/s.
+	// wal_autocheckpoint: the writer copies the WAL back into the database itself only past
+	// writerCheckpointPages; a checkpointer on a connection of its own does it every second
+	// (checkpoint.go), beside the writer rather than at the end of its commits. Copying back rarely
+	// matters too: a page dirtied by many batches between two checkpoints is copied once (checkpoints
+	// every 16,000 pages rather than SQLite's 1,000 took 2M voters from 33k to 38k ballots/s).
 	//
 	// cache_size: the writer keeps up to 256 MiB of pages (writerCacheKiB), not SQLite's 2 MiB. Every cast
 	// looks its voter up in the register (and, until 81bb2f2, read the voter's block of the voted bitmap,
@@ -92,7 +94,7 @@ func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) 
 	// and 9% less CPU a ballot (docs/measured.md, "The writer's page cache"). SQLite fills the cache only
 	// as pages are read, so a small election uses less.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(16000)" +
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(" + strconv.Itoa(writerCheckpointPages) + ")" +
 		"&_pragma=cache_size(-" + strconv.Itoa(writerCacheKiB) + ")&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -115,6 +117,12 @@ func (d sqlite) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) 
 		return nil, nil, err
 	}
 	return w, r, nil
+}
+
+// checkpointDSN is the checkpointer's connection (checkpoint.go): synchronous=FULL, as the writer's, so
+// a checkpoint syncs the log before it copies and the database after.
+func checkpointDSN(path string) string {
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
 }
 
 // private makes the ledger readable by its owner only: it holds voters' personal data, credential hashes

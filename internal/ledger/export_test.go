@@ -110,3 +110,6 @@ func (c *Caster) QueuedForTest() int { return len(c.reqs) }
 // KeepNoWriterConnectionForTest makes database/sql close the writer's connection after every use, so
 // that each transaction runs on a new one.
 func (s *Store) KeepNoWriterConnectionForTest() { s.w.SetMaxIdleConns(0) }
+
+// WriterCheckpointPagesForTest is the log's length past which the writer checkpoints itself.
+const WriterCheckpointPagesForTest = writerCheckpointPages

@@ -100,6 +100,9 @@ type Store struct {
 	foldAt int64
 	// voted is the SQLite writer's copy of who has voted (votedcopy.go); nil on PostgreSQL.
 	voted *votedCopy
+	// ckpt copies SQLite's write-ahead log back into the database beside the writer, from the first
+	// write transaction on (checkpoint.go); nil on PostgreSQL.
+	ckpt *lazyCheckpointer
 	// ballotCount is the ballots counted so far and the largest seq among them (SQLite; BallotCount).
 	ballotCount struct {
 		mu     sync.Mutex
@@ -127,6 +130,7 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 	if s.d.name() == "sqlite" {
 		s.stmts = newStmtCache(s.w)
 		s.voted = &votedCopy{}
+		s.ckpt = &lazyCheckpointer{dsn: checkpointDSN(cfg.SQLitePath), log: cfg.Logger}
 	}
 	if cfg.Existing {
 		ok, err := s.d.hasLedger(ctx, s.r)
@@ -147,6 +151,9 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 
 // Close releases the connections.
 func (s *Store) Close() {
+	if s.ckpt != nil {
+		s.ckpt.close()
+	}
 	if s.stmts != nil {
 		s.stmts.close()
 	}
@@ -175,6 +182,9 @@ func redact(url string) string {
 // inTx runs fn in a write transaction, committing if it returns nil. Texts the transaction ran for the
 // first time are prepared once it has ended (stmts.go).
 func (s *Store) inTx(ctx context.Context, fn func(*wtx) error) error {
+	if s.ckpt != nil {
+		s.ckpt.start()
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
