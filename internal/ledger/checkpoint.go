@@ -19,21 +19,27 @@ import (
 // writer's transaction, and SQLite lets it run beside the writer (a PASSIVE checkpoint takes the
 // checkpoint lock, not the write lock, and copies only frames every reader has moved past). So a
 // process that writes the ledger runs the checkpoints on a connection of its own, in a goroutine of its
-// own, on whichever core is free; the writer checkpoints itself only if the log grows far past what
-// this goroutine lets it reach (writerCheckpointPages), as a backstop.
+// own, on whichever core is free.
+//
+// The writer still checkpoints itself once the log is writerCheckpointPages long, and that is what
+// keeps the log's file from growing without end: SQLite starts the log again from its beginning only
+// when a write begins with every frame copied back, which a checkpoint beside a writer that commits
+// every few tens of milliseconds seldom achieves (the writer has added frames meanwhile). So the log
+// grows to the backstop, where the writer's own checkpoint finds nearly everything copied already, and
+// starts again (at 100M voters the log's file reached 294 MB; docs/measured.md, "Where the writer's
+// time goes at 100M voters").
 //
 // Nothing here changes what a commit means: a transaction is durable once its frames are synced to the
 // log (synchronous=FULL), whether or not they have been copied back yet, and a reader sees the same
 // snapshot either way.
 
-// checkpointEvery is how often the checkpointer copies the log back. At 50k ballots/s the writer adds
-// about 20,000 pages to the log a second, so a checkpoint copies about as many pages as the writer's own
-// every 16,000 did, and a page dirtied by many batches in between is still copied once.
+// checkpointEvery is how often the checkpointer copies the log back: a page dirtied by many batches
+// within a second (the voted set's recent marks, the last page of the ballots) is copied back once.
 const checkpointEvery = time.Second
 
 // writerCheckpointPages is the log's length, in pages, past which the writer checkpoints itself after
-// a commit (wal_autocheckpoint): 64,000 pages, 256 MiB, several seconds of casting, which the
-// checkpointer never lets the log reach while it keeps up.
+// a commit (wal_autocheckpoint): 64,000 pages, 256 MiB, by when the checkpointer has copied back all but
+// its last second.
 const writerCheckpointPages = 64_000
 
 // checkpointer runs PASSIVE checkpoints on its own connection until stopped.
