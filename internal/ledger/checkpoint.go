@@ -42,24 +42,36 @@ const checkpointEvery = time.Second
 // its last second.
 const writerCheckpointPages = 64_000
 
-// checkpointer runs PASSIVE checkpoints on its own connection until stopped.
+// checkpointer runs PASSIVE checkpoints on a connection of its own, from the first time the process
+// writes (start, called by every write transaction) until close: a process that only reads (audit,
+// serve on another process's ledger) never checkpoints. Close may come more than once.
 type checkpointer struct {
-	db   *sql.DB
-	log  *slog.Logger
-	stop chan struct{}
-	done chan struct{}
+	dsn string
+	log *slog.Logger
+
+	mu      sync.Mutex
+	started bool // tried once, whether or not it could start
+	closed  bool
+	db      *sql.DB // nil until started, and if it could not start
+	stop    chan struct{}
+	done    chan struct{}
 }
 
-// startCheckpointer opens a connection to the database at dsn and checkpoints every checkpointEvery.
-func startCheckpointer(dsn string, log *slog.Logger) (*checkpointer, error) {
-	db, err := sql.Open("sqlite", dsn)
+func (c *checkpointer) start() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started || c.closed {
+		return
+	}
+	c.started = true
+	db, err := sql.Open("sqlite", c.dsn)
 	if err != nil {
-		return nil, err
+		c.log.Warn("ledger: no checkpointer; the writer copies the log back itself", "err", err)
+		return
 	}
 	db.SetMaxOpenConns(1)
-	c := &checkpointer{db: db, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	c.db, c.stop, c.done = db, make(chan struct{}), make(chan struct{})
 	go c.run()
-	return c, nil
 }
 
 func (c *checkpointer) run() {
@@ -91,46 +103,15 @@ func (c *checkpointer) checkpoint() error {
 	return err
 }
 
-// close stops the checkpointer and closes its connection.
+// close stops the checkpointer, if it runs, and closes its connection.
 func (c *checkpointer) close() {
-	close(c.stop)
-	<-c.done
-	c.db.Close()
-}
-
-// lazyCheckpointer starts a checkpointer the first time a process writes; a process that only reads
-// (audit, serve on another process's ledger) never checkpoints. Close may come more than once.
-type lazyCheckpointer struct {
-	dsn string
-	log *slog.Logger
-
-	mu      sync.Mutex
-	started bool // tried once, whether or not it could start
-	closed  bool
-	c       *checkpointer
-}
-
-func (l *lazyCheckpointer) start() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.started || l.closed {
-		return
-	}
-	l.started = true
-	c, err := startCheckpointer(l.dsn, l.log)
-	if err != nil {
-		l.log.Warn("ledger: no checkpointer; the writer copies the log back itself", "err", err)
-		return
-	}
-	l.c = c
-}
-
-func (l *lazyCheckpointer) close() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.closed = true
-	if l.c != nil {
-		l.c.close()
-		l.c = nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.db != nil {
+		close(c.stop)
+		<-c.done
+		c.db.Close()
+		c.db = nil
 	}
 }

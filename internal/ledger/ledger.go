@@ -102,7 +102,7 @@ type Store struct {
 	voted *votedCopy
 	// ckpt copies SQLite's write-ahead log back into the database beside the writer, from the first
 	// write transaction on (checkpoint.go); nil on PostgreSQL.
-	ckpt *lazyCheckpointer
+	ckpt *checkpointer
 	// ballotCount is the ballots counted so far and the largest seq among them (SQLite; BallotCount).
 	ballotCount struct {
 		mu     sync.Mutex
@@ -130,7 +130,7 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 	if s.d.name() == "sqlite" {
 		s.stmts = newStmtCache(s.w)
 		s.voted = &votedCopy{}
-		s.ckpt = &lazyCheckpointer{dsn: checkpointDSN(cfg.SQLitePath), log: cfg.Logger}
+		s.ckpt = &checkpointer{dsn: checkpointDSN(cfg.SQLitePath), log: cfg.Logger}
 	}
 	if cfg.Existing {
 		ok, err := s.d.hasLedger(ctx, s.r)
