@@ -104,6 +104,48 @@ func TestAFailedBatchMarksNobody(t *testing.T) {
 	})
 }
 
+// A mark the writer's copy does not know of (written here on the writer's own connection behind the
+// copy's back, which only a bug could do) is still refused by the recent marks' primary key, and the
+// batch that meets it stores nothing: not its ballots, not its other voters' marks (MarkRecent's OR FAIL
+// leaves undoing them to the batch's rollback). This is what keeps one ballot per voter if the copy is
+// ever wrong.
+func TestAMarkTheCopyMissedFailsItsWholeBatch(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
+		if s.ConfigForTest().PostgresURL != "" {
+			t.Skip("the copy of who has voted is SQLite's writer's; PostgreSQL keeps none")
+		}
+		ctx := testenv.Context(t)
+		ix, g := seeded(t, s, 10)
+		if err := castOne(t, s, ix, g, 0); err != nil { // loads the copy
+			t.Fatalf("voter 0: %v", err)
+		}
+		testenv.Must(t, s.ExecForTest(ctx, `INSERT INTO voted_recent (voter_no)
+			SELECT voter_no FROM voters WHERE voter_id = '`+g.Voter(2).ID+`'`), "mark voter 2 behind the copy")
+		var reqs []ledger.CastRequest
+		for _, i := range []int64{1, 2, 3} {
+			v := g.Voter(i)
+			reqs = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)})
+		}
+		if _, _, err := s.CastBatch(ctx, ix, reqs, time.Now()); err == nil {
+			t.Fatalf("a batch naming a voter the recent marks already hold did not fail")
+		}
+		tot, err := s.Totals(ctx)
+		testenv.Must(t, err, "totals")
+		if tot.Ballots != 1 {
+			t.Fatalf("%d ballots after the failed batch, want voter 0's alone", tot.Ballots)
+		}
+		for _, i := range []int64{1, 3} {
+			if err := castOne(t, s, ix, g, i); err != nil {
+				t.Fatalf("voter %d, whom the failed batch named: %v", i, err)
+			}
+		}
+		if err := castOne(t, s, ix, g, 2); !errors.Is(err, ledger.ErrAlreadyVoted) {
+			t.Fatalf("voter 2, marked before: %v, want %v", err, ledger.ErrAlreadyVoted)
+		}
+	})
+}
+
 // Voters registered after the writer's copy of who has voted was loaded can vote, once.
 func TestVotersRegisteredWhileCastingCanVoteOnce(t *testing.T) {
 	t.Parallel()

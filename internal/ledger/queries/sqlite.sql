@@ -36,15 +36,20 @@ JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential
 -- name: MarkRecent
 -- Adds voters to the recent marks; /*rows*/ becomes the (number) rows. The primary key refuses a number
 -- marked twice, and the whole batch with it.
-INSERT INTO voted_recent (voter_no) VALUES /*rows*/;
+-- OR FAIL, not the default ABORT: ABORT undoes a failing statement's own rows, and to do that SQLite
+-- copies every page the statement changes to a statement journal first, which spills to a temporary
+-- file past 64 KiB (a batch's marks change a hundred pages or more). The batch's transaction is rolled
+-- back whole on any error (Store.inTx), so what ABORT would undo is undone anyway.
+INSERT OR FAIL INTO voted_recent (voter_no) VALUES /*rows*/;
 
 -- name: CountRecent
 SELECT COUNT(*) FROM voted_recent;
 
 -- name: FoldRecent
 -- Sets every recent mark's bit in the bitmap. The numbers are unique (the primary key), so the powers of
--- two summed per block are distinct and their sum is their bitwise or (see 003_voted_bits.sql).
-UPDATE voted_blocks SET bits = voted_blocks.bits | f.bits
+-- two summed per block are distinct and their sum is their bitwise or (see 003_voted_bits.sql). OR FAIL
+-- for MarkRecent's reason: a fold changes nearly every page of the bitmap at 100M voters.
+UPDATE OR FAIL voted_blocks SET bits = voted_blocks.bits | f.bits
 FROM (SELECT voter_no >> 6 AS block, SUM(1 << (voter_no & 63)) AS bits FROM voted_recent GROUP BY voter_no >> 6) AS f
 WHERE voted_blocks.block = f.block;
 
