@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -28,6 +29,20 @@ func wantCounted(t *testing.T, s *ledger.Store, n int64) {
 	if tot.Ballots != n || tot.VotersVoted != n {
 		t.Fatalf("%d ballots and %d voters who voted, want %d of each", tot.Ballots, tot.VotersVoted, n)
 	}
+}
+
+// withTheCopyLoaded starts a test of the SQLite writer's copy of who has voted: a ledger of ten voters,
+// of whom voter 0 has cast a ballot, which loaded the copy. PostgreSQL keeps no copy: the test skips.
+func withTheCopyLoaded(t *testing.T, s *ledger.Store) (context.Context, *election.Index, *synth.Generator) {
+	t.Helper()
+	if s.ConfigForTest().PostgresURL != "" {
+		t.Skip("the copy of who has voted is SQLite's writer's; PostgreSQL keeps none")
+	}
+	ix, g := seeded(t, s, 10)
+	if err := castOne(t, s, ix, g, 0); err != nil {
+		t.Fatalf("voter 0: %v", err)
+	}
+	return testenv.Context(t), ix, g
 }
 
 // Two processes casting on one ledger: the second's ballot for a voter, folded into the bitmap at once,
@@ -81,14 +96,7 @@ func anotherWritersVoteIsSeen(t *testing.T, s *ledger.Store) {
 func TestAFailedBatchMarksNobody(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
-		if s.ConfigForTest().PostgresURL != "" {
-			t.Skip("the copy of who has voted is SQLite's writer's; PostgreSQL keeps none")
-		}
-		ctx := testenv.Context(t)
-		ix, g := seeded(t, s, 10)
-		if err := castOne(t, s, ix, g, 0); err != nil {
-			t.Fatalf("voter 0: %v", err)
-		}
+		ctx, ix, g := withTheCopyLoaded(t, s)
 		testenv.Must(t, s.ExecForTest(ctx, `CREATE TRIGGER refuse_ballots BEFORE INSERT ON ballots
 			BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`), "create the trigger")
 		v := g.Voter(1)
@@ -112,14 +120,7 @@ func TestAFailedBatchMarksNobody(t *testing.T) {
 func TestAMarkTheCopyMissedFailsItsWholeBatch(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
-		if s.ConfigForTest().PostgresURL != "" {
-			t.Skip("the copy of who has voted is SQLite's writer's; PostgreSQL keeps none")
-		}
-		ctx := testenv.Context(t)
-		ix, g := seeded(t, s, 10)
-		if err := castOne(t, s, ix, g, 0); err != nil { // loads the copy
-			t.Fatalf("voter 0: %v", err)
-		}
+		ctx, ix, g := withTheCopyLoaded(t, s)
 		testenv.Must(t, s.ExecForTest(ctx, `INSERT INTO voted_recent (voter_no)
 			SELECT voter_no FROM voters WHERE voter_id = '`+g.Voter(2).ID+`'`), "mark voter 2 behind the copy")
 		var reqs []ledger.CastRequest
