@@ -30,6 +30,7 @@ go build -o "$WORK/election" ./cmd/election
 bin="$WORK/election"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 now() { date +%s.%N; }
+since() { awk -v a="$1" -v z="$(now)" 'BEGIN {printf "%.1f s", z-a}'; } # seconds since $1, a now
 peak() { # the largest VmHWM (peak RSS) among pids, in MiB
   local m=0 k
   for p in "$@"; do k=$(awk '/VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0); [ "${k:-0}" -gt "$m" ] && m=$k; done
@@ -44,7 +45,7 @@ if [ "$CLONE" = 1 ]; then
   t0=$(now)
   "$bin" register --postgres "${ELECTION_TEST_POSTGRES%/*}/$tmpl?sslmode=disable" --kafka "$ELECTION_TEST_KAFKA" \
     --topic-prefix "$tmpl." --preset national --voters "$VOTERS" >"$WORK/$tmpl.register.log" 2>&1
-  echo "registration of $VOTERS voters, once for every run: $(awk -v a="$t0" -v z="$(now)" 'BEGIN {printf "%.1f s", z-a}')"
+  echo "registration of $VOTERS voters, once for every run: $(since "$t0")"
   echo
 fi
 echo "| casters / tallies | voters | registration | ballots | cast (ballots/s) | cast → all counted (ballots/s) | peak RSS: serve / tally / relay / simulate | disk: PostgreSQL / Kafka | audit |"
@@ -59,11 +60,11 @@ for run in $RUNS; do
   t0=$(now)
   if [ -n "$tmpl" ]; then
     su postgres -c "createdb -O election --strategy file_copy -T $tmpl $db" >/dev/null
-    reg=$(awk -v a="$t0" -v z="$(now)" 'BEGIN {printf "copied in %.1f s", z-a}')
+    reg="copied in $(since "$t0")"
   else
     su postgres -c "createdb -O election $db" >/dev/null
     "$bin" register "${conn[@]}" --preset national --voters "$VOTERS" >"$log/register.log" 2>&1
-    reg=$(awk -v a="$t0" -v z="$(now)" 'BEGIN {printf "%.1f s", z-a}')
+    reg=$(since "$t0")
   fi
   pids=() serves=() tallyp=() urls=()
   "$bin" relay "${conn[@]}" >"$log/relay.log" 2>&1 & relay=$!; pids+=("$relay")
