@@ -17,15 +17,26 @@ type jsonAppender interface {
 
 // unescaped reports whether encoding/json writes s as it is between quotes: printable ASCII, and none of
 // the characters it escapes (", \, and <, > and & for HTML safety).
+//
+// It reads a table, one load a byte, rather than comparing each byte seven times: every string of every
+// voter, vote record and tally snapshot passes through it, and the comparisons were 2% of the CPU of
+// `election up` at 100M voters (TestUnescapedIsByteByByte).
 func unescaped(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// plainByte is true for the bytes encoding/json writes as they are in a string.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // jsonWriter appends fields of one object; ok turns false at the first string that is not plain.
 type jsonWriter struct {

@@ -3,6 +3,7 @@ package stream
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -188,6 +189,77 @@ func BenchmarkEncodeSnapshot(b *testing.B) {
 	b.Run("encoding-json", func(b *testing.B) {
 		for b.Loop() {
 			json.Marshal(&s)
+		}
+	})
+}
+
+// unescapedByteByByte is unescaped's definition, one byte at a time.
+func unescapedByteByByte(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// unescaped reads eight bytes at a time; it must answer as its definition does for every byte value at
+// every place in a word and in the tail, beside bytes that pass and bytes that fail (a borrow or carry
+// from one byte may mark the next, which must never turn a string that passes into one refused).
+func TestUnescapedIsByteByByte(t *testing.T) {
+	t.Parallel()
+	check := func(s string) {
+		t.Helper()
+		if got, want := unescaped(s), unescapedByteByByte(s); got != want {
+			t.Fatalf("unescaped(%q) = %v, byte by byte %v", s, got, want)
+		}
+	}
+	// Neighbours chosen at the edges of each test: the smallest and largest passing bytes, those either
+	// side of each refused character, and refused bytes that borrow or carry.
+	fills := []byte{' ', '~', 'a', '!', '#', '%', '\'', ';', '=', '?', '[', ']', 0x00, 0x1f, 0x7f, 0x80, 0xff}
+	for n := range 20 {
+		for _, fill := range fills {
+			for at := range n {
+				for c := range 256 {
+					b := bytes.Repeat([]byte{fill}, n)
+					b[at] = byte(c)
+					check(string(b))
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(0x20 + rng.IntN(0x5f)) // printable, so that most strings pass
+			if rng.IntN(30) == 0 {
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		check(string(b))
+	}
+}
+
+func BenchmarkUnescaped(b *testing.B) {
+	strs := []string{"TN-03-c07", "Aarav Iyer", "2026-11-24 10:17:00", "/photos/TN-03-c07.png", "9b40962f-f8f1-414d-bd2b-ec234638f0e2"}
+	b.Run("words", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range strs {
+				if !unescaped(s) {
+					b.Fatal(s)
+				}
+			}
+		}
+	})
+	b.Run("bytes", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range strs {
+				if !unescapedByteByByte(s) {
+					b.Fatal(s)
+				}
+			}
 		}
 	})
 }
