@@ -56,6 +56,13 @@ func (t Topic[V]) Record(v *V, partitions int32) *kgo.Record {
 // Decode decodes a record of this topic, naming the topic, partition and offset on failure.
 func (t Topic[V]) Decode(r *kgo.Record) (*V, error) {
 	var v V
+	if d, is := any(&v).(jsonReader); is {
+		if d.readJSON(r.Value) {
+			return &v, nil
+		}
+		var zero V
+		v = zero
+	}
 	if err := json.Unmarshal(r.Value, &v); err != nil {
 		return nil, fmt.Errorf("stream: %s[%d]@%d: bad record: %w", r.Topic, r.Partition, r.Offset, err)
 	}

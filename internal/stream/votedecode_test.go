@@ -1,9 +1,14 @@
 package stream
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
+
+	"github.com/election/election/internal/election"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -133,4 +138,120 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// readSnapshotBoth decodes b with Snapshot.readJSON and with encoding/json, as decodeBoth does for votes.
+func readSnapshotBoth(t *testing.T, b []byte) (fast bool) {
+	t.Helper()
+	var want Snapshot
+	wantErr := json.Unmarshal(b, &want)
+	var got Snapshot
+	if fast = got.readJSON(b); fast && (wantErr != nil || !reflect.DeepEqual(got, want)) {
+		t.Fatalf("readJSON took %q as %+v; encoding/json: %+v, %v", b, got, want, wantErr)
+	}
+	s, err := Config{}.Topics().TallyState.Decode(&kgo.Record{Value: b})
+	if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(*s, want) {
+		t.Fatalf("Decode(%q) = %+v, %v; encoding/json: %+v, %v", b, s, err, want, wantErr)
+	}
+	return fast
+}
+
+// What the tally writes takes the fast path; hostile keys, changed layouts and every corruption of a
+// snapshot decode exactly as encoding/json decodes them (or fail as it fails).
+func TestReadSnapshotIsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	state := Config{}.Topics().TallyState
+	s := Snapshot{Partition: 2, NextOffset: 123456, LastTx: 0, LastSeq: 98765, Ballots: 4242, Rejected: 3,
+		Candidates: map[string]int64{"TN-03-c07": 17, "TN-03-c01": 0, "KA-11-c02": 1 << 40}, States: map[string]int64{"TN": 17, "KA": -2},
+		Minutes: map[string]int64{"2026-12-02 06:00:00": 5}, UpdatedAt: 1764650000000, Newest: -1}
+	base := state.Record(&s, 1).Value
+	if !readSnapshotBoth(t, base) {
+		t.Fatalf("the tally's own layout %s did not take the fast path", base)
+	}
+	empty := Snapshot{Partition: -7, Candidates: map[string]int64{}}
+	if b := state.Record(&empty, 1).Value; !readSnapshotBoth(t, b) {
+		t.Fatalf("a snapshot with empty and null counts %s did not take the fast path", b)
+	}
+	for _, k := range append(unplain, "<b>", "a&b", "", "ಕನ್ನಡ", `\u0041`) {
+		h := s
+		h.States = map[string]int64{k: 1, "TN": 2}
+		b, _ := json.Marshal(&h)
+		readSnapshotBoth(t, b)
+	}
+	for _, v := range []string{
+		"", "{}", "null", "[]", `{"partition":1}`,
+		`{"partition":2147483648,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":-2147483648,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":-0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":01,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":1e3,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":9223372036854775807,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":9223372036854775808,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":999999999999999999,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"rejected":0,"candidates":{"a":1,"a":2},"states":{},"minutes":{"m":-1},"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":{"a":1,},"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":{"a,}":1,"b":2},"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":{"a":1.5},"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":{"a":"1"},"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0,"extra":1}`,
+		`{"Partition":1,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0}`,
+		`{"partition":1,"next_offset":0,"last_tx":0,"last_seq":0,"ballots":0,"candidates":null,"states":null,"minutes":null,"updated_at":0,"newest":0} `,
+	} {
+		readSnapshotBoth(t, []byte(v))
+	}
+	// Every value one corruption away from the tally's: each byte changed, dropped or doubled, at random.
+	rng := rand.New(rand.NewPCG(9, 10))
+	fast := 0
+	for range 50_000 {
+		c := bytes.Clone(base)
+		i := rng.IntN(len(c))
+		switch rng.IntN(3) {
+		case 0:
+			c[i] = byte(rng.IntN(256))
+		case 1:
+			c = append(c[:i], c[i+1:]...)
+		case 2:
+			c = append(c[:i+1], c[i:]...)
+		}
+		if readSnapshotBoth(t, c) {
+			fast++
+		}
+	}
+	if fast == 0 || fast == 50_000 {
+		t.Fatalf("%d of 50,000 corrupted values took the fast path: the test is not testing both paths", fast)
+	}
+}
+
+// BenchmarkDecodeSnapshot: a partition's snapshot of the national preset as the results view reads it.
+func BenchmarkDecodeSnapshot(b *testing.B) {
+	e, _ := election.Preset("national")
+	s := Snapshot{Candidates: map[string]int64{}, States: map[string]int64{}, Minutes: map[string]int64{}}
+	for i, c := range e.Candidates {
+		if i%6 == 0 { // a partition's share of the candidates
+			s.Candidates[c.ID] = int64(i * 7919)
+		}
+	}
+	for _, st := range e.States {
+		s.States[st.Code] = 100000
+	}
+	for m := range 600 {
+		s.Minutes[fmt.Sprintf("2026-12-02 %02d:%02d:00", 6+m/60, m%60)] = 1000
+	}
+	state := Config{}.Topics().TallyState
+	r := state.Record(&s, 1)
+	b.Run("readJSON", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := state.Decode(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			var s Snapshot
+			if err := json.Unmarshal(r.Value, &s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
