@@ -81,7 +81,10 @@ type SyntheticConfig struct {
 // publishing run ahead of the database, by a batch or two each.
 func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 	if cfg.Batch <= 0 {
-		cfg.Batch = 5000
+		// Each batch is a ledger transaction, whose commit waits for the disk; 10,000 voters a batch and
+		// two batches queued at each stage registered 5M voters in 16.0-16.2 s against 17.0-17.5 s with
+		// 5,000 and one, for about 250 MiB more peak memory (docs/measured.md).
+		cfg.Batch = 10000
 	}
 	from, err := cfg.Store.SyntheticRegistered(ctx)
 	if err != nil {
@@ -104,7 +107,7 @@ func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan batch, 1)
+	batches := make(chan batch, 2)
 	go func() {
 		defer close(batches)
 		for lo := from; lo < cfg.Total; lo += int64(cfg.Batch) {
@@ -128,7 +131,7 @@ func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 	// before sending the next made the round trip part of every batch's time).
 	committing := batches
 	if cfg.Publisher != nil {
-		published := make(chan batch, 1)
+		published := make(chan batch, 2)
 		go func() {
 			defer close(published)
 			for b := range batches {
