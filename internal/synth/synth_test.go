@@ -171,6 +171,11 @@ func BenchmarkVoter(b *testing.B) {
 			fmtVoter(g, i)
 		}
 	})
+	b.Run("voter-id", func(b *testing.B) {
+		for i := range int64(b.N) {
+			VoterID(i)
+		}
+	})
 	b.Run("credential", func(b *testing.B) {
 		for i := range int64(b.N) {
 			g.Credential(VoterID(i))
