@@ -10,8 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"slices"
-	"strings"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,24 +35,6 @@ type CastRequest struct {
 	VoterID     string
 	Credential  string
 	CandidateID string
-
-	// What the writer needs of this request alone, worked out by prepare on the caller's goroutine
-	// (Caster.Cast), so that the one writer every cast waits for does not: the credential's hash, for
-	// the credential it was taken of, and the ballot's random id, used if the ballot is stored.
-	hash, ballotID []byte
-	hashOf         string
-}
-
-// prepare works out the request's credential hash, unless it holds the hash of its present credential
-// already, and its ballot id, unless it has one. CastBatch prepares a copy of each request it is given,
-// never the caller's own, so two casts never share a ballot id however a caller reuses its requests.
-func (r *CastRequest) prepare() {
-	if r.hash == nil || r.hashOf != r.Credential {
-		r.hash, r.hashOf = HashCredential(r.Credential), r.Credential
-	}
-	if r.ballotID == nil {
-		r.ballotID = newBallotID()
-	}
 }
 
 // Receipt is what a voter gets back: the ballot's random id, which names no voter. It is also the ballot's
@@ -91,11 +72,7 @@ const maxBatch = 5000
 // written only for a request whose own credential and constituency matched, with that request's
 // candidate, and only that request gets its receipt: another request naming the same voter, whatever its
 // credential, can never take the voter's ballot.
-func (s *Store) CastBatch(ctx context.Context, ix *election.Index, given []CastRequest, now time.Time) ([]Receipt, []error, error) {
-	reqs := slices.Clone(given)
-	for i := range reqs {
-		reqs[i].prepare() // nothing to do for a request that came through Caster.Cast
-	}
+func (s *Store) CastBatch(ctx context.Context, ix *election.Index, reqs []CastRequest, now time.Time) ([]Receipt, []error, error) {
 	receipts := make([]Receipt, len(reqs))
 	errs := make([]error, len(reqs))
 	// Voters are locked in id order, so two batches on PostgreSQL cannot deadlock on each other; requests
@@ -104,7 +81,7 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, given []CastR
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(reqs[a].VoterID, reqs[b].VoterID) })
+	sort.SliceStable(order, func(a, b int) bool { return reqs[order[a]].VoterID < reqs[order[b]].VoterID })
 	minute := minuteOf(now)
 	refuseAll := func(why error) ([]Receipt, []error, error) {
 		for i := range errs {
@@ -161,9 +138,9 @@ func (s *Store) CastBatch(ctx context.Context, ix *election.Index, given []CastR
 				}
 				continue
 			}
-			id := formatBallotID(r.ballotID)
+			raw, id := newBallotID()
 			receipts[i] = Receipt{BallotID: id, TrackingCode: id}
-			ballots = append(ballots, []any{r.ballotID, cand.ID, cand.Constituency, state, minute})
+			ballots = append(ballots, []any{raw, cand.ID, cand.Constituency, state, minute})
 		}
 		if len(ballots) == 0 {
 			return nil
@@ -225,7 +202,7 @@ func (s *Store) settleDuplicates(ctx context.Context, tx *wtx, ix *election.Inde
 		for _, i := range group {
 			r := reqs[i]
 			switch {
-			case !known || subtle.ConstantTimeCompare(hash, r.hash) != 1:
+			case !known || subtle.ConstantTimeCompare(hash, HashCredential(r.Credential)) != 1:
 				errs[i] = ErrInvalidCredential
 			case voted || taken:
 				errs[i] = ErrAlreadyVoted
@@ -260,7 +237,7 @@ func (s *Store) markVoters(ctx context.Context, tx *wtx, ix *election.Index, req
 			return nil, fmt.Errorf("voter named by two undecided requests in one batch")
 		}
 		byVoter[r.VoterID] = i
-		ids, hashes, cons = append(ids, r.VoterID), append(hashes, r.hash), append(cons, ix.Candidate[r.CandidateID].Constituency)
+		ids, hashes, cons = append(ids, r.VoterID), append(hashes, HashCredential(r.Credential)), append(cons, ix.Candidate[r.CandidateID].Constituency)
 	}
 	if len(ids) == 0 {
 		return states, nil
@@ -290,7 +267,7 @@ func (s *Store) whyRefused(ctx context.Context, tx *wtx, r CastRequest, cand *el
 		return ErrInvalidCredential, nil
 	case err != nil:
 		return nil, fmt.Errorf("find a voter: %w", err)
-	case subtle.ConstantTimeCompare(hash, r.hash) != 1:
+	case subtle.ConstantTimeCompare(hash, HashCredential(r.Credential)) != 1:
 		return ErrInvalidCredential, nil
 	case voted:
 		return ErrAlreadyVoted, nil
@@ -300,14 +277,14 @@ func (s *Store) whyRefused(ctx context.Context, tx *wtx, r CastRequest, cand *el
 	return nil, errors.New("a cast was refused for no known reason")
 }
 
-// newBallotID is a random UUID (version 4), the 16 bytes the ledger stores: nothing in it derives from
-// the voter or the time. formatBallotID gives its text, which everything else shows.
-func newBallotID() []byte {
+// newBallotID is a random UUID (version 4): nothing in it derives from the voter or the time. It returns
+// the 16 bytes the ledger stores and their text, which everything else shows.
+func newBallotID() ([]byte, string) {
 	b := make([]byte, 16)
 	rand.Read(b)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return b
+	return b, formatBallotID(b)
 }
 
 // formatBallotID is a ballot id's text: the UUID's 16 bytes in hex, with its four dashes.
@@ -434,7 +411,6 @@ func (c *Caster) Stop() {
 
 // Cast casts one ballot, waiting for the batch it joins to commit.
 func (c *Caster) Cast(ctx context.Context, req CastRequest) (Receipt, error) {
-	req.prepare() // here, on the caller's goroutine, not on the writer's
 	p := &pending{req: req, done: make(chan struct{})}
 	select {
 	case c.reqs <- p:

@@ -143,41 +143,6 @@ func TestCastRules(t *testing.T) {
 	})
 }
 
-// The writer's work for a request alone (its credential's hash, its ballot's id) is done before the
-// batch, on a copy of the caller's request: a request cast again, with its voter or credential changed,
-// is checked against what it now says, and two ballots never share an id, however a caller reuses its
-// requests. (Preparing the caller's own requests instead fails the last step twice over: the credential's
-// old hash refuses voter 1, or the first ballot's id is given again.)
-func TestAReusedRequestIsCheckedAnew(t *testing.T) {
-	t.Parallel()
-	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
-		ctx := testenv.Context(t)
-		ix, g := seeded(t, s, 20)
-		v0, v1 := g.Voter(0), g.Voter(1)
-		reqs := []ledger.CastRequest{{VoterID: v0.ID, Credential: g.Credential(v0.ID), CandidateID: "cand-1"}}
-		first, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
-		testenv.Must(t, err, "cast as voter 0")
-		if errs[0] != nil {
-			t.Fatalf("voter 0 with their own credential: %v", errs[0])
-		}
-		reqs[0].VoterID = v1.ID // voter 0's credential, now for voter 1
-		_, errs, err = s.CastBatch(ctx, ix, reqs, time.Now())
-		testenv.Must(t, err, "cast as voter 1 with voter 0's credential")
-		if !errors.Is(errs[0], ledger.ErrInvalidCredential) {
-			t.Fatalf("voter 1 with voter 0's credential: got %v, want %v", errs[0], ledger.ErrInvalidCredential)
-		}
-		reqs[0].Credential = g.Credential(v1.ID)
-		second, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
-		testenv.Must(t, err, "cast as voter 1")
-		if errs[0] != nil {
-			t.Fatalf("voter 1 with their own credential, in a request used before: %v", errs[0])
-		}
-		if second[0].BallotID == first[0].BallotID {
-			t.Fatalf("two ballots stored under one id, %s", first[0].BallotID)
-		}
-	})
-}
-
 func TestNotOnBallot(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
