@@ -44,21 +44,7 @@ unprofiled() { "${noprof[@]}" "$@"; }
 # stages VOTERS BALLOTS PROFILE: a row of the stage table, from `go tool pprof -tags` (lines such as
 # "  1.52mins (41.2%): caster" under "stage: Total X of Y").
 stages() {
-  go tool pprof -tags "$bin" "$3" 2>/dev/null | awk -v n="$1" -v b="$2" '
-    function secs(v) {
-      if (v ~ /mins$/) return v * 60; if (v ~ /hrs$/) return v * 3600; if (v ~ /ms$/) return v / 1000
-      if (v ~ /us$/ || v ~ /µs$/) return v / 1e6; return v + 0
-    }
-    $1 == "stage:" && $2 == "Total" { on = 1; all = secs($5); next }
-    on && /%\): / { v = $1; sub(/^[^:]*\): /, ""); t[$0] = secs(v); labelled += secs(v); next }
-    { on = 0 }
-    END {
-      row = "| " n " | " sprintf("%.2f", t["register"] * 1e6 / n)
-      m = split("simulator|caster|relay|broker|tally|board writer|results view|results publisher|web server", names, "|")
-      for (i = 1; i <= m; i++) { row = row " | " sprintf("%.2f", t[names[i]] * 1e6 / b); rest += t[names[i]] }
-      other = all - labelled
-      printf "%s | %.2f | %.2f |\n", row, other * 1e6 / b, (rest + other) * 1e6 / b
-    }'
+  go tool pprof -tags "$bin" "$3" 2>/dev/null | awk -v n="$1" -v b="$2" -f scripts/stages.awk
 }
 
 rm -f "$WORK/stages.md"
@@ -91,7 +77,9 @@ for n in $SIZES; do
   board=$(kb "$dir/board")
   total=$(kb "$dir")
   other=$((total - ledger - votes - voters - state - board))
-  audit=$(unprofiled "$bin" audit --data "$dir" 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
+  alog="$WORK/audit-$n.log"
+  unprofiled "$bin" audit --data "$dir" >"$alog" 2>&1 || true
+  audit=$(grep -Eo 'discrepancy [0-9]+' "$alog" | tail -1 || true)
   verify=skipped
   if [ "${VERIFY:-1}" = 1 ]; then
     # The verifier reads only the public HTTP endpoints: serve the data, wait until it is ready (at
@@ -110,7 +98,7 @@ for n in $SIZES; do
     took=$(grep -E '^elapsed ' "$vlog" | awk '{printf "%.0f s, %d MiB", $2, $6/1024}' || true)
     verify="${verdict:-failed: see $vlog} ($took)"
   fi
-  echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$readin") | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $log} | $verify |"
+  echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$readin") | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $alog} | $verify |"
   [ "$STAGES" = 1 ] && stages "$n" "$ballots" "$WORK/cpu-$n.out" >>"$WORK/stages.md"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 done
