@@ -23,7 +23,7 @@ VOTERS=${VOTERS:-3000000}
 PAIRS=${PAIRS:-3}
 STAGES=${STAGES:-0}
 tmp=$(mktemp -d)
-trap 'git worktree prune; rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"; git worktree prune' EXIT
 build() { # build REV NAME: the election binary of commit REV at $tmp/NAME
   git worktree add -q --detach "$tmp/src-$2" "$1"
   (cd "$tmp/src-$2" && go build -o "$tmp/$2" ./cmd/election)

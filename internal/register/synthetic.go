@@ -82,7 +82,7 @@ type SyntheticConfig struct {
 func Synthetic(ctx context.Context, cfg SyntheticConfig) error {
 	if cfg.Batch <= 0 {
 		// Each batch is a ledger transaction, whose commit waits for the disk; 10,000 voters a batch and
-		// two batches queued at each stage registered 5M voters in 16.0-16.2 s against 17.0-17.5 s with
+		// two batches queued at each stage registered 5M voters in 16.0-16.2 s against 17.0-17.6 s with
 		// 5,000 and one, for about 250 MiB more peak memory (docs/measured.md).
 		cfg.Batch = 10000
 	}
