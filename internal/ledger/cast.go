@@ -193,7 +193,7 @@ func (s *Store) settleDuplicates(ctx context.Context, tx *wtx, ix *election.Inde
 		var cons, state string
 		var hash []byte
 		var voted bool
-		err := tx.QueryRowContext(ctx, s.q.FindVoter, reqs[group[0]].VoterID).Scan(&cons, &state, &hash, &voted)
+		err := tx.QueryRowContext(ctx, s.q.FindVoter, s.idArgs(nil, reqs[group[0]].VoterID)...).Scan(&cons, &state, &hash, &voted)
 		if err != nil && err != sql.ErrNoRows {
 			return fmt.Errorf("find a voter named %d times in one batch: %w", len(group), err)
 		}
@@ -261,7 +261,7 @@ func (s *Store) whyRefused(ctx context.Context, tx *wtx, r CastRequest, cand *el
 	var cons, state string
 	var hash []byte
 	var voted bool
-	err = tx.QueryRowContext(ctx, s.q.FindVoter, r.VoterID).Scan(&cons, &state, &hash, &voted)
+	err = tx.QueryRowContext(ctx, s.q.FindVoter, s.idArgs(nil, r.VoterID)...).Scan(&cons, &state, &hash, &voted)
 	switch {
 	case err == sql.ErrNoRows:
 		return ErrInvalidCredential, nil

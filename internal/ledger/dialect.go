@@ -43,6 +43,11 @@ type dialect interface {
 	writers() int
 	// lockBoard makes this process the only board writer (Store.LockBoard).
 	lockBoard(ctx context.Context, s *Store) (func(), error)
+	// registerByNumber reports whether the register is keyed by voter number, keeping a voter's id only
+	// when the number does not give it (SQLite, 008_register_by_number.sql: each lookup is an integer's
+	// walk down a smaller tree, for the one writer). PostgreSQL's is keyed by voter id, so queries there
+	// take the id alone.
+	registerByNumber() bool
 }
 
 func dialectFor(cfg Config) dialect {
@@ -58,6 +63,7 @@ type sqlite struct{}
 func (sqlite) name() string            { return "sqlite" }
 func (sqlite) where(cfg Config) string { return cfg.SQLitePath }
 func (sqlite) writers() int            { return 1 }
+func (sqlite) registerByNumber() bool  { return true }
 
 // writerCacheKiB is the writer connection's page cache (see open). At 100M voters the register's inner
 // pages are an estimated 30 MB and the voted bitmap 27.6 MB (read now only when a batch folds the recent
@@ -173,6 +179,7 @@ type postgres struct{}
 func (postgres) name() string            { return "postgres" }
 func (postgres) where(cfg Config) string { return redact(cfg.PostgresURL) }
 func (postgres) writers() int            { return 4 }
+func (postgres) registerByNumber() bool  { return false }
 
 func (postgres) open(ctx context.Context, cfg Config) (*sql.DB, *sql.DB, error) {
 	db, err := sql.Open("pgx", cfg.PostgresURL)

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"time"
+
+	"github.com/election/election/internal/voter"
 )
 
 func (s *Store) ExecForTest(ctx context.Context, q string) error {
@@ -30,7 +32,7 @@ func OpenAtSchemaForTest(ctx context.Context, cfg Config, v int) (*Store, error)
 func (s *Store) RegisterVotersBeforeNumbersForTest(ctx context.Context, voters []RegisteredVoter) error {
 	const insert = `INSERT INTO voters (voter_id, voter_name, date_of_birth, gender, nationality, registration_number,
 		address_street, address_city, address_state, address_country, address_postcode, email, phone_number,
-		cell_number, picture, registered_age, constituency_id, credential_hash) VALUES`
+		cell_number, picture, registered_age, constituency_id, credential_hash) VALUES /*rows*/`
 	return s.inTx(ctx, func(tx *wtx) error {
 		args := make([]any, 0, 18*len(voters))
 		for _, v := range voters {
@@ -39,7 +41,7 @@ func (s *Store) RegisterVotersBeforeNumbersForTest(ctx context.Context, voters [
 				v.Street, v.City, v.State, v.Country, v.Postcode, v.Email, v.Phone, v.Cell, v.Picture,
 				v.RegisteredAge, v.Constituency, hex.EncodeToString(v.CredentialHash))
 		}
-		_, err := tx.ExecContext(ctx, s.values(insert, len(voters), 18), args...)
+		_, err := tx.ExecContext(ctx, s.rows(insert, len(voters), 18), args...)
 		return err
 	})
 }
@@ -47,7 +49,7 @@ func (s *Store) RegisterVotersBeforeNumbersForTest(ctx context.Context, voters [
 // VoterRowsForTest returns, per registered voter id, the length of the stored credential hash and the
 // name kept in voter_details ("" when none is kept).
 func (s *Store) VoterRowsForTest(ctx context.Context) (hashLen map[string]int, name map[string]string, err error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT v.voter_id, length(v.credential_hash), COALESCE(d.voter_name, '')
+	rows, err := s.r.QueryContext(ctx, `SELECT v.voter_id, v.voter_no, length(v.credential_hash), COALESCE(d.voter_name, '')
 		FROM voters AS v LEFT JOIN voter_details AS d ON d.voter_no = v.voter_no`)
 	if err != nil {
 		return nil, nil, err
@@ -55,12 +57,17 @@ func (s *Store) VoterRowsForTest(ctx context.Context) (hashLen map[string]int, n
 	defer rows.Close()
 	hashLen, name = map[string]int{}, map[string]string{}
 	for rows.Next() {
-		var id, n string
+		var id sql.NullString
+		var n string
+		var no int64
 		var l int
-		if err := rows.Scan(&id, &l, &n); err != nil {
+		if err := rows.Scan(&id, &no, &l, &n); err != nil {
 			return nil, nil, err
 		}
-		hashLen[id], name[id] = l, n
+		if !id.Valid { // the register keeps no id the voter's number gives (SQLite)
+			id.String = voter.ID(no)
+		}
+		hashLen[id.String], name[id.String] = l, n
 	}
 	return hashLen, name, rows.Err()
 }
@@ -113,3 +120,25 @@ func (s *Store) KeepNoWriterConnectionForTest() { s.w.SetMaxIdleConns(0) }
 
 // WriterCheckpointPagesForTest is the log's length past which the writer checkpoints itself.
 const WriterCheckpointPagesForTest = writerCheckpointPages
+
+// RegisterVotersByIDForTest registers voters as a binary before schema 8 did: every voter's id in its
+// row (the register keyed by id), numbered in the order given.
+func (s *Store) RegisterVotersByIDForTest(ctx context.Context, voters []RegisteredVoter) error {
+	return s.inTx(ctx, func(tx *wtx) error {
+		no, err := s.numberVoters(ctx, tx, len(voters))
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, voterColumns*len(voters))
+		counts := regionCounts{}
+		for _, v := range voters {
+			args, _ = v.appendArgs(args, no, false)
+			no++
+			counts[region{v.Constituency, v.State}]++
+		}
+		if err := s.execPieces(ctx, tx, s.q.InsertVoters, len(voters), voterColumns, maxVotersPerInsert, args); err != nil {
+			return err
+		}
+		return s.addRegistered(ctx, tx, counts)
+	})
+}

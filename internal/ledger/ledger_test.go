@@ -509,7 +509,7 @@ func TestUpgradeShortensCredentialHashes(t *testing.T) {
 			whole := sha256.Sum256([]byte(g.Credential(v.ID))) // what schema 6 stored
 			vs = append(vs, ledger.RegisteredVoter{Voter: v, CredentialHash: whole[:]})
 		}
-		testenv.Must(t, old.RegisterVoters(ctx, vs, 0), "register at schema 6")
+		testenv.Must(t, old.RegisterVotersByIDForTest(ctx, vs), "register at schema 6")
 		old.Close()
 
 		s, err := ledger.Open(ctx, cfg)

@@ -29,7 +29,7 @@ type queries struct {
 	CountBallots, CountBallotsAfter, CountVoted, BallotsPerCandidate string
 	VotedPerState, VotedBlocks, PollsGuardCast, PollsGuardClose      string
 	LoadVotedBlocks, LoadRecent, DataVersion, CopyConnection         string
-	MarkCopyConnection                                               string
+	MarkCopyConnection, InsertVoterIDs, AnyVoterIDs                  string
 }
 
 func loadQueries(d dialect) (*queries, error) {
@@ -95,9 +95,4 @@ func splitNamed(text string) map[string]string {
 // rows puts n tuples of cols placeholders where a query says /*rows*/.
 func (s *Store) rows(query string, n, cols int) string {
 	return strings.Replace(query, "/*rows*/", s.d.tuples(n, cols), 1)
-}
-
-// values appends n tuples of cols placeholders to a query that ends where they go (ExistingVoters).
-func (s *Store) values(prefix string, n, cols int) string {
-	return strings.TrimSuffix(prefix, ";") + " " + s.d.tuples(n, cols)
 }

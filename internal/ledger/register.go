@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -201,9 +202,106 @@ type RegisteredVoter struct {
 }
 
 // appendArgs appends the InsertVoters columns of v, in order: what casting reads. no is the voter's
-// number.
-func (v RegisteredVoter) appendArgs(args []any, no int64) []any {
-	return append(args, v.ID, no, v.Constituency, v.State, v.CredentialHash)
+// number. On a register keyed by number (byNumber) the id is left NULL when the number gives it;
+// otherwise kept says so, and the id goes into voter_ids too (008_register_by_number.sql).
+func (v RegisteredVoter) appendArgs(args []any, no int64, byNumber bool) (_ []any, kept bool) {
+	var id any = v.ID
+	if byNumber {
+		if n, ok := voter.Number(v.ID); ok && n == no {
+			id = nil
+		} else {
+			kept = true
+		}
+	}
+	return append(args, id, no, v.Constituency, v.State, v.CredentialHash), kept
+}
+
+// idArgs appends what the register's queries take for a voter id: the id and, on a register keyed by
+// number, the number the id gives, or nil when it gives none.
+func (s *Store) idArgs(args []any, id string) []any {
+	args = append(args, id)
+	if !s.d.registerByNumber() {
+		return args
+	}
+	if no, ok := voter.Number(id); ok {
+		return append(args, no)
+	}
+	return append(args, nil)
+}
+
+// insertVoters writes n voters' rows of the register (args, from appendArgs) and the (id, number) pairs
+// of those whose id is kept in voter_ids.
+func (s *Store) insertVoters(ctx context.Context, tx *wtx, n int, args, kept []any) error {
+	if err := s.execPieces(ctx, tx, s.q.InsertVoters, n, voterColumns, maxVotersPerInsert, args); err != nil {
+		return err
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	if err := s.execPieces(ctx, tx, s.q.InsertVoterIDs, len(kept)/2, 2, maxListPiece, kept); err != nil {
+		return fmt.Errorf("voter ids: %w", err)
+	}
+	return nil
+}
+
+// existingVoter returns one of ids that a registered voter has, if any does.
+func (s *Store) existingVoter(ctx context.Context, tx *wtx, ids []string) (id string, found bool, err error) {
+	cols := 1
+	if s.d.registerByNumber() {
+		cols = 2
+	}
+	args := make([]any, 0, cols*len(ids))
+	for _, id := range ids {
+		args = s.idArgs(args, id)
+	}
+	err = s.queryPieces(ctx, tx, s.q.ExistingVoters, len(ids), cols, maxListPiece, args, func(rows *sql.Rows) error {
+		if found {
+			return nil
+		}
+		found = true
+		return rows.Scan(&id)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("ledger: look for registered voters: %w", err)
+	}
+	return id, found, nil
+}
+
+// checkNewIDs refuses a synthetic registration's batch (RegisterVoters) that names a voter id twice or
+// one already registered. Keyed by id (PostgreSQL), the register's primary key does that. Keyed by number
+// (SQLite), the keys refuse a number twice and an id kept in voter_ids twice, but not an id kept there
+// that a voter keeping none has too; that takes a look, needed only when this batch keeps an id or the
+// ledger keeps one already. Synthetic voters keep none, so such a registration asks one question a batch
+// (AnyVoterIDs).
+func (s *Store) checkNewIDs(ctx context.Context, tx *wtx, voters []RegisteredVoter, keeps bool) error {
+	if !s.d.registerByNumber() {
+		return nil
+	}
+	if !keeps {
+		if err := tx.QueryRowContext(ctx, s.q.AnyVoterIDs).Scan(&keeps); err != nil {
+			return fmt.Errorf("ledger: look for kept voter ids: %w", err)
+		}
+		if !keeps {
+			return nil
+		}
+	}
+	ids := make([]string, len(voters))
+	seen := make(map[string]bool, len(voters))
+	for i, v := range voters {
+		if seen[v.ID] {
+			return fmt.Errorf("ledger: register voters: voter id %q appears twice", v.ID)
+		}
+		seen[v.ID] = true
+		ids[i] = v.ID
+	}
+	id, found, err := s.existingVoter(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	if found {
+		return fmt.Errorf("ledger: register voters: voter id %q is already registered", id)
+	}
+	return nil
 }
 
 // appendDetails appends the InsertVoterDetails columns of v, in order: the tutorial's fields.
@@ -262,11 +360,18 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 				return err
 			}
 			args := make([]any, 0, len(voters)*voterColumns)
+			var kept []any
 			for _, v := range voters {
-				args = v.appendArgs(args, no)
+				var keep bool
+				if args, keep = v.appendArgs(args, no, s.d.registerByNumber()); keep {
+					kept = append(kept, v.ID, no)
+				}
 				no++
 			}
-			if err := s.execPieces(ctx, tx, s.q.InsertVoters, len(voters), voterColumns, maxVotersPerInsert, args); err != nil {
+			if err := s.checkNewIDs(ctx, tx, voters, len(kept) > 0); err != nil {
+				return err
+			}
+			if err := s.insertVoters(ctx, tx, len(voters), args, kept); err != nil {
 				return fmt.Errorf("ledger: register voters %s..%s: %w", voters[0].ID, voters[len(voters)-1].ID, err)
 			}
 		}
@@ -407,7 +512,7 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 				return nil
 			}
 			lines := map[string]int{}
-			ids := make([]any, len(chunk))
+			ids := make([]string, len(chunk))
 			for i, r := range chunk {
 				if first, dup := lines[r.Voter.ID]; dup {
 					return &ErrImportRow{Line: r.Line, Msg: fmt.Sprintf("voter_id %q appears again (first on line %d)", r.Voter.ID, first)}
@@ -415,18 +520,9 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 				lines[r.Voter.ID] = r.Line
 				ids[i] = r.Voter.ID
 			}
-			rows, err := tx.QueryContext(ctx, s.values(s.q.ExistingVoters, 1, len(ids)), ids...)
+			existing, found, err := s.existingVoter(ctx, tx, ids)
 			if err != nil {
 				return fmt.Errorf("ledger: import: %w", err)
-			}
-			var existing string
-			found := rows.Next()
-			if found {
-				err = rows.Scan(&existing)
-			}
-			rows.Close()
-			if err != nil {
-				return err
 			}
 			if found {
 				return &ErrImportRow{Line: lines[existing], Msg: fmt.Sprintf("voter_id %q is already registered (or appears earlier in this file)", existing)}
@@ -437,13 +533,17 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 			}
 			args := make([]any, 0, len(chunk)*voterColumns)
 			details := make([]any, 0, len(chunk)*detailsColumns)
+			var kept []any
 			for _, r := range chunk {
-				args = r.Voter.appendArgs(args, no)
+				var keep bool
+				if args, keep = r.Voter.appendArgs(args, no, s.d.registerByNumber()); keep {
+					kept = append(kept, r.Voter.ID, no)
+				}
 				details = r.Voter.appendDetails(details, no)
 				no++
 				counts[region{r.Voter.Constituency, r.Voter.State}]++
 			}
-			if err := s.execPieces(ctx, tx, s.q.InsertVoters, len(chunk), voterColumns, maxVotersPerInsert, args); err != nil {
+			if err := s.insertVoters(ctx, tx, len(chunk), args, kept); err != nil {
 				return fmt.Errorf("ledger: import voters (lines %d-%d): %w", chunk[0].Line, chunk[len(chunk)-1].Line, err)
 			}
 			if err := s.execPieces(ctx, tx, s.q.InsertVoterDetails, len(chunk), detailsColumns, maxVotersPerInsert, details); err != nil {

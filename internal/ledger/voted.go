@@ -51,14 +51,14 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 		return nil, err
 	}
 	var matched []found
-	args := make([]any, 0, 3*len(ids))
+	args := make([]any, 0, 4*len(ids))
 	for k := range ids {
-		args = append(args, ids[k], hashes[k], cons[k])
+		args = append(s.idArgs(args, ids[k]), hashes[k], cons[k])
 	}
 	// One statement finds each voter: each is named once (the caller's guarantee), so nothing this batch
 	// marks changes what the copy says of another of its voters.
 	beyond := false
-	err := s.queryPieces(ctx, tx, s.q.LookupVoters, len(ids), 3, maxListPiece, args, func(rows *sql.Rows) error {
+	err := s.queryPieces(ctx, tx, s.q.LookupVoters, len(ids), 4, maxListPiece, args, func(rows *sql.Rows) error {
 		var f found
 		if err := rows.Scan(&f.id, &f.no, &f.state); err != nil {
 			return err

@@ -50,12 +50,8 @@ func NewGenerator(ix *election.Index, secret []byte) *Generator {
 	return g
 }
 
-// VoterID is the identifier of voter i (0-based). Built in a buffer on the stack, so that the string is
-// its one allocation: the simulator makes one for every cast, registration one for every voter.
-func VoterID(i int64) string {
-	var a [24]byte
-	return string(zeroPadded(append(a[:0], 'V'), i+1, 9))
-}
+// VoterID is the identifier of voter i (0-based): the id its number gives (voter.ID).
+func VoterID(i int64) string { return voter.ID(i) }
 
 // zeroPadded appends n (not negative) in decimal, with leading zeros to at least width digits: what
 // fmt's %0<width>d writes, without its cost (Voter formats six numbers a voter, 100M voters a run).

@@ -28,7 +28,8 @@ INSERT INTO candidates (candidate_id, candidate_name, party_affiliation, constit
 VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: InsertVoters
--- What casting reads of a voter. /*rows*/ becomes the VALUES rows, one per voter, 5 columns each.
+-- What casting reads of a voter. /*rows*/ becomes the VALUES rows, one per voter, 5 columns each. On
+-- SQLite voter_id is NULL when the voter's number gives it (008_register_by_number.sql).
 INSERT INTO voters (voter_id, voter_no, constituency_id, state_code, credential_hash) VALUES /*rows*/;
 
 -- name: InsertVoterDetails
@@ -67,7 +68,3 @@ SELECT candidate_id, COUNT(*) FROM ballots GROUP BY candidate_id;
 
 -- name: BallotsPerState
 SELECT state_code, COUNT(*) FROM ballots GROUP BY state_code;
-
--- name: ExistingVoters
--- The IN list is appended by the caller.
-SELECT voter_id FROM voters WHERE voter_id IN

@@ -28,7 +28,18 @@ JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential
 ON CONFLICT (voter_id) DO NOTHING
 RETURNING voter_id, state_code;
 
+-- name: ExistingVoters
+-- Which of the ids /*rows*/ lists (one column a row) are registered.
+SELECT voter_id FROM voters WHERE voter_id IN (/*rows*/);
+
+-- name: InsertVoterIDs
+-- Empty: the register is keyed by voter id here, so every voter's id is in its row.
+
+-- name: AnyVoterIDs
+-- Empty, as InsertVoterIDs.
+
 -- name: FindVoter
+-- $1 is the voter id.
 SELECT v.constituency_id, v.state_code, v.credential_hash, EXISTS (SELECT 1 FROM voted WHERE voted.voter_id = v.voter_id)
 FROM voters AS v WHERE v.voter_id = $1;
 

@@ -26,12 +26,31 @@ ON CONFLICT (block) DO NOTHING;
 -- name: LookupVoters
 -- The voters whose credential hash and constituency match the request's, with their number and their
 -- state. Whether they have voted, the writer's copy of the voted set says (voted.go).
--- /*rows*/ becomes the VALUES rows (voter id, credential hash, constituency).
-SELECT v.voter_id, v.voter_no, v.state_code
-FROM (SELECT column1 AS voter_id, column2 AS credential_hash, column3 AS constituency_id
+-- /*rows*/ becomes the VALUES rows (voter id, the number the id gives or NULL, credential hash,
+-- constituency). A voter is found by number: the one voter_ids gives the id, else the one the id gives,
+-- and the row must be that id's: kept in the row, or none kept and the number the id's own
+-- (008_register_by_number.sql).
+SELECT r.voter_id, v.voter_no, v.state_code
+FROM (SELECT column1 AS voter_id, column2 AS voter_no, column3 AS credential_hash, column4 AS constituency_id
       FROM (VALUES /*rows*/)) AS r
-JOIN voters AS v ON v.voter_id = r.voter_id AND v.credential_hash = r.credential_hash
-  AND v.constituency_id = r.constituency_id;
+JOIN voters AS v
+  ON v.voter_no = IFNULL((SELECT a.voter_no FROM voter_ids AS a WHERE a.voter_id = r.voter_id), r.voter_no)
+  AND (v.voter_id = r.voter_id OR v.voter_id IS NULL AND v.voter_no = r.voter_no)
+  AND v.credential_hash = r.credential_hash AND v.constituency_id = r.constituency_id;
+
+-- name: ExistingVoters
+-- Which of the ids /*rows*/ lists (rows of the id and the number it gives, or NULL) a registered voter
+-- has: kept in voter_ids, or given by the number of a voter who keeps no id.
+SELECT r.column1 FROM (VALUES /*rows*/) AS r
+WHERE EXISTS (SELECT 1 FROM voter_ids AS a WHERE a.voter_id = r.column1)
+   OR EXISTS (SELECT 1 FROM voters AS v WHERE v.voter_no = r.column2 AND v.voter_id IS NULL);
+
+-- name: InsertVoterIDs
+-- The ids of voters whose number does not give their id, with that number; /*rows*/ becomes the rows.
+INSERT INTO voter_ids (voter_id, voter_no) VALUES /*rows*/;
+
+-- name: AnyVoterIDs
+SELECT EXISTS (SELECT 1 FROM voter_ids);
 
 -- name: MarkRecent
 -- Adds voters to the recent marks; /*rows*/ becomes the (number) rows. The primary key refuses a number
@@ -63,11 +82,14 @@ ON CONFLICT (state_code) DO UPDATE SET voters = turnout.voters + excluded.voters
 
 -- name: FindVoter
 -- The voter's constituency, state and credential hash, and whether they have voted: their bit is set,
--- or they are among the recent marks not folded into the bitmap yet.
+-- or they are among the recent marks not folded into the bitmap yet. $1 is the voter id, $2 the number
+-- it gives or NULL; the voter is found as LookupVoters finds them.
 SELECT v.constituency_id, v.state_code, v.credential_hash,
        COALESCE((SELECT (b.bits >> (v.voter_no & 63)) & 1 FROM voted_blocks AS b WHERE b.block = v.voter_no >> 6), 0)
        | EXISTS (SELECT 1 FROM voted_recent AS r WHERE r.voter_no = v.voter_no)
-FROM voters AS v WHERE v.voter_id = $1;
+FROM voters AS v
+WHERE v.voter_no = IFNULL((SELECT a.voter_no FROM voter_ids AS a WHERE a.voter_id = $1), $2)
+  AND (v.voter_id = $1 OR v.voter_id IS NULL AND v.voter_no = $2);
 
 -- name: VotedBlocks
 -- Every block of the bitmap, for a count of its bits (Totals).
