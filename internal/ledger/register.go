@@ -262,7 +262,7 @@ func (s *Store) existingVoter(ctx context.Context, tx *wtx, ids []string) (id st
 		return rows.Scan(&id)
 	})
 	if err != nil {
-		return "", false, fmt.Errorf("ledger: look for registered voters: %w", err)
+		return "", false, fmt.Errorf("look for registered voters: %w", err)
 	}
 	return id, found, nil
 }
@@ -296,7 +296,7 @@ func (s *Store) checkNewIDs(ctx context.Context, tx *wtx, voters []RegisteredVot
 	}
 	id, found, err := s.existingVoter(ctx, tx, ids)
 	if err != nil {
-		return err
+		return fmt.Errorf("ledger: register voters: %w", err)
 	}
 	if found {
 		return fmt.Errorf("ledger: register voters: voter id %q is already registered", id)

@@ -57,7 +57,7 @@ func TestAnIDNamesOneVoterWhateverTheRegistersKey(t *testing.T) {
 		v := g.Voter(2) // id V000000003, and number 2 when registered now
 		err = s.RegisterVoters(ctx, []ledger.RegisteredVoter{{Voter: v, CredentialHash: ledger.HashCredential(g.Credential(v.ID))}}, 0)
 		if err == nil {
-			t.Fatalf("a synthetic voter whose id %s an imported voter keeps was registered", v.ID)
+			t.Fatalf("a synthetic voter was registered with the id %s, which an imported voter keeps", v.ID)
 		}
 		// Numbers 2 and 3, the second keeping no id (its number gives it); then both kept ids again.
 		testenv.Must(t, importIDs(t, s, "carol", voter.ID(3)), "import number 3's own id")
