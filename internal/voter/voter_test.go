@@ -39,4 +39,19 @@ func TestNumberIsIDsInverse(t *testing.T) {
 			t.Fatalf("Number(%q) = %d, but ID(%d) = %q", b, no, no, ID(no))
 		}
 	}
+	// Ids one edit away from a number's own: most are other numbers' own ids, the rest none.
+	for range 200_000 {
+		b := []byte(ID(rng.Int64N(1 << rng.IntN(40))))
+		switch k := rng.IntN(len(b)); rng.IntN(3) {
+		case 0:
+			b[k] = alphabet[rng.IntN(len(alphabet))]
+		case 1:
+			b = append(b[:k], append([]byte{alphabet[rng.IntN(len(alphabet))]}, b[k:]...)...)
+		default:
+			b = append(b[:k], b[k+1:]...)
+		}
+		if no, ok := Number(string(b)); ok && ID(no) != string(b) {
+			t.Fatalf("Number(%q) = %d, but ID(%d) = %q", b, no, no, ID(no))
+		}
+	}
 }
