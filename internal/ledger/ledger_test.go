@@ -400,6 +400,22 @@ func atSchema(t *testing.T, db testenv.Database, schema int) (old *ledger.Store,
 	return old, cfg, e
 }
 
+// upgraded registers vs in old (a ledger at an older schema) as the binaries of schemas 4 to 7 did,
+// closes it, opens it again at the latest schema, and returns it with the length of each voter's stored
+// credential hash.
+func upgraded(t *testing.T, old *ledger.Store, cfg ledger.Config, vs []ledger.RegisteredVoter) (*ledger.Store, map[string]int) {
+	t.Helper()
+	ctx := testenv.Context(t)
+	testenv.Must(t, old.RegisterVotersByIDForTest(ctx, vs), "register at the old schema")
+	old.Close()
+	s, err := ledger.Open(ctx, cfg)
+	testenv.Must(t, err, "open and upgrade")
+	t.Cleanup(s.Close)
+	hashLen, _, err := s.VoterRowsForTest(ctx)
+	testenv.Must(t, err, "read the register")
+	return s, hashLen
+}
+
 // A ledger written by an older binary keeps every voter's state when a newer binary opens it: voters who
 // had voted are still refused, the others may vote, and the totals carry over. Schema 1 kept who has
 // voted as voters.has_voted, schema 2 as rows of the voted table; schema 3 keeps a bitmap, and schema 4
@@ -509,14 +525,7 @@ func TestUpgradeShortensCredentialHashes(t *testing.T) {
 			whole := sha256.Sum256([]byte(g.Credential(v.ID))) // what schema 6 stored
 			vs = append(vs, ledger.RegisteredVoter{Voter: v, CredentialHash: whole[:]})
 		}
-		testenv.Must(t, old.RegisterVotersByIDForTest(ctx, vs), "register at schema 6")
-		old.Close()
-
-		s, err := ledger.Open(ctx, cfg)
-		testenv.Must(t, err, "open and upgrade")
-		defer s.Close()
-		hashLen, _, err := s.VoterRowsForTest(ctx)
-		testenv.Must(t, err, "read the register")
+		s, hashLen := upgraded(t, old, cfg, vs)
 		for _, v := range vs {
 			if hashLen[v.ID] != 16 {
 				t.Fatalf("voter %s after the upgrade: a %d-byte hash, want 16", v.ID, hashLen[v.ID])

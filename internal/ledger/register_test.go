@@ -120,14 +120,7 @@ func TestUpgradeKeysTheRegisterByNumber(t *testing.T) {
 		for i := int64(4); i < 8; i++ {
 			add(g.Voter(i), g.Credential(g.Voter(i).ID))
 		}
-		testenv.Must(t, old.RegisterVotersByIDForTest(ctx, vs), "register at schema 7")
-		old.Close()
-
-		s, err := ledger.Open(ctx, cfg)
-		testenv.Must(t, err, "open and upgrade")
-		defer s.Close()
-		hashLen, _, err := s.VoterRowsForTest(ctx)
-		testenv.Must(t, err, "read the register")
+		s, hashLen := upgraded(t, old, cfg, vs)
 		if len(hashLen) != len(vs) {
 			t.Fatalf("%d voters after the upgrade, want %d: %v", len(hashLen), len(vs), hashLen)
 		}
