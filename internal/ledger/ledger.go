@@ -39,7 +39,9 @@
 // that voter first, in batch order), and it matches the voter's row on that request's own credential
 // hash and constituency; so the voter it returns, and the ballot written for it, belong to the request
 // that proved the voter's credential, with that request's candidate. A request with a wrong credential
-// can never be credited with another request's match.
+// can never be credited with another request's match. On SQLite the register is keyed by voter number,
+// and a voter id names at most one row all the same (migrations/sqlite/008_register_by_number.sql
+// argues it; registration refuses the one case the keys do not).
 //
 // What it must never do: store anything on a ballot that identifies a voter, count a voter twice, or write
 // a ballot for any request but the one whose credential matched.
