@@ -400,6 +400,14 @@ func atSchema(t *testing.T, db testenv.Database, schema int) (old *ledger.Store,
 	return old, cfg, e
 }
 
+// generatorOf is the synthetic voters' generator of the election e registered in s.
+func generatorOf(t *testing.T, s *ledger.Store, e *election.Election) *synth.Generator {
+	t.Helper()
+	secret, err := s.SimulationSecret(testenv.Context(t))
+	testenv.Must(t, err, "secret")
+	return synth.NewGenerator(election.NewIndex(e), secret)
+}
+
 // upgraded registers vs in old (a ledger at an older schema) as the binaries of schemas 4 to 7 did,
 // closes it, opens it again at the latest schema, and returns it with the length of each voter's stored
 // credential hash.
@@ -432,9 +440,7 @@ func TestUpgradeKeepsWhoHasVoted(t *testing.T) {
 			testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
 				ctx := testenv.Context(t)
 				old, cfg, e := atSchema(t, db, schema)
-				secret, err := old.SimulationSecret(ctx)
-				testenv.Must(t, err, "secret")
-				g := synth.NewGenerator(election.NewIndex(e), secret)
+				g := generatorOf(t, old, e)
 				// 130 voters: three blocks of the bitmap, the last one part full.
 				var vs []ledger.RegisteredVoter
 				for i := range int64(130) {
@@ -516,9 +522,7 @@ func TestUpgradeShortensCredentialHashes(t *testing.T) {
 	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
 		ctx := testenv.Context(t)
 		old, cfg, e := atSchema(t, db, 6)
-		secret, err := old.SimulationSecret(ctx)
-		testenv.Must(t, err, "secret")
-		g := synth.NewGenerator(election.NewIndex(e), secret)
+		g := generatorOf(t, old, e)
 		var vs []ledger.RegisteredVoter
 		for i := range int64(20) {
 			v := g.Voter(i)

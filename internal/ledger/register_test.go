@@ -7,7 +7,6 @@ import (
 
 	"github.com/election/election/internal/election"
 	"github.com/election/election/internal/ledger"
-	"github.com/election/election/internal/synth"
 	"github.com/election/election/internal/testenv"
 	"github.com/election/election/internal/voter"
 )
@@ -51,11 +50,9 @@ func TestAnIDNamesOneVoterWhateverTheRegistersKey(t *testing.T) {
 		// Numbers 0 and 1. "V000000003" is number 2's own id, kept here for number 0.
 		testenv.Must(t, importIDs(t, s, "V000000003", "alice"), "import")
 
-		secret, err := s.SimulationSecret(ctx)
-		testenv.Must(t, err, "secret")
-		g := synth.NewGenerator(ix, secret)
+		g := generatorOf(t, s, e)
 		v := g.Voter(2) // id V000000003, and number 2 when registered now
-		err = s.RegisterVoters(ctx, []ledger.RegisteredVoter{{Voter: v, CredentialHash: ledger.HashCredential(g.Credential(v.ID))}}, 0)
+		err := s.RegisterVoters(ctx, []ledger.RegisteredVoter{{Voter: v, CredentialHash: ledger.HashCredential(g.Credential(v.ID))}}, 0)
 		if err == nil {
 			t.Fatalf("a synthetic voter was registered with the id %s, which an imported voter keeps", v.ID)
 		}
@@ -102,10 +99,8 @@ func TestUpgradeKeysTheRegisterByNumber(t *testing.T) {
 	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
 		ctx := testenv.Context(t)
 		old, cfg, e := atSchema(t, db, 7)
-		secret, err := old.SimulationSecret(ctx)
-		testenv.Must(t, err, "secret")
 		ix := election.NewIndex(e)
-		g := synth.NewGenerator(ix, secret)
+		g := generatorOf(t, old, e)
 		// Numbered in this order: voter 3 as number 0, voter 0 as 1, "alice" as 2, voter 3's own number
 		// 3 for voter 4 (not its own either), and voter 4 ... 7 at 4 ... 7 (their own).
 		var vs []ledger.RegisteredVoter
