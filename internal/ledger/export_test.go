@@ -132,11 +132,11 @@ func (s *Store) RegisterVotersByIDForTest(ctx context.Context, voters []Register
 		args := make([]any, 0, voterColumns*len(voters))
 		counts := regionCounts{}
 		for _, v := range voters {
-			args, _ = v.appendArgs(args, no, false)
+			args, _ = v.appendArgs(args, nil, no, false)
 			no++
 			counts[region{v.Constituency, v.State}]++
 		}
-		if err := s.execPieces(ctx, tx, s.q.InsertVoters, len(voters), voterColumns, maxVotersPerInsert, args); err != nil {
+		if err := s.insertVoters(ctx, tx, len(voters), args, nil); err != nil {
 			return err
 		}
 		return s.addRegistered(ctx, tx, counts)

@@ -38,10 +38,7 @@ func seeded(t testing.TB, s *ledger.Store, n int64) (*election.Index, *synth.Gen
 	ctx := testenv.Context(t)
 	e, _ := election.Preset("seed")
 	testenv.Must(t, s.RegisterElection(ctx, e), "register election")
-	secret, err := s.SimulationSecret(ctx)
-	testenv.Must(t, err, "secret")
-	ix := election.NewIndex(e)
-	g := synth.NewGenerator(ix, secret)
+	ix, g := election.NewIndex(e), generatorOf(t, s, e)
 	var vs []ledger.RegisteredVoter
 	for i := range n {
 		v := g.Voter(i)
@@ -401,7 +398,7 @@ func atSchema(t *testing.T, db testenv.Database, schema int) (old *ledger.Store,
 }
 
 // generatorOf is the synthetic voters' generator of the election e registered in s.
-func generatorOf(t *testing.T, s *ledger.Store, e *election.Election) *synth.Generator {
+func generatorOf(t testing.TB, s *ledger.Store, e *election.Election) *synth.Generator {
 	t.Helper()
 	secret, err := s.SimulationSecret(testenv.Context(t))
 	testenv.Must(t, err, "secret")

@@ -201,16 +201,16 @@ type RegisteredVoter struct {
 	CredentialHash []byte
 }
 
-// appendArgs appends the InsertVoters columns of v, in order: what casting reads. no is the voter's
-// number. On a register keyed by number (byNumber) the id is left NULL when the number gives it;
-// otherwise kept says so, and the id goes into voter_ids too (008_register_by_number.sql).
-func (v RegisteredVoter) appendArgs(args []any, no int64, byNumber bool) (_ []any, kept bool) {
+// appendArgs appends the InsertVoters columns of v, in order, to args: what casting reads. no is the
+// voter's number. On a register keyed by number (byNumber) the id is left NULL when the number gives
+// it; otherwise the (id, number) pair is appended to kept, for voter_ids (008_register_by_number.sql).
+func (v RegisteredVoter) appendArgs(args, kept []any, no int64, byNumber bool) ([]any, []any) {
 	var id any = v.ID
 	if byNumber {
 		if n, ok := voter.Number(v.ID); ok && n == no {
 			id = nil
 		} else {
-			kept = true
+			kept = append(kept, v.ID, no)
 		}
 	}
 	return append(args, id, no, v.Constituency, v.State, v.CredentialHash), kept
@@ -362,10 +362,7 @@ func (s *Store) RegisterVoters(ctx context.Context, voters []RegisteredVoter, sy
 			args := make([]any, 0, len(voters)*voterColumns)
 			var kept []any
 			for _, v := range voters {
-				var keep bool
-				if args, keep = v.appendArgs(args, no, s.d.registerByNumber()); keep {
-					kept = append(kept, v.ID, no)
-				}
+				args, kept = v.appendArgs(args, kept, no, s.d.registerByNumber())
 				no++
 			}
 			if err := s.checkNewIDs(ctx, tx, voters, len(kept) > 0); err != nil {
@@ -535,10 +532,7 @@ func (s *Store) ImportVoters(ctx context.Context, next func() (*ImportRow, error
 			details := make([]any, 0, len(chunk)*detailsColumns)
 			var kept []any
 			for _, r := range chunk {
-				var keep bool
-				if args, keep = r.Voter.appendArgs(args, no, s.d.registerByNumber()); keep {
-					kept = append(kept, r.Voter.ID, no)
-				}
+				args, kept = r.Voter.appendArgs(args, kept, no, s.d.registerByNumber())
 				details = r.Voter.appendDetails(details, no)
 				no++
 				counts[region{r.Voter.Constituency, r.Voter.State}]++

@@ -44,13 +44,10 @@ func TestAnIDNamesOneVoterWhateverTheRegistersKey(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *ledger.Store) {
 		ctx := testenv.Context(t)
-		e, _ := election.Preset("seed")
-		testenv.Must(t, s.RegisterElection(ctx, e), "register election")
-		ix := election.NewIndex(e)
+		ix, g := seeded(t, s, 0)
 		// Numbers 0 and 1. "V000000003" is number 2's own id, kept here for number 0.
 		testenv.Must(t, importIDs(t, s, "V000000003", "alice"), "import")
 
-		g := generatorOf(t, s, e)
 		v := g.Voter(2) // id V000000003, and number 2 when registered now
 		err := s.RegisterVoters(ctx, []ledger.RegisteredVoter{{Voter: v, CredentialHash: ledger.HashCredential(g.Credential(v.ID))}}, 0)
 		if err == nil {
