@@ -38,9 +38,12 @@ run() { # run NAME: one run of $tmp/NAME, its log at $tmp/NAME.log (its profile 
   env "${prof[@]}" /usr/bin/time -v "$tmp/$1" up --preset national --voters "$VOTERS" --rate 0 --exit-when-done \
     --data "$tmp/data-$1" --http "127.0.0.1:$(port)" --kafka-listen "127.0.0.1:$(port)" >"$tmp/$1.log" 2>&1
 }
+ballots() { # ballots NAME: the ballots the run cast
+  grep -m1 'simulation complete' "$tmp/$1.log" | sed -E 's/.* cast=([0-9]+).*/\1/'
+}
 cpu() { # cpu NAME: µs of CPU a ballot cast
   local log=$tmp/$1.log cast user sys
-  cast=$(grep -m1 'simulation complete' "$log" | sed -E 's/.* cast=([0-9]+).*/\1/')
+  cast=$(ballots "$1")
   user=$(grep 'User time' "$log" | awk '{print $NF}')
   sys=$(grep 'System time' "$log" | awk '{print $NF}')
   echo "scale=2; ($user + $sys) * 1000000 / $cast" | bc
@@ -58,8 +61,7 @@ for i in $(seq "$PAIRS"); do
   if [ "$STAGES" = 1 ]; then
     echo "| run | register (a voter) | simulator | caster | relay | broker | tally | board writer | results view | results publisher | web server | other | all but register |"
     for name in old new; do
-      cast=$(grep -m1 'simulation complete' "$tmp/$name.log" | sed -E 's/.* cast=([0-9]+).*/\1/')
-      go tool pprof -tags "$tmp/$name" "$tmp/$name.cpu" 2>/dev/null | awk -v n="$VOTERS" -v b="$cast" -f scripts/stages.awk |
+      go tool pprof -tags "$tmp/$name" "$tmp/$name.cpu" 2>/dev/null | awk -v n="$VOTERS" -v b="$(ballots "$name")" -f scripts/stages.awk |
         sed "s/^| $VOTERS |/| $name |/"
     done
   fi
