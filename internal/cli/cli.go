@@ -68,6 +68,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if path := os.Getenv("ELECTION_HEAP_PROFILE"); path != "" {
 		defer heapProfile(path, stderr)()
 	}
+	if path := os.Getenv("ELECTION_TRACE"); path != "" {
+		after, err := traceAfter(os.Getenv("ELECTION_TRACE_AFTER"))
+		if err != nil {
+			fmt.Fprintf(stderr, "election: %v\n", err)
+			return 1
+		}
+		defer executionTrace(path, after, stderr)()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
