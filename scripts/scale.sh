@@ -16,10 +16,10 @@
 # a voter). The profile costs no time that shows (1M voters: 14.48 s profiled, 14.39 s not).
 #
 # WORK (default /tmp/election-scale) holds the data directories; each is removed after its row unless
-# KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package) and curl. ELECTION_CPU_PROFILE and
-# ELECTION_HEAP_PROFILE, if set, profile `election up` alone: the audit, serve and verify after it run
-# without them, so that they do not overwrite the run's profile with their own (each size writes the
-# same file: profile one size at a time).
+# KEEP=1. Needs GNU time (/usr/bin/time, Debian's "time" package) and curl. ELECTION_CPU_PROFILE,
+# ELECTION_HEAP_PROFILE and ELECTION_TRACE (with ELECTION_TRACE_AFTER), if set, profile or trace
+# `election up` alone: the audit, serve and verify after it run without them, so that they do not
+# overwrite the run's file with their own (each size writes the same file: one size at a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000000 10000000"}
@@ -39,7 +39,7 @@ logtime() { grep -m1 "$2" "$1" | sed -E 's/^time=([^ ]+) .*/\1/'; }
 # unprofiled CMD...: CMD without the profiling variables (they are for `election up` alone). noprof is
 # the same as a command prefix, for what is put in the background: a function put there runs in a
 # subshell, so $! would name the subshell, not the command.
-noprof=(env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE)
+noprof=(env -u ELECTION_CPU_PROFILE -u ELECTION_HEAP_PROFILE -u ELECTION_TRACE -u ELECTION_TRACE_AFTER)
 unprofiled() { "${noprof[@]}" "$@"; }
 # stages VOTERS BALLOTS PROFILE: a row of the stage table, from `go tool pprof -tags` (lines such as
 # "  1.52mins (41.2%): caster" under "stage: Total X of Y").
