@@ -11,7 +11,7 @@ import (
 // traceFor is how long ELECTION_TRACE records. A busy pipeline writes about 3 MB of trace a second, so a
 // whole 100M run would be gigabytes; a few seconds show what every goroutine did, which a CPU profile
 // cannot: time spent waiting for a processor, in system calls, or blocked. That is how the single
-// ledger writer's time at 100M voters was taken apart (docs/measured.md, "Where the writer's time goes").
+// ledger writer's time at 100M voters was taken apart (docs/measured.md, "The writer at 100M once more").
 const traceFor = 5 * time.Second
 
 // executionTrace writes a runtime execution trace of traceFor to path, starting after the given delay
