@@ -35,7 +35,8 @@ func executionTrace(path string, after time.Duration, stderr io.Writer) (stop fu
 	var f *os.File
 	began := false
 	if after == 0 {
-		// At once means before the command runs, whenever this goroutine gets to run.
+		// Started here rather than on the goroutine below, so that even a command that ends at once is
+		// traced from its start.
 		f, began = begin()
 	}
 	go func() {
