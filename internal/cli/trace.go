@@ -19,37 +19,24 @@ const traceFor = 5 * time.Second
 // trace at its end. Errors are reported, never fatal: a trace is for looking, not for running.
 func executionTrace(path string, after time.Duration, stderr io.Writer) (stop func()) {
 	done, finished := make(chan struct{}), make(chan struct{})
-	begin := func() (*os.File, bool) {
-		f, err := os.Create(path)
-		if err == nil {
-			if err = trace.Start(f); err != nil {
-				f.Close()
-			}
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "election: execution trace: %v\n", err)
-			return nil, false
-		}
-		return f, true
-	}
 	var f *os.File
-	began := false
 	if after == 0 {
 		// Started here rather than on the goroutine below, so that even a command that ends at once is
 		// traced from its start.
-		f, began = begin()
+		f = startTrace(path, stderr)
 	}
 	go func() {
 		defer close(finished)
-		if !began {
+		if after > 0 {
 			select {
 			case <-time.After(after):
 			case <-done:
 				return
 			}
-			if f, began = begin(); !began {
-				return
-			}
+			f = startTrace(path, stderr)
+		}
+		if f == nil {
+			return
 		}
 		select {
 		case <-time.After(traceFor):
@@ -61,6 +48,22 @@ func executionTrace(path string, after time.Duration, stderr io.Writer) (stop fu
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// startTrace creates path and starts the runtime's tracer writing to it; nil, said on stderr, if either
+// fails.
+func startTrace(path string, stderr io.Writer) *os.File {
+	f, err := os.Create(path)
+	if err == nil {
+		if err = trace.Start(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "election: execution trace: %v\n", err)
+		return nil
+	}
+	return f
 }
 
 // traceAfter reads ELECTION_TRACE_AFTER: how long after the start the trace begins (default: at once).
