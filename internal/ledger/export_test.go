@@ -142,3 +142,10 @@ func (s *Store) RegisterVotersByIDForTest(ctx context.Context, voters []Register
 		return s.addRegistered(ctx, tx, counts)
 	})
 }
+
+// AwaitRegisterCopyForTest makes every cast batch wait until the writer's copy of the register covers
+// every voter number given out, so that the copy, not the database, answers for each of them (SQLite).
+func (s *Store) AwaitRegisterCopyForTest() { s.awaitRegisterCopy = true }
+
+// NoRegisterCopyForTest makes the writer look every voter up in the database (SQLite), as PostgreSQL's do.
+func (s *Store) NoRegisterCopyForTest() { s.register = nil }

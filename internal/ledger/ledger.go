@@ -41,7 +41,9 @@
 // that proved the voter's credential, with that request's candidate. A request with a wrong credential
 // can never be credited with another request's match. On SQLite the register is keyed by voter number,
 // and a voter id names at most one row all the same (migrations/sqlite/008_register_by_number.sql
-// argues it; registration refuses the one case the keys do not).
+// argues it; registration refuses the one case the keys do not). SQLite's writer reads most voters from
+// its copy of the register rather than the register itself; registercopy.go argues that the copy
+// answers for a voter exactly as the register's row does, or not at all.
 //
 // What it must never do: store anything on a ballot that identifies a voter, count a voter twice, or write
 // a ballot for any request but the one whose credential matched.
@@ -102,6 +104,12 @@ type Store struct {
 	foldAt int64
 	// voted is the SQLite writer's copy of who has voted (votedcopy.go); nil on PostgreSQL.
 	voted *votedCopy
+	// register is the SQLite writer's copy of the register for its lookups, from the first cast batch on
+	// (registercopy.go); nil on PostgreSQL.
+	register *registerCopy
+	// awaitRegisterCopy makes every cast batch wait until the copy covers every voter (tests only:
+	// AwaitRegisterCopyForTest), so that the copy answers for all of them.
+	awaitRegisterCopy bool
 	// ckpt copies SQLite's write-ahead log back into the database beside the writer, from the first
 	// write transaction on (checkpoint.go); nil on PostgreSQL.
 	ckpt *checkpointer
@@ -133,6 +141,7 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 		s.stmts = newStmtCache(s.w)
 		s.voted = &votedCopy{}
 		s.ckpt = &checkpointer{dsn: checkpointDSN(cfg.SQLitePath), log: cfg.Logger}
+		s.register = &registerCopy{path: cfg.SQLitePath, db: s.r, scan: s.q.ScanVoters, log: cfg.Logger}
 	}
 	if cfg.Existing {
 		ok, err := s.d.hasLedger(ctx, s.r)
@@ -153,6 +162,9 @@ func open(ctx context.Context, cfg Config, schema int) (*Store, error) {
 
 // Close releases the connections.
 func (s *Store) Close() {
+	if s.register != nil {
+		s.register.close()
+	}
 	if s.ckpt != nil {
 		s.ckpt.close()
 	}

@@ -23,12 +23,36 @@ import (
 )
 
 // The ledger's conformance suite: every test runs on every database of the matrix (testenv).
+//
+// On SQLite each test runs twice: with the writer looking every voter up in the database ("database"),
+// and with every cast batch waiting until the writer's copy of the register covers every voter
+// ("copied"), so that the copy answers for all of them (registercopy.go). A test of who may cast what
+// then holds for both ways a voter is looked up. (A running process uses both: the copy for the voters
+// it has read, the database for the rest; TestTheRegisterCopyGrowsAndLeavesNoFile.)
 func forEachBackend(t *testing.T, fn func(t *testing.T, s *ledger.Store)) {
 	testenv.EachDatabase(t, func(t *testing.T, db testenv.Database) {
-		s, err := ledger.Open(testenv.Context(t), ledger.Config{SQLitePath: db.SQLitePath, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)})
-		testenv.Must(t, err, "open")
-		t.Cleanup(s.Close)
-		fn(t, s)
+		open := func(t *testing.T, path string) *ledger.Store {
+			s, err := ledger.Open(testenv.Context(t), ledger.Config{SQLitePath: path, PostgresURL: db.PostgresURL, Logger: testenv.Logger(t)})
+			testenv.Must(t, err, "open")
+			t.Cleanup(s.Close)
+			return s
+		}
+		if db.SQLitePath == "" {
+			fn(t, open(t, ""))
+			return
+		}
+		t.Run("database", func(t *testing.T) {
+			t.Parallel()
+			s := open(t, db.SQLitePath)
+			s.NoRegisterCopyForTest()
+			fn(t, s)
+		})
+		t.Run("copied", func(t *testing.T) {
+			t.Parallel()
+			s := open(t, t.TempDir()+"/ledger.db")
+			s.AwaitRegisterCopyForTest()
+			fn(t, s)
+		})
 	})
 }
 

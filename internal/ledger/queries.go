@@ -29,7 +29,7 @@ type queries struct {
 	CountBallots, CountBallotsAfter, CountVoted, BallotsPerCandidate string
 	VotedPerState, VotedBlocks, PollsGuardCast, PollsGuardClose      string
 	LoadVotedBlocks, LoadRecent, DataVersion, CopyConnection         string
-	MarkCopyConnection, InsertVoterIDs, AnyVoterIDs                  string
+	MarkCopyConnection, InsertVoterIDs, AnyVoterIDs, ScanVoters      string
 }
 
 func loadQueries(d dialect) (*queries, error) {

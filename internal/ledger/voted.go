@@ -7,6 +7,8 @@ import (
 	"maps"
 	"math/bits"
 	"slices"
+
+	"github.com/election/election/internal/voter"
 )
 
 // Who has voted is kept in the layout that suits each database's writers; the rest of the cast path is
@@ -51,14 +53,35 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 		return nil, err
 	}
 	var matched []found
+	// The writer's copy of the register answers for the voters it covers, if no voter keeps an id of their
+	// own (registercopy.go argues why its answer is LookupVoters'); the database for the others.
+	copied, err := s.useRegisterCopy(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
 	args := make([]any, 0, 4*len(ids))
+	asked := 0
 	for k := range ids {
+		if copied {
+			if no, ok := voter.Number(ids[k]); ok {
+				if state, ok, covered := s.register.lookup(no, hashes[k], cons[k]); covered {
+					if ok {
+						matched = append(matched, found{id: ids[k], no: no, state: state})
+					}
+					continue
+				}
+			}
+		}
 		args = append(s.idArgs(args, ids[k]), hashes[k], cons[k])
+		asked++
 	}
 	// One statement finds each voter: each is named once (the caller's guarantee), so nothing this batch
 	// marks changes what the copy says of another of its voters.
 	beyond := false
-	err := s.queryPieces(ctx, tx, s.q.LookupVoters, len(ids), 4, maxListPiece, args, func(rows *sql.Rows) error {
+	for _, f := range matched {
+		beyond = beyond || f.no >= c.numbered
+	}
+	err = s.queryPieces(ctx, tx, s.q.LookupVoters, asked, 4, maxListPiece, args, func(rows *sql.Rows) error {
 		var f found
 		if err := rows.Scan(&f.id, &f.no, &f.state); err != nil {
 			return err
@@ -129,6 +152,30 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 		}
 	}
 	return marked, nil
+}
+
+// useRegisterCopy says whether this batch may take voters from the writer's copy of the register: it
+// has one (SQLite), and no voter keeps an id of their own (voter_ids is empty, read in the batch's
+// transaction), so every id names the voter its number gives. It starts the copy the first time.
+func (s *Store) useRegisterCopy(ctx context.Context, tx *wtx) (bool, error) {
+	if s.register == nil {
+		return false, nil
+	}
+	s.register.start()
+	if s.awaitRegisterCopy {
+		numbered, err := s.votersNumbered(ctx, tx)
+		if err != nil {
+			return false, err
+		}
+		if !s.register.covers(ctx, numbered) {
+			return false, fmt.Errorf("the copy of the register did not cover %d voters", numbered)
+		}
+	}
+	var any bool
+	if err := tx.QueryRowContext(ctx, s.q.AnyVoterIDs).Scan(&any); err != nil {
+		return false, fmt.Errorf("ask whether any voter keeps an id: %w", err)
+	}
+	return !any, nil
 }
 
 // eachRow runs scan on every row of a query's result (what QueryContext returned), stopping at the

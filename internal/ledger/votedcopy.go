@@ -101,23 +101,31 @@ func (c *votedCopy) sync(ctx context.Context, s *Store, tx *wtx) error {
 	return nil
 }
 
+// votersNumbered is how many voter numbers have been given out, read in the transaction.
+func (s *Store) votersNumbered(ctx context.Context, tx *wtx) (int64, error) {
+	text, ok, err := s.getMeta(ctx, tx, metaVotersNumbered)
+	if err != nil || !ok {
+		return 0, err
+	}
+	numbered, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || numbered < 0 {
+		return 0, fmt.Errorf("the count of voter numbers is %q", text)
+	}
+	return numbered, nil
+}
+
 // load reads who has voted from the database, in the batch's transaction, and checks that the bitmap has
 // the block of every voter number given out: a missing block would let the fold drop its marks.
 func (c *votedCopy) load(ctx context.Context, s *Store, tx *wtx) error {
 	c.loaded, c.bits = false, nil
-	var numbered int64
-	switch text, ok, err := s.getMeta(ctx, tx, metaVotersNumbered); {
-	case err != nil:
+	numbered, err := s.votersNumbered(ctx, tx)
+	if err != nil {
 		return fmt.Errorf("load who has voted: %w", err)
-	case ok:
-		if numbered, err = strconv.ParseInt(text, 10, 64); err != nil || numbered < 0 {
-			return fmt.Errorf("load who has voted: the count of voter numbers is %q", text)
-		}
 	}
 	blocks := (numbered + 63) >> 6
 	bits := make([]uint64, blocks)
 	var next int64 // the block the next row must be, in block order
-	err := eachRow(tx.QueryContext(ctx, s.q.LoadVotedBlocks))(func(rows *sql.Rows) error {
+	err = eachRow(tx.QueryContext(ctx, s.q.LoadVotedBlocks))(func(rows *sql.Rows) error {
 		var block, b int64
 		if err := rows.Scan(&block, &b); err != nil {
 			return err

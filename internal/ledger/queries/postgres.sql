@@ -38,6 +38,10 @@ SELECT voter_id FROM voters WHERE voter_id IN (/*rows*/);
 -- name: AnyVoterIDs
 -- Empty, as InsertVoterIDs.
 
+-- name: ScanVoters
+-- Empty: the writer's copy of the register is SQLite's (registercopy.go); PostgreSQL's writers look
+-- their voters up in the register itself.
+
 -- name: FindVoter
 -- $1 is the voter id.
 SELECT v.constituency_id, v.state_code, v.credential_hash, EXISTS (SELECT 1 FROM voted WHERE voted.voter_id = v.voter_id)

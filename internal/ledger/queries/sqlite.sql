@@ -52,6 +52,12 @@ INSERT INTO voter_ids (voter_id, voter_no) VALUES /*rows*/;
 -- name: AnyVoterIDs
 SELECT EXISTS (SELECT 1 FROM voter_ids);
 
+-- name: ScanVoters
+-- The register's rows of voter numbers [$1, $2), in order, for the writer's copy of it (registercopy.go):
+-- whether the voter keeps an id of their own, their place and their credential hash.
+SELECT voter_no, voter_id IS NOT NULL, constituency_id, state_code, credential_hash
+FROM voters WHERE voter_no >= $1 AND voter_no < $2 ORDER BY voter_no;
+
 -- name: MarkRecent
 -- Adds voters to the recent marks; /*rows*/ becomes the (number) rows. The primary key refuses a number
 -- marked twice, and the whole batch with it.
