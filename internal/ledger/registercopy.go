@@ -47,8 +47,8 @@ import (
 //
 // What it costs: 20 bytes of disk a voter while the process casts (2.0 GB at 100M voters, gone when it
 // exits); its pages live in the OS's cache, not the process's memory; building it reads the whole
-// register once (about 0.6 µs of CPU a voter, beside the writer, on the read pool), and voters it does
-// not cover yet are looked up in the database meanwhile.
+// register once, beside the writer, on the read pool (9.7 s at 10M voters, 99 s at 100M while casting
+// went on), and voters it does not cover yet are looked up in the database meanwhile.
 //
 // Secret ballot: it holds what the register holds (who may vote, where), nothing of who voted or how.
 //
