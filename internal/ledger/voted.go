@@ -171,11 +171,11 @@ func (s *Store) useRegisterCopy(ctx context.Context, tx *wtx) (bool, error) {
 			return false, fmt.Errorf("the copy of the register did not cover %d voters", numbered)
 		}
 	}
-	var any bool
-	if err := tx.QueryRowContext(ctx, s.q.AnyVoterIDs).Scan(&any); err != nil {
+	var someKeep bool
+	if err := tx.QueryRowContext(ctx, s.q.AnyVoterIDs).Scan(&someKeep); err != nil {
 		return false, fmt.Errorf("ask whether any voter keeps an id: %w", err)
 	}
-	return !any, nil
+	return !someKeep, nil
 }
 
 // eachRow runs scan on every row of a query's result (what QueryContext returned), stopping at the
