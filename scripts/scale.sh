@@ -4,7 +4,9 @@
 # then `election audit` on what it left, then `election verify` against `election serve` on it (VERIFY=0
 # skips that). One Markdown row per size: wall time, registration, casting and counting rates, peak RSS,
 # what the run read from the disk (GNU time's file system inputs: pages the OS's cache did not hold),
-# disk per part and per voter, the audit's verdict, and the verifier's with its time and peak RSS.
+# disk per part and per voter, the audit's verdict, and the verifier's with its time and peak RSS. The
+# writer's copy of the register (internal/ledger/registercopy.go) is unlinked as soon as it is made, so
+# du never sees it: its size comes from the run's log, and "total" is the data directory after the run.
 #
 #   scripts/scale.sh                      # SIZES="1000000 10000000": about 4-9 min with audit and verify
 #   SIZES="1000000 10000000" scripts/scale.sh
@@ -48,8 +50,8 @@ stages() {
 }
 
 rm -f "$WORK/stages.md"
-echo "| voters | wall | registration | cast (ballots/s) | counted (ballots/s) | peak RSS | read from disk | ledger | votes_topic | voters_topic | tally state | other topics | board | total | per voter | audit | verify |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| voters | wall | registration | cast (ballots/s) | counted (ballots/s) | peak RSS | read from disk | ledger | votes_topic | voters_topic | tally state | other topics | board | total | per voter | register copy (while casting) | audit | verify |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $SIZES; do
   dir="$WORK/data-$n"
   rm -rf "$dir"
@@ -77,6 +79,9 @@ for n in $SIZES; do
   board=$(kb "$dir/board")
   total=$(kb "$dir")
   other=$((total - ledger - votes - voters - state - board))
+  # The writer's copy of the register: its size when it was last brought up to date (bytes=...).
+  copy=$(grep 'copy of the register is up to date' "$log" | tail -1 | sed -E 's/.* bytes=([0-9]+).*/\1/' || true)
+  copy=$([ -n "$copy" ] && awk -v b="$copy" 'BEGIN {printf "%.0f MB", b/1e6}' || echo none)
   alog="$WORK/audit-$n.log"
   unprofiled "$bin" audit --data "$dir" >"$alog" 2>&1 || true
   audit=$(grep -Eo 'discrepancy [0-9]+' "$alog" | tail -1 || true)
@@ -98,7 +103,7 @@ for n in $SIZES; do
     took=$(grep -E '^elapsed ' "$vlog" | awk '{printf "%.0f s, %d MiB", $2, $6/1024}' || true)
     verify="${verdict:-failed: see $vlog} ($took)"
   fi
-  echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$readin") | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | ${audit:-failed: see $alog} | $verify |"
+  echo "| $n | $wall | $reg | $cast | $counted | $rss | $(mb "$readin") | $(mb "$ledger") | $(mb "$votes") | $(mb "$voters") | $(mb "$state") | $(mb "$other") | $(mb "$board") | $(mb "$total") | $(awk -v k="$total" -v n="$n" 'BEGIN {printf "%.0f B", k*1024/n}') | $copy | ${audit:-failed: see $alog} | $verify |"
   [ "$STAGES" = 1 ] && stages "$n" "$ballots" "$WORK/cpu-$n.out" >>"$WORK/stages.md"
   [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 done
