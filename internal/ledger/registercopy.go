@@ -28,8 +28,10 @@ import (
 // says; whoever is not in it, or whose row it cannot hold, is looked up in the database as before
 // (LookupVoters). Why its answer is always the register's:
 //   - A voter's row never changes once committed: the register is only ever inserted into, and a
-//     voter number is given out once (a counter in meta, advanced in the registering transaction). A
-//     migration that rewrote the register's hashes or places would have to say so here; 008 kept them.
+//     voter number is given out once (a counter in meta, advanced in the registering transaction). The
+//     migrations that rewrote rows (007 shortened the hashes, 008 re-keyed the table) run when a process
+//     opens the ledger, before its copy exists; a migration that changed a voter's hash or place under a
+//     process already casting would have to say so here.
 //   - The copy is written only from committed rows, read by a connection of the ledger's read pool in
 //     chunks of voter numbers, and a number is covered only once its row was read: covered is one past
 //     the largest number read so far. A number with no row in a chunk whose larger numbers have one will
