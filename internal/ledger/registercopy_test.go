@@ -51,23 +51,23 @@ func TestTheRegisterCopyAnswersAsTheDatabase(t *testing.T) {
 		t.Parallel()
 		// Voter 5 keeps voter 0's synthetic id, in its row and in voter_ids.
 		s, ix, g := copiedLedger(t, 10,
-			"UPDATE voters SET voter_id = '"+g0(0)+"' WHERE voter_no = 5",
-			"INSERT INTO voter_ids (voter_id, voter_no) VALUES ('"+g0(0)+"', 5)")
-		if err := castUnder(t, s, g, ix, g0(0), 0); !errors.Is(err, ledger.ErrInvalidCredential) {
-			t.Fatalf("%s with voter 0's credential: %v, want %v (the id is voter 5's)", g0(0), err, ledger.ErrInvalidCredential)
+			"UPDATE voters SET voter_id = '"+synth.VoterID(0)+"' WHERE voter_no = 5",
+			"INSERT INTO voter_ids (voter_id, voter_no) VALUES ('"+synth.VoterID(0)+"', 5)")
+		if err := castUnder(t, s, g, ix, synth.VoterID(0), 0); !errors.Is(err, ledger.ErrInvalidCredential) {
+			t.Fatalf("%s with voter 0's credential: %v, want %v (the id is voter 5's)", synth.VoterID(0), err, ledger.ErrInvalidCredential)
 		}
-		if err := castUnder(t, s, g, ix, g0(0), 5); err != nil {
-			t.Fatalf("%s with voter 5's credential: %v, want counted", g0(0), err)
+		if err := castUnder(t, s, g, ix, synth.VoterID(0), 5); err != nil {
+			t.Fatalf("%s with voter 5's credential: %v, want counted", synth.VoterID(0), err)
 		}
 		wantCounted(t, s, 1)
 	})
 	t.Run("a voter who keeps an id voter_ids lacks", func(t *testing.T) {
 		t.Parallel()
 		s, ix, g := copiedLedger(t, 10, "UPDATE voters SET voter_id = 'X7' WHERE voter_no = 7")
-		if err := castUnder(t, s, g, ix, g0(7), 7); !errors.Is(err, ledger.ErrInvalidCredential) {
-			t.Fatalf("%s (number 7, whose row keeps X7): %v, want %v", g0(7), err, ledger.ErrInvalidCredential)
+		if err := castUnder(t, s, g, ix, synth.VoterID(7), 7); !errors.Is(err, ledger.ErrInvalidCredential) {
+			t.Fatalf("%s (number 7, whose row keeps X7): %v, want %v", synth.VoterID(7), err, ledger.ErrInvalidCredential)
 		}
-		if err := castUnder(t, s, g, ix, g0(1), 1); err != nil {
+		if err := castUnder(t, s, g, ix, synth.VoterID(1), 1); err != nil {
 			t.Fatalf("voter 1: %v, want counted", err)
 		}
 		wantCounted(t, s, 1)
@@ -112,7 +112,7 @@ func TestTheRegisterCopyGrowsAndLeavesNoFile(t *testing.T) {
 	if err := castOne(t, s, ix, g, 15); !errors.Is(err, ledger.ErrAlreadyVoted) {
 		t.Fatalf("voter 15 again: %v, want %v", err, ledger.ErrAlreadyVoted)
 	}
-	if err := castUnder(t, s, g, ix, g0(17), 18); !errors.Is(err, ledger.ErrInvalidCredential) {
+	if err := castUnder(t, s, g, ix, synth.VoterID(17), 18); !errors.Is(err, ledger.ErrInvalidCredential) {
 		t.Fatalf("voter 17's id with voter 18's credential: %v, want %v", err, ledger.ErrInvalidCredential)
 	}
 	wantCounted(t, s, 2)
@@ -144,6 +144,3 @@ func copiesHeld(t *testing.T, dir string) int {
 	}
 	return n
 }
-
-// g0 is synthetic voter i's id.
-func g0(i int64) string { return synth.VoterID(i) }

@@ -75,12 +75,12 @@ func (sqlite) markVoted(ctx context.Context, s *Store, tx *wtx, ids []string, ha
 		args = append(s.idArgs(args, ids[k]), hashes[k], cons[k])
 		asked++
 	}
-	// One statement finds each voter: each is named once (the caller's guarantee), so nothing this batch
-	// marks changes what the copy says of another of its voters.
 	beyond := false
 	for _, f := range matched {
 		beyond = beyond || f.no >= c.numbered
 	}
+	// One statement finds each voter: each is named once (the caller's guarantee), so nothing this batch
+	// marks changes what the copy says of another of its voters.
 	err = s.queryPieces(ctx, tx, s.q.LookupVoters, asked, 4, maxListPiece, args, func(rows *sql.Rows) error {
 		var f found
 		if err := rows.Scan(&f.id, &f.no, &f.state); err != nil {
