@@ -3,20 +3,31 @@
 # `election serve` processes (each casts through its own group commit) and one `election simulate`
 # driving them all through the API (--target, in turn). One Markdown row per "CASTERS/TALLIES" pair in
 # RUNS, each in a database and topics of its own: registration time, casting and counting rates, the
-# peak RSS of each kind of process, what the election takes on disk (its PostgreSQL database, its Kafka
-# topics), and the audit's verdict. The bulletin board is not run. TURNOUT (default: the simulator's,
-# 0.7) is the share of voters who vote.
+# CPU each kind of process spent a ballot from the first cast until every ballot was counted
+# (PostgreSQL: every process of its server; Kafka: the broker's JVM), the peak RSS of each kind of
+# process, what the election takes on disk (its PostgreSQL database, its Kafka topics), and the audit's
+# verdict. The bulletin board is not run. TURNOUT (default: the simulator's, 0.7) is the share of
+# voters who vote.
 #
 #   eval "$(scripts/services.sh)"        # PostgreSQL and Kafka (sets ELECTION_TEST_POSTGRES/KAFKA)
 #   VOTERS=300000 RUNS="1/1 2/1 4/1 1/2 1/4" scripts/scale-pg.sh
 #   VOTERS=100000000 RUNS=1/1 TURNOUT=0.1 scripts/scale-pg.sh   # 100M voters, 10M ballots
 #   VOTERS=100000000 RUNS="1/1 2/2 4/4" TURNOUT=0.02 CLONE=1 scripts/scale-pg.sh
 #
+# CAST=direct has the simulator cast straight into the ledger, as `election up` does, rather than
+# through the API: one `election simulate --postgres` is then the casting process (RUNS "1/N" only: a
+# simulation keeps one place in the ledger, so two would walk the same voters), and one `election
+# serve` still serves the results, casting nothing. The serve column is then that server's.
+#
+# PROFILE=1 writes a CPU profile of each process of ours beside its log (`go tool pprof`).
+#
 # CLONE=1 registers the voters once, in a database that stays unopened, and starts each run from a copy
 # of it (`createdb --template`, file by file): at 100M voters registration takes about 25 minutes, the
 # copy a few. The registration column then says how long the copy took; the registration's own time is
 # printed once before the table. The copies share the registration's voters_topic (only registration
 # writes it), which the Kafka figure then includes, and its secrets (the simulator's, the record key).
+# TEMPLATE=NAME does the same from a database registered before (`createdb -O election NAME; election
+# register --postgres …/NAME --topic-prefix NAME. …` with the same VOTERS), and never drops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${ELECTION_TEST_POSTGRES:?run eval \"\$(scripts/services.sh)\" first}" "${ELECTION_TEST_KAFKA:?}"
@@ -37,9 +48,35 @@ peak() { # the largest VmHWM (peak RSS) among pids, in MiB
   echo "$((m / 1024)) MiB"
 }
 
+snap() { # "pid comm ticks" for every process: its CPU so far, user and system, in clock ticks
+  for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null || true; done |
+    awk '{o = index($0, "("); c = index($0, ") "); split(substr($0, c + 2), f, " ")
+          print $1, substr($0, o + 1, c - o - 1), f[12] + f[13]}'
+}
+cpu_by_role() { # $1, $2: snapshots; $3: "pid role" lines; $4: ballots. µs of CPU a ballot for each role
+  awk -v hz="$(getconf CLK_TCK)" -v n="$4" -v roles="$3" '
+    BEGIN {k = split(roles, r, "\n"); for (i = 1; i <= k; i++) {split(r[i], x, " "); role[x[1]] = x[2]}}
+    FNR == NR {before[$1] = $3; next}
+    { d = $3 - before[$1]                          # a process started since counts from zero
+      w = ($1 in role) ? role[$1] : $2 == "postgres" ? "postgres" : $2 == "java" ? "kafka" : ""
+      if (w != "") use[w] += d }
+    END {printf "%.0f / %.0f / %.0f / %.0f / %.0f / %.0f", use["serve"] * 1e6 / hz / n, use["tally"] * 1e6 / hz / n,
+           use["relay"] * 1e6 / hz / n, use["simulate"] * 1e6 / hz / n, use["postgres"] * 1e6 / hz / n, use["kafka"] * 1e6 / hz / n}
+  ' "$1" "$2"
+}
+
 CLONE=${CLONE:-0}
-tmpl=""
-if [ "$CLONE" = 1 ]; then
+TEMPLATE=${TEMPLATE:-}
+CAST=${CAST:-api}
+case "$CAST" in
+  api) ;;
+  direct) for run in $RUNS; do [ "${run%/*}" = 1 ] || { echo "scale-pg.sh: CAST=direct runs one casting process (RUNS \"1/N\"), not $run" >&2; exit 2; }; done ;;
+  *) echo "scale-pg.sh: CAST is api or direct, not $CAST" >&2; exit 2 ;;
+esac
+PROFILE=${PROFILE:-0}
+prof() { [ "$PROFILE" != 1 ] || echo "ELECTION_CPU_PROFILE=$log/$1.prof"; } # for env: $1 names the process
+tmpl=$TEMPLATE
+if [ -z "$tmpl" ] && [ "$CLONE" = 1 ]; then
   tmpl="scale_$(date +%s)_$$_registered"
   su postgres -c "createdb -O election $tmpl" >/dev/null
   t0=$(now)
@@ -48,8 +85,8 @@ if [ "$CLONE" = 1 ]; then
   echo "registration of $VOTERS voters, once for every run: $(since "$t0")"
   echo
 fi
-echo "| casters / tallies | voters | registration | ballots | cast (ballots/s) | cast → all counted (ballots/s) | peak RSS: serve / tally / relay / simulate | disk: PostgreSQL / Kafka | audit |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| casters / tallies | voters | registration | ballots | cast (ballots/s) | cast → all counted (ballots/s) | CPU µs a ballot: serve / tally / relay / simulate / PostgreSQL / Kafka | peak RSS: serve / tally / relay / simulate | disk: PostgreSQL / Kafka | audit |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for run in $RUNS; do
   casters=${run%/*} tallies=${run#*/}
   db="scale_$(date +%s)_$$"
@@ -67,28 +104,34 @@ for run in $RUNS; do
     reg=$(since "$t0")
   fi
   pids=() serves=() tallyp=() urls=()
-  "$bin" relay "${conn[@]}" >"$log/relay.log" 2>&1 & relay=$!; pids+=("$relay")
+  env $(prof relay) "$bin" relay "${conn[@]}" >"$log/relay.log" 2>&1 & relay=$!; pids+=("$relay")
   for i in $(seq "$tallies"); do
-    "$bin" tally "${conn[@]}" --instance "tally-$i" >"$log/tally-$i.log" 2>&1 & tallyp+=($!); pids+=($!)
+    env $(prof "tally-$i") "$bin" tally "${conn[@]}" --instance "tally-$i" >"$log/tally-$i.log" 2>&1 & tallyp+=($!); pids+=($!)
   done
-  for i in $(seq "$casters"); do
+  nserve=$casters
+  [ "$CAST" = api ] || nserve=1 # the results' server
+  for i in $(seq "$nserve"); do
     port=$(free_port)
-    "$bin" serve "${conn[@]}" --http "127.0.0.1:$port" >"$log/serve-$i.log" 2>&1 & serves+=($!); pids+=($!)
+    env $(prof "serve-$i") "$bin" serve "${conn[@]}" --http "127.0.0.1:$port" >"$log/serve-$i.log" 2>&1 & serves+=($!); pids+=($!)
     urls+=("http://127.0.0.1:$port")
   done
   for u in "${urls[@]}"; do # each server up before casting starts
     for _ in $(seq 300); do curl -sf "$u/readyz" >/dev/null && break; sleep 0.1; done
   done
-  targets=$(IFS=,; echo "${urls[*]}")
+  targets=(--target "$(IFS=,; echo "${urls[*]}")")
+  [ "$CAST" = api ] || targets=()
+  snap >"$log/cpu.before"
   t1=$(now)
-  "$bin" simulate "${conn[@]}" --target "$targets" --rate 0 ${TURNOUT:+--turnout "$TURNOUT"} >"$log/simulate.log" 2>&1 & simp=$!
+  env $(prof simulate) "$bin" simulate "${conn[@]}" "${targets[@]}" --rate 0 ${TURNOUT:+--turnout "$TURNOUT"} >"$log/simulate.log" 2>&1 & simp=$!
   simrss="" # the simulator keeps serving its status until stopped: its work ends with "simulation complete"
-  until grep -q 'simulation complete' "$log/simulate.log"; do
+  until grep -qs 'simulation complete' "$log/simulate.log"; do
     kill -0 "$simp" 2>/dev/null || { echo "scale-pg.sh: the simulator stopped: see $log/simulate.log" >&2; exit 1; }
     simrss=$(peak "$simp"); sleep 0.1
   done
   t2=$(now)
-  simrss=$(peak "$simp"); kill "$simp"; wait "$simp" 2>/dev/null || true
+  simrss=$(peak "$simp")
+  simcpu=$(snap | awk -v p="$simp" '$1 == p') # its CPU before it goes; the rest are measured at the end
+  kill "$simp"; wait "$simp" 2>/dev/null || true
   cast=$(grep -m1 'simulation complete' "$log/simulate.log" | sed -E 's/.* cast=([0-9]+).*/\1/')
   for _ in $(seq 1200); do # until the results count every ballot cast
     counted=$(curl -sf "${urls[0]}/api/v1/results" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ballots_counted"])' || echo 0)
@@ -96,6 +139,10 @@ for run in $RUNS; do
     sleep 0.1
   done
   t3=$(now)
+  { snap; echo "$simcpu"; } >"$log/cpu.after"
+  roles=$(for p in "${serves[@]}"; do echo "$p serve"; done; for p in "${tallyp[@]}"; do echo "$p tally"; done
+          echo "$relay relay"; echo "$simp simulate")
+  cpu=$(cpu_by_role "$log/cpu.before" "$log/cpu.after" "$roles" "$cast")
   rss="$(peak "${serves[@]}") / $(peak "${tallyp[@]}") / $(peak "$relay") / ${simrss:-?}"
   "$bin" close "${conn[@]}" >/dev/null 2>&1
   audit=$("$bin" audit "${conn[@]}" --wait 30s 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
@@ -104,7 +151,9 @@ for run in $RUNS; do
   pgsize=$(su postgres -c "psql -tAc \"SELECT pg_database_size('$db')\"" 2>/dev/null || echo 0)
   kafkasize=$( (du -sck "$KAFKA_DATA/$db."* ${tmpl:+"$KAFKA_DATA/$tmpl."*} 2>/dev/null || true) | awk 'END {print ($1 + 0) * 1024}') # blocks in use: index files are sparse
   disk=$(awk -v p="${pgsize:-0}" -v k="${kafkasize:-0}" 'BEGIN {printf "%.2f / %.2f GB", p/1e9, k/1e9}')
-  echo "| $casters / $tallies | $VOTERS | $reg | $cast | $(awk -v b="$cast" -v a="$t1" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $(awk -v b="$cast" -v a="$t1" -v z="$t3" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $rss | $disk | ${audit:-failed: see $log} |"
+  mode=""
+  [ "$CAST" = api ] || mode=" (direct)"
+  echo "| $casters / $tallies$mode | $VOTERS | $reg | $cast | $(awk -v b="$cast" -v a="$t1" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $(awk -v b="$cast" -v a="$t1" -v z="$t3" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $cpu | $rss | $disk | ${audit:-failed: see $log} |"
   su postgres -c "dropdb $db" >/dev/null 2>&1 || true
 done
-[ -z "$tmpl" ] || su postgres -c "dropdb $tmpl" >/dev/null 2>&1 || true
+[ -z "$tmpl" ] || [ -n "$TEMPLATE" ] || su postgres -c "dropdb $tmpl" >/dev/null 2>&1 || true
