@@ -1,9 +1,11 @@
 package results
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,6 +65,12 @@ func (c *ViewConfig) validate() error {
 // View follows the tally's committed counts and keeps the current results; it is a lifecycle.Service.
 // Any number of views (one per API instance) can run: each reads every partition, so each shows the
 // global results.
+//
+// The results are computed when read, not when their inputs change: at most once per change, and only
+// if someone reads them. Snapshots arrive once per tally transaction (tens a second while ballots flow),
+// and a national election's results take about a millisecond to compute, while a tally process's only
+// reader (its Publisher) reads every 2 s and a server's when a request or an event stream asks.
+// Subscribers are woken when an input changes; the results they then read carry the time of that change.
 type View struct {
 	lifecycle.Base
 	cfg ViewConfig
@@ -75,6 +83,8 @@ type View struct {
 	castFixed  bool   // cast was read after the ledger recorded the close: it cannot change
 	seed       []byte // the lot seed, read once the polls closed (if the election draws lots)
 	current    *Results
+	changedAt  time.Time // when an input first changed after current was computed; zero: current is up to date
+	newest     int64     // the newest ballot's time (Unix ms) in any snapshot taken
 	subs       map[chan struct{}]struct{}
 }
 
@@ -113,6 +123,7 @@ func (v *View) Start(ctx context.Context) error {
 				if err := v.refresh(ctx); err != nil && ctx.Err() == nil {
 					v.cfg.Logger.Warn("refresh from the ledger failed", "err", err)
 				}
+				v.Current() // so the metrics of what is served are at most one refresh behind, read or not
 			}
 		}
 	})
@@ -152,54 +163,47 @@ func (v *View) refresh(ctx context.Context) error {
 		}
 	}
 	v.mu.Lock()
+	defer v.mu.Unlock()
+	moved := !slices.Equal(reg, v.registered) || closed != v.closed || cast != v.cast || !bytes.Equal(seed, v.seed)
 	v.registered, v.closed, v.cast, v.castFixed, v.seed = reg, closed, cast, castFixed, seed
-	v.mu.Unlock()
-	v.recompute()
+	if moved {
+		v.changed()
+	}
 	return nil
 }
 
 // follow takes in snapshots as they are committed.
 func (v *View) follow(ctx context.Context) error {
-	err := v.cfg.Snapshots.Follow(ctx, func(snaps []*stream.Snapshot) {
-		if v.take(snaps) {
-			v.recompute()
-		}
-	})
+	err := v.cfg.Snapshots.Follow(ctx, v.take)
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
 }
 
-// take keeps each partition's newest snapshot (a snapshot never replaces a later one) and reports whether
-// anything changed.
-func (v *View) take(snaps []*stream.Snapshot) bool {
-	changed := false
+// take keeps each partition's newest snapshot (a snapshot never replaces a later one, nor one it repeats).
+func (v *View) take(snaps []*stream.Snapshot) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, s := range snaps {
-		if old := v.snaps[s.Partition]; old == nil || s.NextOffset >= old.NextOffset {
+		if old := v.snaps[s.Partition]; old == nil || s.NextOffset > old.NextOffset {
 			v.snaps[s.Partition] = s
-			changed = true
+			v.changed()
+			if s.Newest > v.newest {
+				// Set here, not when the results are computed: time() minus it is how fresh the results
+				// are, and a process nobody reads from must not look stale for it.
+				v.newest = s.Newest
+				v.cfg.Metrics.ResultsNewest.Set(float64(s.Newest) / 1000)
+			}
 		}
 	}
-	return changed
 }
 
-func (v *View) recompute() {
-	v.mu.Lock()
-	r := Compute(Inputs{Index: v.cfg.Index, Snapshots: v.snaps, Registered: v.registered, PollsClosed: v.closed,
-		Cast: v.cast, LotSeed: v.seed, Now: time.Now()})
-	if v.current != nil && v.current.Version() == r.Version() {
-		// Nothing moved (the ledger is re-read every couple of seconds): the results, and the time they
-		// last changed, stay as they are, and nobody is woken.
-		v.mu.Unlock()
-		return
-	}
-	v.current = r
-	var newest int64
-	for _, s := range v.snaps {
-		newest = max(newest, s.Newest)
+// changed records that an input moved and wakes the subscribers; the results are computed when next read.
+// v.mu is held.
+func (v *View) changed() {
+	if v.changedAt.IsZero() {
+		v.changedAt = time.Now()
 	}
 	for ch := range v.subs {
 		select {
@@ -207,19 +211,28 @@ func (v *View) recompute() {
 		default: // already signalled: the subscriber will read the newest results anyway
 		}
 	}
-	v.mu.Unlock()
-	v.cfg.Metrics.ResultsBallots.Set(float64(r.BallotsCounted))
-	v.cfg.Metrics.ResultsUpdated.Set(float64(r.UpdatedAt.UnixMilli()) / 1000)
-	if newest > 0 {
-		v.cfg.Metrics.ResultsNewest.Set(float64(newest) / 1000)
-	}
 }
 
-// Current returns the latest results. The value is never modified; callers must not modify it either.
+// Current returns the latest results, computing them if an input changed since they were last computed.
+// The value is never modified; callers must not modify it either.
 func (v *View) Current() *Results {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.current
+	if v.changedAt.IsZero() {
+		return v.current
+	}
+	r := Compute(Inputs{Index: v.cfg.Index, Snapshots: v.snaps, Registered: v.registered, PollsClosed: v.closed,
+		Cast: v.cast, LotSeed: v.seed, Now: v.changedAt})
+	v.changedAt = time.Time{}
+	if v.current.Version() == r.Version() {
+		// Nothing that shows moved (a snapshot that counted only records it rejected): the results, and
+		// the time they last changed, stay as they are.
+		return v.current
+	}
+	v.current = r
+	v.cfg.Metrics.ResultsBallots.Set(float64(r.BallotsCounted))
+	v.cfg.Metrics.ResultsUpdated.Set(float64(r.UpdatedAt.UnixMilli()) / 1000)
+	return r
 }
 
 // Subscribe returns a channel signalled (coalesced: at most one pending signal) whenever the results

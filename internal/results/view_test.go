@@ -178,3 +178,36 @@ func TestViewKeepsResultsWhileNothingMoves(t *testing.T) {
 		t.Fatalf("a new ballot did not move the time of the last change: %v", v.Current().UpdatedAt)
 	}
 }
+
+// The view computes its results when they are read, not at every snapshot: three snapshots taken while
+// nobody reads give one computation, whose results carry the time of the first change after the last
+// read (a view that computed at every snapshot would show the third's).
+func TestViewComputesWhenRead(t *testing.T) {
+	t.Parallel()
+	e, _ := election.Preset("seed")
+	snaps := memSnapshots{ch: make(chan []*stream.Snapshot)}
+	v, err := results.NewView(results.ViewConfig{Index: election.NewIndex(e), Snapshots: snaps, Registry: &memRegistry{},
+		Metrics: metrics.New(), Logger: testenv.Logger(t), Refresh: time.Hour})
+	testenv.Must(t, err, "view")
+	ch, unsubscribe := v.Subscribe()
+	defer unsubscribe()
+	testenv.Must(t, v.Start(context.Background()), "start")
+	defer v.Stop()
+	v.Current() // the registered counts, read at start
+	before := time.Now()
+	snaps.ch <- []*stream.Snapshot{snapshotAt(0, 1, map[string]int64{"cand-1": 1})}
+	// This send is taken only once the first snapshot has been: the first change happened before now.
+	snaps.ch <- []*stream.Snapshot{snapshotAt(0, 2, map[string]int64{"cand-1": 2})}
+	firstTaken := time.Now()
+	snaps.ch <- []*stream.Snapshot{snapshotAt(0, 3, map[string]int64{"cand-1": 3})}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("three snapshots woke no subscriber")
+	}
+	waitFor(t, v, ch, "the third snapshot", func(r *results.Results) bool { return r.BallotsCounted == 3 })
+	if at := v.Current().UpdatedAt; at.Before(before) || !at.Before(firstTaken) {
+		t.Fatalf("results read after three snapshots were updated at %v; the first snapshot was taken between %v and %v",
+			at, before, firstTaken)
+	}
+}
