@@ -6,7 +6,7 @@
 # CPU each kind of process spent a ballot from the first cast until every ballot was counted
 # (PostgreSQL: every process of its server; Kafka: the broker's JVM), the peak RSS of each kind of
 # process, what the election takes on disk (its PostgreSQL database, its Kafka topics), and the audit's
-# verdict. The bulletin board is not run. TURNOUT (default: the simulator's, 0.7) is the share of
+# verdict and how long it took. The bulletin board is not run. TURNOUT (default: the simulator's, 0.7) is the share of
 # voters who vote.
 #
 #   eval "$(scripts/services.sh)"        # PostgreSQL and Kafka (sets ELECTION_TEST_POSTGRES/KAFKA)
@@ -75,6 +75,8 @@ case "$CAST" in
 esac
 PROFILE=${PROFILE:-0}
 prof() { [ "$PROFILE" != 1 ] || echo "ELECTION_CPU_PROFILE=$log/$1.prof"; } # for env: $1 names the process
+pids=()
+trap '[ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null || true' EXIT # a run that fails leaves nothing running
 tmpl=$TEMPLATE
 if [ -z "$tmpl" ] && [ "$CLONE" = 1 ]; then
   tmpl="scale_$(date +%s)_$$_registered"
@@ -133,9 +135,14 @@ for run in $RUNS; do
   simcpu=$(snap | awk -v p="$simp" '$1 == p') # its CPU before it goes; the rest are measured at the end
   kill "$simp"; wait "$simp" 2>/dev/null || true
   cast=$(grep -m1 'simulation complete' "$log/simulate.log" | sed -E 's/.* cast=([0-9]+).*/\1/')
-  for _ in $(seq 1200); do # until the results count every ballot cast
-    counted=$(curl -sf "${urls[0]}/api/v1/results" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ballots_counted"])' || echo 0)
-    [ "$counted" -ge "$cast" ] && break
+  counted=0 moved=$(now) # until the results count every ballot cast, or stop moving for a minute
+  while [ "$counted" -lt "$cast" ]; do
+    was=$counted
+    counted=$(curl -sf "${urls[0]}/api/v1/results" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ballots_counted"])' || echo "$was")
+    [ "$counted" = "$was" ] || moved=$(now)
+    if awk -v m="$moved" -v n="$(now)" 'BEGIN {exit !(n - m > 60)}'; then
+      echo "scale-pg.sh: the results stopped at $counted of $cast ballots for a minute: see $log" >&2; exit 1
+    fi
     sleep 0.1
   done
   t3=$(now)
@@ -145,7 +152,10 @@ for run in $RUNS; do
   cpu=$(cpu_by_role "$log/cpu.before" "$log/cpu.after" "$roles" "$cast")
   rss="$(peak "${serves[@]}") / $(peak "${tallyp[@]}") / $(peak "$relay") / ${simrss:-?}"
   "$bin" close "${conn[@]}" >/dev/null 2>&1
-  audit=$("$bin" audit "${conn[@]}" --wait 30s 2>&1 | grep -Eo 'discrepancy [0-9]+' | tail -1 || true)
+  t4=$(now)
+  "$bin" audit "${conn[@]}" --wait 30s >"$log/audit.log" 2>&1 || true
+  audit=$(grep -Eo 'discrepancy [0-9]+' "$log/audit.log" | tail -1 || true)
+  [ -z "$audit" ] || audit="$audit ($(since "$t4"))"
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
   pgsize=$(su postgres -c "psql -tAc \"SELECT pg_database_size('$db')\"" 2>/dev/null || echo 0)
