@@ -14,10 +14,9 @@
 #   VOTERS=100000000 RUNS=1/1 TURNOUT=0.1 scripts/scale-pg.sh   # 100M voters, 10M ballots
 #   VOTERS=100000000 RUNS="1/1 2/2 4/4" TURNOUT=0.02 CLONE=1 scripts/scale-pg.sh
 #
-# CAST=direct has the simulator cast straight into the ledger, as `election up` does, rather than
-# through the API: one `election simulate --postgres` is then the casting process (RUNS "1/N" only: a
-# simulation keeps one place in the ledger, so two would walk the same voters), and one `election
-# serve` still serves the results, casting nothing. The serve column is then that server's.
+# CAST=direct has the simulators cast straight into the ledger, as `election up` does, rather than
+# through the API: each casting process is then an `election simulate --postgres --part K/CASTERS`, and
+# one `election serve` serves the results, casting nothing (the serve column is that server's).
 #
 # PROFILE=1 writes a CPU profile of each process of ours beside its log (`go tool pprof`).
 #
@@ -70,7 +69,7 @@ TEMPLATE=${TEMPLATE:-}
 CAST=${CAST:-api}
 case "$CAST" in
   api) ;;
-  direct) for run in $RUNS; do [ "${run%/*}" = 1 ] || { echo "scale-pg.sh: CAST=direct runs one casting process (RUNS \"1/N\"), not $run" >&2; exit 2; }; done ;;
+  direct) ;;
   *) echo "scale-pg.sh: CAST is api or direct, not $CAST" >&2; exit 2 ;;
 esac
 PROFILE=${PROFILE:-0}
@@ -120,21 +119,29 @@ for run in $RUNS; do
   for u in "${urls[@]}"; do # each server up before casting starts
     for _ in $(seq 300); do curl -sf "$u/readyz" >/dev/null && break; sleep 0.1; done
   done
-  targets=(--target "$(IFS=,; echo "${urls[*]}")")
-  [ "$CAST" = api ] || targets=()
+  targets=(--target "$(IFS=,; echo "${urls[*]}")") nsim=1 # one simulator, through every server in turn
+  [ "$CAST" = api ] || targets=() nsim=$casters       # or one a casting process, each casting its part
   snap >"$log/cpu.before"
   t1=$(now)
-  env $(prof simulate) "$bin" simulate "${conn[@]}" "${targets[@]}" --rate 0 ${TURNOUT:+--turnout "$TURNOUT"} >"$log/simulate.log" 2>&1 & simp=$!
-  simrss="" # the simulator keeps serving its status until stopped: its work ends with "simulation complete"
-  until grep -qs 'simulation complete' "$log/simulate.log"; do
-    kill -0 "$simp" 2>/dev/null || { echo "scale-pg.sh: the simulator stopped: see $log/simulate.log" >&2; exit 1; }
-    simrss=$(peak "$simp"); sleep 0.1
+  sims=()
+  for i in $(seq "$nsim"); do
+    part=()
+    [ "$nsim" = 1 ] || part=(--part "$i/$nsim")
+    env $(prof "simulate-$i") "$bin" simulate "${conn[@]}" "${targets[@]}" "${part[@]}" --rate 0 ${TURNOUT:+--turnout "$TURNOUT"} \
+      >"$log/simulate-$i.log" 2>&1 & sims+=($!); pids+=($!)
+  done
+  simrss="" # a simulator keeps serving its status until stopped: its work ends with "simulation complete"
+  until [ "$(cat "$log"/simulate-*.log 2>/dev/null | grep -c 'simulation complete')" = "$nsim" ]; do
+    for p in "${sims[@]}"; do
+      kill -0 "$p" 2>/dev/null || { echo "scale-pg.sh: a simulator stopped: see $log/simulate-*.log" >&2; exit 1; }
+    done
+    simrss=$(peak "${sims[@]}"); sleep 0.1
   done
   t2=$(now)
-  simrss=$(peak "$simp")
-  simcpu=$(snap | awk -v p="$simp" '$1 == p') # its CPU before it goes; the rest are measured at the end
-  kill "$simp"; wait "$simp" 2>/dev/null || true
-  cast=$(grep -m1 'simulation complete' "$log/simulate.log" | sed -E 's/.* cast=([0-9]+).*/\1/')
+  simrss=$(peak "${sims[@]}")
+  simcpu=$(snap | awk -v p=" ${sims[*]} " 'index(p, " " $1 " ")') # their CPU before they go; the rest are measured at the end
+  kill "${sims[@]}"; wait "${sims[@]}" 2>/dev/null || true
+  cast=$(cat "$log"/simulate-*.log | grep 'simulation complete' | sed -E 's/.* cast=([0-9]+).*/\1/' | awk '{n += $1} END {print n}')
   counted=0 moved=$(now) # until the results count every ballot cast, or stop moving for a minute
   while [ "$counted" -lt "$cast" ]; do
     was=$counted
@@ -148,7 +155,7 @@ for run in $RUNS; do
   t3=$(now)
   { snap; echo "$simcpu"; } >"$log/cpu.after"
   roles=$(for p in "${serves[@]}"; do echo "$p serve"; done; for p in "${tallyp[@]}"; do echo "$p tally"; done
-          echo "$relay relay"; echo "$simp simulate")
+          echo "$relay relay"; for p in "${sims[@]}"; do echo "$p simulate"; done)
   cpu=$(cpu_by_role "$log/cpu.before" "$log/cpu.after" "$roles" "$cast")
   rss="$(peak "${serves[@]}") / $(peak "${tallyp[@]}") / $(peak "$relay") / ${simrss:-?}"
   "$bin" close "${conn[@]}" >/dev/null 2>&1

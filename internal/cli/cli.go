@@ -193,6 +193,7 @@ type flags struct {
 	fs                                                       *flag.FlagSet
 	preset, data, httpAddr, kafkaListen, kafka, postgres     string
 	prefix, instance, logLevel, csvPath, credentials, target string
+	part                                                     string
 	logFormat                                                string
 	candidates, postgresFile, publicURL, board, from, state  string
 	kafkaSec                                                 stream.SecurityConfig
@@ -245,6 +246,7 @@ func (f *flags) simulation() {
 	f.fs.Float64Var(&f.turnout, "turnout", 0.7, "share of voters who vote")
 	f.fs.IntVar(&f.workers, "workers", 0, "the simulator's casts in flight at once (default 4096 in process, 256 per API through --target)")
 	f.fs.BoolVar(&f.exitWhenDone, "exit-when-done", false, "exit once the simulation is over and every ballot is counted")
+	f.fs.StringVar(&f.part, "part", "", "K/N: cast for the K-th of N shares of the voters only, so that N simulators cast one election together (election simulate)")
 	f.fs.StringVar(&f.target, "target", "", "cast through this election API (e.g. http://127.0.0.1:8080), or several in turn (comma-separated), instead of writing to the ledger directly")
 }
 
@@ -365,7 +367,7 @@ func (f *flags) config(roles pipeline.Roles, log *slog.Logger) pipeline.Config {
 		}
 	}
 	if roles.Simulate {
-		cfg.Sim = pipeline.SimConfig{Rate: f.rate, Paced: f.rate < 0, Turnout: f.turnout, Workers: f.workers, Target: f.target,
+		cfg.Sim = pipeline.SimConfig{Rate: f.rate, Paced: f.rate < 0, Turnout: f.turnout, Workers: f.workers, Target: f.target, Part: f.part,
 			ExitWhenDone: f.exitWhenDone, ClosePolls: roles == pipeline.All, RateGiven: f.given["rate"], TurnoutGiven: f.given["turnout"]}
 		if cfg.Sim.Paced {
 			cfg.Sim.Rate = 0

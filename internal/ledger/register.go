@@ -469,14 +469,22 @@ func (s *Store) PollsClosed(ctx context.Context) (bool, error) {
 	return closed, err
 }
 
-// SimulationPosition is where a resumed simulation starts (see sim.Config.From).
-func (s *Store) SimulationPosition(ctx context.Context) (int64, error) {
-	return s.metaInt(ctx, metaSimPosition)
+// SimulationPosition is where a resumed simulation starts (see sim.Config.From): the whole simulation's
+// if part is "", else that part's ("2/4": see sim.Config.Parts).
+func (s *Store) SimulationPosition(ctx context.Context, part string) (int64, error) {
+	return s.metaInt(ctx, simPositionKey(part))
 }
 
-// SetSimulationPosition records a simulation's progress.
-func (s *Store) SetSimulationPosition(ctx context.Context, pos int64) error {
-	return s.putMeta(ctx, s.w, metaSimPosition, strconv.FormatInt(pos, 10))
+// SetSimulationPosition records a simulation's progress, or a part's.
+func (s *Store) SetSimulationPosition(ctx context.Context, part string, pos int64) error {
+	return s.putMeta(ctx, s.w, simPositionKey(part), strconv.FormatInt(pos, 10))
+}
+
+func simPositionKey(part string) string {
+	if part == "" {
+		return metaSimPosition
+	}
+	return metaSimPosition + " " + part
 }
 
 // ImportRow is one voter read from an import file, with the line it came from (for error messages).

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/election/election/internal/register"
@@ -58,6 +59,10 @@ type SimConfig struct {
 	Turnout float64 // share of voters who vote
 	Workers int     // casts in flight (0: DefaultWorkers in process, DefaultHTTPWorkers through Target)
 	Target  string  // cast through this API (base URL), or several in turn (comma-separated), instead of the ledger in process
+	// Part, "K/N" (e.g. "2/4"), casts for the K-th of N shares of the voters only, so that N simulators
+	// (on as many machines) cast an election together, each keeping its own place (sim.Config.Parts).
+	// "": the whole simulation.
+	Part string
 	// ExitWhenDone ends Run once the simulation has finished and the results count every ballot.
 	ExitWhenDone bool
 	// ClosePolls closes the polls when the simulation has finished (`election up`).
@@ -82,6 +87,12 @@ func (c *SimConfig) validate() error {
 	case c.Workers == 0:
 		c.Workers = DefaultHTTPWorkers * len(c.Targets())
 	}
+	if _, _, err := c.PartOf(); err != nil {
+		return err
+	}
+	if c.Part != "" && c.ClosePolls {
+		return fmt.Errorf("--part %s: election up closes the polls when its simulation ends, which would turn the other parts' voters away: run the parts with election simulate, then election close", c.Part)
+	}
 	if c.Target != "" && len(c.Targets()) == 0 {
 		return fmt.Errorf("--target %q: no URL in it: want an election API's base URL, such as http://127.0.0.1:8080", c.Target)
 	}
@@ -91,6 +102,20 @@ func (c *SimConfig) validate() error {
 		}
 	}
 	return nil
+}
+
+// PartOf returns Part as sim.Config's Part (from 0) and Parts; 0 and 1 for the whole simulation.
+func (c *SimConfig) PartOf() (part, parts int64, err error) {
+	if c.Part == "" {
+		return 0, 1, nil
+	}
+	k, n, ok := strings.Cut(c.Part, "/")
+	part, errK := strconv.ParseInt(k, 10, 64)
+	parts, errN := strconv.ParseInt(n, 10, 64)
+	if !ok || errK != nil || errN != nil || parts < 1 || part < 1 || part > parts {
+		return 0, 0, fmt.Errorf("--part %q: want K/N with 1 ≤ K ≤ N, such as 2/4 (the second of four shares of the voters)", c.Part)
+	}
+	return part - 1, parts, nil
 }
 
 // Targets are the APIs the simulator casts through, in turn (none: it casts into the ledger in process).

@@ -157,9 +157,10 @@ func Run(ctx context.Context, cfg Config, started func(*Running)) error {
 		if cfg.Sim.Target != "" {
 			caster = sim.NewHTTPCaster(cfg.Sim.Targets(), cfg.Sim.Workers)
 		}
+		part, parts, _ := cfg.Sim.PartOf() // validated
 		run.Sim, err = sim.NewService(sim.ServiceConfig{
 			Config: sim.Config{Generator: gen, Caster: caster, Logger: component(log, "simulator"), Voters: voters,
-				Turnout: cfg.Sim.Turnout, Rate: cfg.Sim.Rate, Workers: cfg.Sim.Workers, OnCast: cfg.Sim.OnCast},
+				Turnout: cfg.Sim.Turnout, Rate: cfg.Sim.Rate, Workers: cfg.Sim.Workers, OnCast: cfg.Sim.OnCast, Part: part, Parts: parts},
 			Ledger: store, Paced: cfg.Sim.Paced, ClosePolls: cfg.Sim.ClosePolls,
 		})
 		if err != nil {

@@ -3,16 +3,18 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/election/election/internal/lifecycle"
 )
 
-// Ledger is where a simulation keeps its place between runs, and the polls it closes.
+// Ledger is where a simulation keeps its place between runs (a place for each part: PartName), and the
+// polls it closes.
 type Ledger interface {
-	SimulationPosition(ctx context.Context) (int64, error)
-	SetSimulationPosition(ctx context.Context, pos int64) error
+	SimulationPosition(ctx context.Context, part string) (int64, error)
+	SetSimulationPosition(ctx context.Context, part string, pos int64) error
 	ClosePolls(ctx context.Context, at time.Time) error
 }
 
@@ -43,8 +45,21 @@ func (c *ServiceConfig) validate() error {
 		return errors.New("sim: no voters")
 	case c.Turnout <= 0 || c.Turnout > 1:
 		return errors.New("sim: turnout must be more than 0 and at most 1")
+	case c.Parts > 1 && c.ClosePolls:
+		return errors.New("sim: a part of a simulation cannot close the polls: the other parts' voters would be turned away")
+	case c.Parts > 1 && (c.Part < 0 || c.Part >= c.Parts):
+		return fmt.Errorf("sim: part %d of %d: want 0 to %d", c.Part, c.Parts, c.Parts-1)
 	}
 	return nil
+}
+
+// PartName names a part of a simulation the way people count them, "2/4" for Part 1 of 4; "" for a
+// whole simulation.
+func (c *Config) PartName() string {
+	if c.Parts <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", c.Part+1, c.Parts)
 }
 
 // Service runs one simulation from where the last stopped, as a lifecycle.Service. It stops by itself when
@@ -87,7 +102,8 @@ func (s *Service) Stats() Stats {
 
 func (s *Service) run(ctx context.Context) error {
 	cfg, log := s.cfg, s.cfg.Logger
-	from, err := cfg.Ledger.SimulationPosition(ctx)
+	part := cfg.PartName()
+	from, err := cfg.Ledger.SimulationPosition(ctx, part)
 	if err != nil {
 		return err
 	}
@@ -99,7 +115,7 @@ func (s *Service) run(ctx context.Context) error {
 	}
 	if from >= cfg.Voters {
 		// A previous run may have been stopped between its last cast and closing the polls.
-		log.Info("simulation already complete", "voters", cfg.Voters)
+		log.Info("simulation already complete", "voters", cfg.Voters, "part", part)
 		if err := closePolls(); err != nil {
 			return err
 		}
@@ -109,8 +125,9 @@ func (s *Service) run(ctx context.Context) error {
 	if cfg.Paced {
 		cfg.Rate = max(1, float64(cfg.Voters)*cfg.Turnout/90)
 	}
-	cfg.From, cfg.Checkpoint = from, cfg.Ledger.SetSimulationPosition
-	log.Info("simulating", "from_position", from, "voters", cfg.Voters, "turnout", cfg.Turnout, "rate_per_second", cfg.Rate)
+	cfg.From = from
+	cfg.Checkpoint = func(ctx context.Context, pos int64) error { return cfg.Ledger.SetSimulationPosition(ctx, part, pos) }
+	log.Info("simulating", "from_position", from, "voters", cfg.Voters, "part", part, "turnout", cfg.Turnout, "rate_per_second", cfg.Rate)
 	st, err := Run(ctx, cfg.Config)
 	s.mu.Lock()
 	s.stats = st
@@ -118,7 +135,7 @@ func (s *Service) run(ctx context.Context) error {
 	if err != nil || ctx.Err() != nil {
 		return err
 	}
-	log.Info("simulation complete", "cast", st.Cast, "abstained", st.Abstained, "already_voted", st.AlreadyVoted, "closing_polls", cfg.ClosePolls)
+	log.Info("simulation complete", "part", part, "cast", st.Cast, "abstained", st.Abstained, "already_voted", st.AlreadyVoted, "closing_polls", cfg.ClosePolls)
 	if err := closePolls(); err != nil {
 		return err
 	}

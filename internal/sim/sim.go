@@ -34,6 +34,11 @@ type Config struct {
 	Workers   int     // casts in flight at once
 	// From resumes a simulation: positions before it were all cast (or refused) already.
 	From int64
+	// Parts above 1 shares the voters among that many simulations: this one casts only at the positions
+	// p with p % Parts == Part (0 ≤ Part < Parts), so each voter has a turn in exactly one of them, and
+	// voters of every constituency still turn up throughout each (VoterAt). Its From and Checkpoint are
+	// this part's own.
+	Part, Parts int64
 	// Checkpoint, if set, is called about once a second with a position before which every cast has
 	// returned, so a restarted simulation can resume there.
 	Checkpoint func(ctx context.Context, pos int64) error
@@ -103,6 +108,12 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	var st Stats
 	if cfg.Voters <= 0 {
 		return st, errors.New("sim: no voters")
+	}
+	if cfg.Parts <= 0 {
+		cfg.Parts = 1
+	}
+	if cfg.Part < 0 || cfg.Part >= cfg.Parts {
+		return st, fmt.Errorf("sim: part %d of %d: want 0 to %d", cfg.Part, cfg.Parts, cfg.Parts-1)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
@@ -184,8 +195,9 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	}
 	start := time.Now()
 	sent := int64(0)
+	pos := cfg.From + (cfg.Part-cfg.From%cfg.Parts+cfg.Parts)%cfg.Parts // this part's first position from From
 dispatch:
-	for pos := cfg.From; pos < cfg.Voters; pos++ {
+	for ; pos < cfg.Voters; pos += cfg.Parts {
 		voter := cfg.VoterAt(pos)
 		if !cfg.Votes(voter) {
 			abstained.Add(1)
@@ -213,6 +225,11 @@ dispatch:
 		if failed.Load() > 0 {
 			break
 		}
+	}
+	if pos >= cfg.Voters {
+		// Every position of this part had its turn: the part is done to the end, whichever part's
+		// position was the last.
+		marks.skip(cfg.Voters - 1)
 	}
 	close(jobs)
 	wg.Wait()

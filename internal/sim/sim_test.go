@@ -81,6 +81,52 @@ func TestRunCastsForEveryVoterAndResumes(t *testing.T) {
 	}
 }
 
+// Three parts of one simulation, run one after another against the same ledger, cast for every voter who
+// votes exactly once between them, each part ending at the end; a part resumed from halfway casts only
+// its own voters from there.
+func TestPartsShareTheVotersExactlyOnce(t *testing.T) {
+	e, _ := election.Preset("seed")
+	g := synth.NewGenerator(election.NewIndex(e), []byte("k"))
+	f := &fakeCaster{seen: map[string]bool{}}
+	const voters = 1000
+	want := 0
+	whole := Config{Generator: g, Voters: voters, Turnout: 0.6}
+	for i := range int64(voters) {
+		if whole.Votes(i) {
+			want++
+		}
+	}
+	var cast int64
+	for part := range int64(3) {
+		var checkpoint int64
+		cfg := Config{Generator: g, Caster: f, Voters: voters, Turnout: 0.6, Workers: 8, Part: part, Parts: 3,
+			Checkpoint: func(_ context.Context, pos int64) error { checkpoint = pos; return nil }}
+		st, err := Run(context.Background(), cfg)
+		if err != nil || st.AlreadyVoted != 0 || st.Cast+st.Abstained != (voters+2-part)/3 || checkpoint != voters {
+			t.Fatalf("part %d of 3: stats %+v err %v checkpoint %d: want its %d positions, none cast twice, and the checkpoint at the end",
+				part+1, st, err, checkpoint, (voters+2-part)/3)
+		}
+		cast += st.Cast
+	}
+	if cast != int64(want) || len(f.seen) != want {
+		t.Fatalf("the parts cast %d ballots for %d voters; %d of the %d voters vote", cast, len(f.seen), want, voters)
+	}
+	// The third part resumed from position 499: its positions 500, 503, ... were cast; nothing else is met.
+	theirs := int64(0)
+	for pos := int64(500); pos < voters; pos += 3 {
+		if whole.Votes(whole.VoterAt(pos)) {
+			theirs++
+		}
+	}
+	st, err := Run(context.Background(), Config{Generator: g, Caster: f, Voters: voters, Turnout: 0.6, Workers: 8, Part: 2, Parts: 3, From: 499})
+	if err != nil || st.Cast != 0 || st.AlreadyVoted != theirs {
+		t.Fatalf("part 3 of 3 resumed from 499: stats %+v err %v; want %d voters met, all having voted", st, err, theirs)
+	}
+	if _, err := Run(context.Background(), Config{Generator: g, Caster: f, Voters: voters, Turnout: 1, Part: 3, Parts: 3}); err == nil {
+		t.Fatal("part 4 of 3 ran")
+	}
+}
+
 type refusingCaster struct{}
 
 func (refusingCaster) Cast(context.Context, ledger.CastRequest) (ledger.Receipt, error) {
