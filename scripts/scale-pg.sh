@@ -27,6 +27,8 @@
 # writes it), which the Kafka figure then includes, and its secrets (the simulator's, the record key).
 # TEMPLATE=NAME does the same from a database registered before (`createdb -O election NAME; election
 # register --postgres …/NAME --topic-prefix NAME. …` with the same VOTERS), and never drops it.
+# REGISTERED=NAME runs in such a database itself, for one run (RUNS of one pair), and keeps it: at 100M
+# voters a copy is 12 GB more on the disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${ELECTION_TEST_POSTGRES:?run eval \"\$(scripts/services.sh)\" first}" "${ELECTION_TEST_KAFKA:?}"
@@ -65,6 +67,9 @@ cpu_by_role() { # $1, $2: snapshots; $3: "pid role" lines; $4: ballots. µs of C
 }
 
 CLONE=${CLONE:-0}
+if [ -n "${REGISTERED:-}" ] && [ "$(echo $RUNS | wc -w)" != 1 ]; then
+  echo "scale-pg.sh: REGISTERED=$REGISTERED is one election: one run, not RUNS=\"$RUNS\"" >&2; exit 2
+fi
 TEMPLATE=${TEMPLATE:-}
 CAST=${CAST:-api}
 case "$CAST" in
@@ -90,13 +95,15 @@ echo "| casters / tallies | voters | registration | ballots | cast (ballots/s) |
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for run in $RUNS; do
   casters=${run%/*} tallies=${run#*/}
-  db="scale_$(date +%s)_$$"
+  db=${REGISTERED:-"scale_$(date +%s)_$$"}
   pg="${ELECTION_TEST_POSTGRES%/*}/$db?sslmode=disable"
   conn=(--postgres "$pg" --kafka "$ELECTION_TEST_KAFKA" --topic-prefix "$db.")
   log="$WORK/$db"
   mkdir -p "$log"
   t0=$(now)
-  if [ -n "$tmpl" ]; then
+  if [ -n "${REGISTERED:-}" ]; then
+    reg="registered before"
+  elif [ -n "$tmpl" ]; then
     su postgres -c "createdb -O election --strategy file_copy -T $tmpl $db" >/dev/null
     reg="copied in $(since "$t0")"
   else
@@ -171,6 +178,6 @@ for run in $RUNS; do
   mode=""
   [ "$CAST" = api ] || mode=" (direct)"
   echo "| $casters / $tallies$mode | $VOTERS | $reg | $cast | $(awk -v b="$cast" -v a="$t1" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $(awk -v b="$cast" -v a="$t1" -v z="$t3" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $cpu | $rss | $disk | ${audit:-failed: see $log} |"
-  su postgres -c "dropdb $db" >/dev/null 2>&1 || true
+  [ -n "${REGISTERED:-}" ] || su postgres -c "dropdb $db" >/dev/null 2>&1 || true
 done
 [ -z "$tmpl" ] || [ -n "$TEMPLATE" ] || su postgres -c "dropdb $tmpl" >/dev/null 2>&1 || true
