@@ -49,10 +49,13 @@ peak() { # the largest VmHWM (peak RSS) among pids, in MiB
   echo "$((m / 1024)) MiB"
 }
 
-snap() { # "pid comm ticks" for every process: its CPU so far, user and system, in clock ticks
+snap() { # "pid comm ticks" for every process: its CPU so far, user and system, in clock ticks; PostgreSQL's
+  # server process also counts its children that have ended (a simulator's connections end with it)
+  local pm
+  pm=$(pgrep -o -x postgres || true)
   for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null || true; done |
-    awk '{o = index($0, "("); c = index($0, ") "); split(substr($0, c + 2), f, " ")
-          print $1, substr($0, o + 1, c - o - 1), f[12] + f[13]}'
+    awk -v pm="$pm" '{o = index($0, "("); c = index($0, ") "); split(substr($0, c + 2), f, " ")
+          print $1, substr($0, o + 1, c - o - 1), f[12] + f[13] + ($1 == pm ? f[14] + f[15] : 0)}'
 }
 cpu_by_role() { # $1, $2: snapshots; $3: "pid role" lines; $4: ballots. µs of CPU a ballot for each role
   awk -v hz="$(getconf CLK_TCK)" -v n="$4" -v roles="$3" '
