@@ -149,3 +149,32 @@ func (s *Store) AwaitRegisterCopyForTest() { s.awaitRegisterCopy = true }
 
 // NoRegisterCopyForTest makes the writer look every voter up in the database (SQLite), as PostgreSQL's do.
 func (s *Store) NoRegisterCopyForTest() { s.register = nil }
+
+// BallotsAfterPlanForTest is PostgreSQL's plan for reading ballots from the first position on, with sorts
+// disabled unless nothing else can give the order; "" on SQLite.
+func (s *Store) BallotsAfterPlanForTest(ctx context.Context) (string, error) {
+	if s.d.name() == "sqlite" {
+		return "", nil
+	}
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL enable_sort = off"); err != nil {
+		return "", err
+	}
+	rows, err := tx.QueryContext(ctx, "EXPLAIN "+s.q.BallotsAfter, "0", 0, 100)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var plan, line string
+	for rows.Next() {
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		plan += line + "\n"
+	}
+	return plan, rows.Err()
+}

@@ -2,11 +2,14 @@
 -- Sequence values commit out of order when several transactions insert at once. Reading only rows whose
 -- transaction is older than every transaction still in progress (pg_snapshot_xmin) means no row can later
 -- appear below the position we have read to: every transaction below that horizon has ended.
+-- The ORDER BY names the table's columns: a bare "txid" would be the output column of that name, the
+-- bigint, which no index orders, and a relay far behind would then sort every ballot after its position
+-- at every round (2.7 s a round with 7M ballots to go, against 1.5 ms along ballots_position).
 SELECT txid::text::bigint, seq, ballot_id, candidate_id, constituency_id, state_code, cast_minute
 FROM ballots
 WHERE (txid, seq) > ($1::text::xid8, $2)
   AND txid < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY txid, seq
+ORDER BY ballots.txid, ballots.seq
 LIMIT $3;
 
 -- Who has voted: the table voted, a row per voter, whose primary key arbitrates between concurrent
