@@ -43,9 +43,27 @@ start_postgres() {
     su postgres -c "psql -qc \"CREATE ROLE election LOGIN CREATEDB PASSWORD 'election'\"" >&2
   su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='election'\"" | grep -q 1 ||
     su postgres -c "createdb -O election election" >&2
-  # Many concurrent test databases and casting processes.
-  if [ "$(su postgres -c "psql -qtAc 'SHOW max_connections'")" -lt 300 ]; then
-    su postgres -c "psql -qc 'ALTER SYSTEM SET max_connections = 300'" >&2
+  # Many concurrent test databases and casting processes (300 connections), and elections of millions
+  # of voters (scripts/scale-pg.sh): the first change to a page after a checkpoint writes the whole page
+  # to the log, and with Debian's 1 GB of log between checkpoints, 70M ballots cast into a 100M-voter
+  # register would write most of the voted index's pages to the log again every few seconds. These are
+  # what an operator would give such a server: 8 GB of log between checkpoints at most 15 minutes apart,
+  # compressed, and 2 GB of shared buffers rather than 128 MB.
+  local restart=false name value
+  while read -r name value; do
+    [ "$(su postgres -c "psql -qtAc 'SHOW $name'")" = "$value" ] && continue
+    su postgres -c "psql -qc \"ALTER SYSTEM SET $name = '$value'\"" >&2
+    case "$name" in max_connections | shared_buffers) restart=true ;; esac
+  done <<'SETTINGS'
+max_connections 300
+shared_buffers 2GB
+max_wal_size 8GB
+checkpoint_timeout 15min
+wal_compression lz4
+SETTINGS
+  su postgres -c "psql -qtAc 'SELECT pg_reload_conf()'" >/dev/null
+  if $restart; then
+    log "restarting PostgreSQL $ver for its new settings"
     pg_ctlcluster "$ver" main restart >&2
   fi
 }
