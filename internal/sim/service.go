@@ -47,10 +47,8 @@ func (c *ServiceConfig) validate() error {
 		return errors.New("sim: turnout must be more than 0 and at most 1")
 	case c.Parts > 1 && c.ClosePolls:
 		return errors.New("sim: a part of a simulation cannot close the polls: the other parts' voters would be turned away")
-	case c.Parts > 1 && (c.Part < 0 || c.Part >= c.Parts):
-		return fmt.Errorf("sim: part %d of %d: want 0 to %d", c.Part, c.Parts, c.Parts-1)
 	}
-	return nil
+	return c.checkPart()
 }
 
 // PartName names a part of a simulation the way people count them, "2/4" for Part 1 of 4; "" for a

@@ -103,18 +103,24 @@ func gcd(a, b int64) int64 {
 	return a
 }
 
+// checkPart reports a Part outside 0 ≤ Part < Parts (Parts 0 or 1: the whole simulation, Part 0).
+func (c *Config) checkPart() error {
+	if parts := max(c.Parts, 1); c.Part < 0 || c.Part >= parts {
+		return fmt.Errorf("sim: part %d of %d: want 0 to %d", c.Part, parts, parts-1)
+	}
+	return nil
+}
+
 // Run casts until every voter has had their turn or ctx ends.
 func Run(ctx context.Context, cfg Config) (Stats, error) {
 	var st Stats
 	if cfg.Voters <= 0 {
 		return st, errors.New("sim: no voters")
 	}
-	if cfg.Parts <= 0 {
-		cfg.Parts = 1
+	if err := cfg.checkPart(); err != nil {
+		return st, err
 	}
-	if cfg.Part < 0 || cfg.Part >= cfg.Parts {
-		return st, fmt.Errorf("sim: part %d of %d: want 0 to %d", cfg.Part, cfg.Parts, cfg.Parts-1)
-	}
+	cfg.Parts = max(cfg.Parts, 1)
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
