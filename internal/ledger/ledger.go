@@ -113,10 +113,11 @@ type Store struct {
 	// ckpt copies SQLite's write-ahead log back into the database beside the writer, from the first
 	// write transaction on (checkpoint.go); nil on PostgreSQL.
 	ckpt *checkpointer
-	// ballotCount is the ballots counted so far and the largest seq among them (SQLite; BallotCount).
+	// ballotCount is the ballots whose count is settled and the position the next count starts from
+	// (BallotCount).
 	ballotCount struct {
 		mu     sync.Mutex
-		n, seq int64
+		n, pos int64
 	}
 }
 

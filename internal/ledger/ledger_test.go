@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -963,6 +964,75 @@ func TestBallotCountFollowsEveryCommit(t *testing.T) {
 			t.Fatalf("at the end BallotCount says %d, COUNT(*) %d; %d voters voted", n, want, voters)
 		}
 	})
+}
+
+// On PostgreSQL transactions commit out of the order of their ids: a ballot inserted by a transaction
+// that began before others may commit after theirs. BallotCount counts it once it commits, though it has
+// counted the later transactions' ballots, past its position, before: a count that settled every ballot
+// it saw, up to the largest position seen, would miss it for good. (On SQLite one transaction writes at
+// a time; TestBallotCountFollowsEveryCommit covers it.)
+func TestBallotCountCountsALateCommit(t *testing.T) {
+	t.Parallel()
+	u := testenv.PostgresURL(t)
+	if u == "" {
+		t.Skip("PostgreSQL only: on SQLite no transaction commits past another")
+	}
+	ctx := testenv.Context(t)
+	cfg := ledger.Config{PostgresURL: u, Logger: testenv.Logger(t)}
+	a, err := ledger.Open(ctx, cfg)
+	testenv.Must(t, err, "open")
+	defer a.Close()
+	ix, g := seeded(t, a, 40)
+	b, err := ledger.Open(ctx, cfg)
+	testenv.Must(t, err, "open the second store")
+	defer b.Close()
+	cast := func(from, to int64) {
+		var reqs []ledger.CastRequest
+		for i := from; i < to; i++ {
+			v := g.Voter(i)
+			reqs = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)})
+		}
+		_, errs, err := b.CastBatch(ctx, ix, reqs, time.Now())
+		testenv.Must(t, err, "cast")
+		for k, err := range errs {
+			testenv.Must(t, err, "cast voter %d", from+int64(k))
+		}
+	}
+	count := func(when string, want int64) {
+		t.Helper()
+		n, err := a.BallotCount(ctx)
+		testenv.Must(t, err, "count %s", when)
+		tot, err := a.Totals(ctx)
+		testenv.Must(t, err, "totals %s", when)
+		if n != want || tot.Ballots != want {
+			t.Fatalf("%s: BallotCount says %d, COUNT(*) %d, want %d", when, n, tot.Ballots, want)
+		}
+	}
+	cast(0, 10)
+	count("before", 10)
+	// A transaction inserts a ballot and stays open while the other store commits ten more.
+	var insertErr error
+	inserted, release, held := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		held <- a.ExecTxForTest(ctx, func(tx *sql.Tx) error {
+			_, insertErr = tx.ExecContext(ctx, a.InsertBallotsQueryForTest(1), make([]byte, 16), "cand-1", "nation", "N", int64(29_400_000))
+			close(inserted)
+			if insertErr != nil {
+				return insertErr
+			}
+			<-release
+			return nil
+		})
+	}()
+	<-inserted
+	testenv.Must(t, insertErr, "insert the late ballot")
+	cast(10, 20)
+	count("with a transaction open below the others", 20)
+	close(release)
+	testenv.Must(t, <-held, "commit the late ballot")
+	count("after it committed", 21)
+	cast(20, 30)
+	count("after ten more", 31)
 }
 
 // On PostgreSQL the relay reads ballots in the order of the ballots_position index, so a relay far behind

@@ -8,12 +8,12 @@ ORDER BY seq
 LIMIT $3;
 
 -- name: CountBallotsAfter
--- The ballots after seq $1, and the largest seq among them (NULL when there are none): BallotCount adds
--- them to the count it holds. For the reason above, a ballot committed later always has a larger seq than
--- every ballot an earlier snapshot held, so the two counts add up to COUNT(*) of the later snapshot. A
--- range of the primary key, not a walk of every page of the table, which COUNT(*) is.
-SELECT COUNT(*), MAX(seq) FROM ballots WHERE seq > $1;
-
+-- The ballots after seq $1 (all settled, none pending: the second column) and the largest seq among them
+-- (NULL when there are none): BallotCount adds them to the count it holds. For the reason above, a
+-- ballot committed later always has a larger seq than every ballot an earlier snapshot held, so the two
+-- counts add up to COUNT(*) of the later snapshot. A range of the primary key, not a walk of every page
+-- of the table, which COUNT(*) is.
+SELECT COUNT(*), 0, MAX(seq) FROM ballots WHERE seq > $1;
 
 -- Who has voted: the bitmap voted_blocks and the turnout counters (see voted.go).
 
