@@ -6,8 +6,13 @@
 # CPU each kind of process spent a ballot from the first cast until every ballot was counted
 # (PostgreSQL: every process of its server; Kafka: the broker's JVM), the peak RSS of each kind of
 # process, what the election takes on disk (its PostgreSQL database, its Kafka topics), and the audit's
-# verdict and how long it took. The bulletin board is not run. TURNOUT (default: the simulator's, 0.7) is the share of
-# voters who vote.
+# verdict and how long it took. TURNOUT (default: the simulator's, 0.7) is the share of voters who vote.
+#
+# BOARD=1 runs the bulletin board's writer too (`election board`, into a directory every server reads),
+# waits after the count until the board holds every ballot, has the audit reconcile it, and runs
+# `election verify` against the first server: the board's CPU a ballot (its writer's, from the first cast
+# until it held every ballot), peak RSS and disk, and the verifier's verdict, time and peak RSS. Without
+# it those columns say "not run", and the CPU of PostgreSQL has no board's reads in it.
 #
 #   eval "$(scripts/services.sh)"        # PostgreSQL and Kafka (sets ELECTION_TEST_POSTGRES/KAFKA)
 #   VOTERS=300000 RUNS="1/1 2/1 4/1 1/2 1/4" scripts/scale-pg.sh
@@ -57,15 +62,15 @@ snap() { # "pid comm ticks" for every process: its CPU so far, user and system, 
     awk -v pm="$pm" '{o = index($0, "("); c = index($0, ") "); split(substr($0, c + 2), f, " ")
           print $1, substr($0, o + 1, c - o - 1), f[12] + f[13] + ($1 == pm ? f[14] + f[15] : 0)}'
 }
-cpu_by_role() { # $1, $2: snapshots; $3: "pid role" lines; $4: ballots. µs of CPU a ballot for each role
-  awk -v hz="$(getconf CLK_TCK)" -v n="$4" -v roles="$3" '
+cpu_by_role() { # $1, $2: snapshots; $3: "pid role" lines; $4: ballots; $5: the roles to print, in order. µs
+  # of CPU a ballot for each ("postgres": every process of the server; "kafka": the broker's JVM)
+  awk -v hz="$(getconf CLK_TCK)" -v n="$4" -v roles="$3" -v show="$5" '
     BEGIN {k = split(roles, r, "\n"); for (i = 1; i <= k; i++) {split(r[i], x, " "); role[x[1]] = x[2]}}
     FNR == NR {before[$1] = $3; next}
     { d = $3 - before[$1]                          # a process started since counts from zero
       w = ($1 in role) ? role[$1] : $2 == "postgres" ? "postgres" : $2 == "java" ? "kafka" : ""
       if (w != "") use[w] += d }
-    END {printf "%.0f / %.0f / %.0f / %.0f / %.0f / %.0f", use["serve"] * 1e6 / hz / n, use["tally"] * 1e6 / hz / n,
-           use["relay"] * 1e6 / hz / n, use["simulate"] * 1e6 / hz / n, use["postgres"] * 1e6 / hz / n, use["kafka"] * 1e6 / hz / n}
+    END {k = split(show, s, " "); for (i = 1; i <= k; i++) printf "%s%.0f", (i > 1 ? " / " : ""), use[s[i]] * 1e6 / hz / n}
   ' "$1" "$2"
 }
 
@@ -81,6 +86,7 @@ case "$CAST" in
   *) echo "scale-pg.sh: CAST is api or direct, not $CAST" >&2; exit 2 ;;
 esac
 PROFILE=${PROFILE:-0}
+BOARD=${BOARD:-0}
 prof() { [ "$PROFILE" != 1 ] || echo "ELECTION_CPU_PROFILE=$log/$1.prof"; } # for env: $1 names the process
 pids=()
 trap '[ ${#pids[@]} = 0 ] || kill "${pids[@]}" 2>/dev/null || true' EXIT # a run that fails leaves nothing running
@@ -94,8 +100,8 @@ if [ -z "$tmpl" ] && [ "$CLONE" = 1 ]; then
   echo "registration of $VOTERS voters, once for every run: $(since "$t0")"
   echo
 fi
-echo "| casters / tallies | voters | registration | ballots | cast (ballots/s) | cast → all counted (ballots/s) | CPU µs a ballot: serve / tally / relay / simulate / PostgreSQL / Kafka | peak RSS: serve / tally / relay / simulate | disk: PostgreSQL / Kafka | audit |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| casters / tallies | voters | registration | ballots | cast (ballots/s) | cast → all counted (ballots/s) | CPU µs a ballot: serve / tally / relay / simulate / PostgreSQL / Kafka | peak RSS: serve / tally / relay / simulate | disk: PostgreSQL / Kafka | audit | board: CPU µs a ballot, peak RSS, disk | verify |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for run in $RUNS; do
   casters=${run%/*} tallies=${run#*/}
   db=${REGISTERED:-"scale_$(date +%s)_$$"}
@@ -114,8 +120,12 @@ for run in $RUNS; do
     "$bin" register "${conn[@]}" --preset national --voters "$VOTERS" >"$log/register.log" 2>&1
     reg=$(since "$t0")
   fi
-  pids=() serves=() tallyp=() urls=()
+  pids=() serves=() tallyp=() urls=() boardp=() boarddir=()
   env $(prof relay) "$bin" relay "${conn[@]}" >"$log/relay.log" 2>&1 & relay=$!; pids+=("$relay")
+  if [ "$BOARD" = 1 ]; then
+    boarddir=(--board "$log/board")
+    env $(prof board) "$bin" board "${conn[@]}" "${boarddir[@]}" >"$log/board.log" 2>&1 & boardp=($!); pids+=($!)
+  fi
   for i in $(seq "$tallies"); do
     env $(prof "tally-$i") "$bin" tally "${conn[@]}" --instance "tally-$i" >"$log/tally-$i.log" 2>&1 & tallyp+=($!); pids+=($!)
   done
@@ -123,7 +133,7 @@ for run in $RUNS; do
   [ "$CAST" = api ] || nserve=1 # the results' server
   for i in $(seq "$nserve"); do
     port=$(free_port)
-    env $(prof "serve-$i") "$bin" serve "${conn[@]}" --http "127.0.0.1:$port" >"$log/serve-$i.log" 2>&1 & serves+=($!); pids+=($!)
+    env $(prof "serve-$i") "$bin" serve "${conn[@]}" "${boarddir[@]}" --http "127.0.0.1:$port" >"$log/serve-$i.log" 2>&1 & serves+=($!); pids+=($!)
     urls+=("http://127.0.0.1:$port")
   done
   for u in "${urls[@]}"; do # each server up before casting starts
@@ -165,14 +175,36 @@ for run in $RUNS; do
   t3=$(now)
   { snap; echo "$simcpu"; } >"$log/cpu.after"
   roles=$(for p in "${serves[@]}"; do echo "$p serve"; done; for p in "${tallyp[@]}"; do echo "$p tally"; done
-          echo "$relay relay"; for p in "${sims[@]}"; do echo "$p simulate"; done)
-  cpu=$(cpu_by_role "$log/cpu.before" "$log/cpu.after" "$roles" "$cast")
+          echo "$relay relay"; for p in "${sims[@]}"; do echo "$p simulate"; done; for p in "${boardp[@]}"; do echo "$p board"; done)
+  cpu=$(cpu_by_role "$log/cpu.before" "$log/cpu.after" "$roles" "$cast" "serve tally relay simulate postgres kafka")
+  boardcol="not run" verify="not run"
+  if [ "$BOARD" = 1 ]; then # until the board's signed checkpoint holds every ballot, or stops moving for a minute
+    onboard=0 moved=$(now)
+    while [ "$onboard" -lt "$cast" ]; do
+      was=$onboard
+      onboard=$(curl -sf "${urls[0]}/board/checkpoint" | sed -n 2p || true)
+      onboard=${onboard:-$was}
+      [ "$onboard" = "$was" ] || moved=$(now)
+      if awk -v m="$moved" -v n="$(now)" 'BEGIN {exit !(n - m > 60)}'; then
+        echo "scale-pg.sh: the board stopped at $onboard of $cast ballots for a minute: see $log/board.log" >&2; exit 1
+      fi
+      sleep 0.1
+    done
+    snap >"$log/cpu.board"
+    boardcol="$(cpu_by_role "$log/cpu.before" "$log/cpu.board" "$roles" "$cast" board) µs, $(peak "${boardp[@]}"), $(du -sk "$log/board" | awk '{printf "%.2f GB", $1 * 1024 / 1e9}') (all on it $(since "$t3") after the count)"
+  fi
   rss="$(peak "${serves[@]}") / $(peak "${tallyp[@]}") / $(peak "$relay") / ${simrss:-?}"
   "$bin" close "${conn[@]}" >/dev/null 2>&1
   t4=$(now)
-  "$bin" audit "${conn[@]}" --wait 30s >"$log/audit.log" 2>&1 || true
+  "$bin" audit "${conn[@]}" "${boarddir[@]}" --wait 30s >"$log/audit.log" 2>&1 || true
   audit=$(grep -Eo 'discrepancy [0-9]+' "$log/audit.log" | tail -1 || true)
   [ -z "$audit" ] || audit="$audit ($(since "$t4"))"
+  if [ "$BOARD" = 1 ]; then # the verifier reads the first server's public endpoints alone
+    /usr/bin/time -f 'elapsed %e s, peak RSS %M KiB' "$bin" verify --from "${urls[0]}" >"$log/verify.log" 2>&1 || true
+    verdict=$(grep -Eo 'discrepancy [0-9]+' "$log/verify.log" | tail -1 || true)
+    took=$(grep -E '^elapsed ' "$log/verify.log" | awk '{printf "%.0f s, %d MiB", $2, $6/1024}' || true)
+    verify="${verdict:-failed: see $log/verify.log} ($took)"
+  fi
   kill "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
   pgsize=$(su postgres -c "psql -tAc \"SELECT pg_database_size('$db')\"" 2>/dev/null || echo 0)
@@ -180,7 +212,7 @@ for run in $RUNS; do
   disk=$(awk -v p="${pgsize:-0}" -v k="${kafkasize:-0}" 'BEGIN {printf "%.2f / %.2f GB", p/1e9, k/1e9}')
   mode=""
   [ "$CAST" = api ] || mode=" (direct)"
-  echo "| $casters / $tallies$mode | $VOTERS | $reg | $cast | $(awk -v b="$cast" -v a="$t1" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $(awk -v b="$cast" -v a="$t1" -v z="$t3" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $cpu | $rss | $disk | ${audit:-failed: see $log} |"
+  echo "| $casters / $tallies$mode | $VOTERS | $reg | $cast | $(awk -v b="$cast" -v a="$t1" -v z="$t2" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $(awk -v b="$cast" -v a="$t1" -v z="$t3" 'BEGIN {printf "%.1fk", b/(z-a)/1000}') | $cpu | $rss | $disk | ${audit:-failed: see $log} | $boardcol | $verify |"
   [ -n "${REGISTERED:-}" ] || su postgres -c "dropdb $db" >/dev/null 2>&1 || true
 done
 [ -z "$tmpl" ] || [ -n "$TEMPLATE" ] || su postgres -c "dropdb $tmpl" >/dev/null 2>&1 || true
