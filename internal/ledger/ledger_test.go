@@ -868,6 +868,22 @@ func TestTheLotSeedIsMadeOnceAndKept(t *testing.T) {
 	})
 }
 
+// castVoters casts, in one batch through s, the ballots of the seeded voters from to to-1, each for
+// their own candidate, and fails the test if any is refused.
+func castVoters(ctx context.Context, t testing.TB, s *ledger.Store, ix *election.Index, g *synth.Generator, from, to int64) {
+	t.Helper()
+	var reqs []ledger.CastRequest
+	for i := from; i < to; i++ {
+		v := g.Voter(i)
+		reqs = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)})
+	}
+	_, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
+	testenv.Must(t, err, "cast")
+	for k, err := range errs {
+		testenv.Must(t, err, "cast voter %d", from+int64(k))
+	}
+}
+
 // BallotCount is the ledger's whole count however it was reached: counted while two stores on the same
 // database (two processes, as `election serve` instances are) cast at once, and counted from several
 // goroutines at once, it equals COUNT(*) after every batch, and at the end. On SQLite it adds what was
@@ -890,18 +906,7 @@ func TestBallotCountFollowsEveryCommit(t *testing.T) {
 			testenv.Must(t, err, "totals")
 			return tot.Ballots
 		}
-		cast := func(s *ledger.Store, from, to int64) {
-			var reqs []ledger.CastRequest
-			for i := from; i < to; i++ {
-				v := g.Voter(i)
-				reqs = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)})
-			}
-			_, errs, err := s.CastBatch(ctx, ix, reqs, time.Now())
-			testenv.Must(t, err, "cast")
-			for k, err := range errs {
-				testenv.Must(t, err, "cast voter %d", from+int64(k))
-			}
-		}
+		cast := func(s *ledger.Store, from, to int64) { castVoters(ctx, t, s, ix, g, from, to) }
 		// One store counts while the other casts, and then itself.
 		next := int64(0)
 		for round := range 10 {
@@ -986,18 +991,7 @@ func TestBallotCountCountsALateCommit(t *testing.T) {
 	b, err := ledger.Open(ctx, cfg)
 	testenv.Must(t, err, "open the second store")
 	defer b.Close()
-	cast := func(from, to int64) {
-		var reqs []ledger.CastRequest
-		for i := from; i < to; i++ {
-			v := g.Voter(i)
-			reqs = append(reqs, ledger.CastRequest{VoterID: v.ID, Credential: g.Credential(v.ID), CandidateID: g.Choice(i, v.Constituency)})
-		}
-		_, errs, err := b.CastBatch(ctx, ix, reqs, time.Now())
-		testenv.Must(t, err, "cast")
-		for k, err := range errs {
-			testenv.Must(t, err, "cast voter %d", from+int64(k))
-		}
-	}
+	cast := func(from, to int64) { castVoters(ctx, t, b, ix, g, from, to) }
 	count := func(when string, want int64) {
 		t.Helper()
 		n, err := a.BallotCount(ctx)
