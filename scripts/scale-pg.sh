@@ -62,6 +62,21 @@ snap() { # "pid comm ticks" for every process: its CPU so far, user and system, 
     awk -v pm="$pm" '{o = index($0, "("); c = index($0, ") "); split(substr($0, c + 2), f, " ")
           print $1, substr($0, o + 1, c - o - 1), f[12] + f[13] + ($1 == pm ? f[14] + f[15] : 0)}'
 }
+reach() { # $1: ballots; $2: what holds them; $3: its log; $4: a command printing how many it holds. Polls
+  # until it holds them all; fails the run if the number stands still for a minute
+  local n=0 was moved
+  moved=$(now)
+  while [ "$n" -lt "$1" ]; do
+    was=$n
+    n=$("$4" || true)
+    n=${n:-$was}
+    [ "$n" = "$was" ] || moved=$(now)
+    if awk -v m="$moved" -v z="$(now)" 'BEGIN {exit !(z - m > 60)}'; then
+      echo "scale-pg.sh: $2 stopped at $n of $1 ballots for a minute: see $3" >&2; exit 1
+    fi
+    sleep 0.1
+  done
+}
 cpu_by_role() { # $1, $2: snapshots; $3: "pid role" lines; $4: ballots; $5: the roles to print, in order. µs
   # of CPU a ballot for each ("postgres": every process of the server; "kafka": the broker's JVM)
   awk -v hz="$(getconf CLK_TCK)" -v n="$4" -v roles="$3" -v show="$5" '
@@ -162,34 +177,17 @@ for run in $RUNS; do
   simcpu=$(snap | awk -v p=" ${sims[*]} " 'index(p, " " $1 " ")') # their CPU before they go; the rest are measured at the end
   kill "${sims[@]}"; wait "${sims[@]}" 2>/dev/null || true
   cast=$(cat "$log"/simulate-*.log | grep 'simulation complete' | sed -E 's/.* cast=([0-9]+).*/\1/' | awk '{n += $1} END {print n}')
-  counted=0 moved=$(now) # until the results count every ballot cast, or stop moving for a minute
-  while [ "$counted" -lt "$cast" ]; do
-    was=$counted
-    counted=$(curl -sf "${urls[0]}/api/v1/results" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ballots_counted"])' || echo "$was")
-    [ "$counted" = "$was" ] || moved=$(now)
-    if awk -v m="$moved" -v n="$(now)" 'BEGIN {exit !(n - m > 60)}'; then
-      echo "scale-pg.sh: the results stopped at $counted of $cast ballots for a minute: see $log" >&2; exit 1
-    fi
-    sleep 0.1
-  done
+  counted() { curl -sf "${urls[0]}/api/v1/results" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ballots_counted"])'; }
+  reach "$cast" "the results" "$log" counted
   t3=$(now)
   { snap; echo "$simcpu"; } >"$log/cpu.after"
   roles=$(for p in "${serves[@]}"; do echo "$p serve"; done; for p in "${tallyp[@]}"; do echo "$p tally"; done
           echo "$relay relay"; for p in "${sims[@]}"; do echo "$p simulate"; done; for p in "${boardp[@]}"; do echo "$p board"; done)
   cpu=$(cpu_by_role "$log/cpu.before" "$log/cpu.after" "$roles" "$cast" "serve tally relay simulate postgres kafka")
   boardcol="not run" verify="not run"
-  if [ "$BOARD" = 1 ]; then # until the board's signed checkpoint holds every ballot, or stops moving for a minute
-    onboard=0 moved=$(now)
-    while [ "$onboard" -lt "$cast" ]; do
-      was=$onboard
-      onboard=$(curl -sf "${urls[0]}/board/checkpoint" | sed -n 2p || true)
-      onboard=${onboard:-$was}
-      [ "$onboard" = "$was" ] || moved=$(now)
-      if awk -v m="$moved" -v n="$(now)" 'BEGIN {exit !(n - m > 60)}'; then
-        echo "scale-pg.sh: the board stopped at $onboard of $cast ballots for a minute: see $log/board.log" >&2; exit 1
-      fi
-      sleep 0.1
-    done
+  if [ "$BOARD" = 1 ]; then
+    onboard() { curl -sf "${urls[0]}/board/checkpoint" | sed -n 2p; } # the signed checkpoint's size
+    reach "$cast" "the board" "$log/board.log" onboard
     snap >"$log/cpu.board"
     boardcol="$(cpu_by_role "$log/cpu.before" "$log/cpu.board" "$roles" "$cast" board) µs, $(peak "${boardp[@]}"), $(du -sk "$log/board" | awk '{printf "%.2f GB", $1 * 1024 / 1e9}') (all on it $(since "$t3") after the count)"
   fi
