@@ -123,6 +123,8 @@ for run in $RUNS; do
   pg="${ELECTION_TEST_POSTGRES%/*}/$db?sslmode=disable"
   conn=(--postgres "$pg" --kafka "$ELECTION_TEST_KAFKA" --topic-prefix "$db.")
   log="$WORK/$db"
+  # a database registered before keeps its name from run to run: each run its own logs (and board)
+  [ -z "${REGISTERED:-}" ] || log="$WORK/$db.$(date +%Y%m%d-%H%M%S)"
   mkdir -p "$log"
   t0=$(now)
   if [ -n "${REGISTERED:-}" ]; then
